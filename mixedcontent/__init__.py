@@ -1,0 +1,45 @@
+"""mixedcontent: find and fix mixed content exactly as browsers judge it.
+
+Public API::
+
+    from mixedcontent import scan
+    result = scan(["public/"], base_url="https://example.org/")
+    for finding in result.findings:
+        print(finding.code, finding.file, finding.line, finding.url)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .model import (  # noqa: E402
+    Applicability,
+    Category,
+    Context,
+    Edit,
+    Finding,
+    Fix,
+    ProbeResult,
+    Reference,
+    ScanError,
+    ScanResult,
+    Severity,
+    Span,
+)
+from .rules import RULES, Rule  # noqa: E402
+
+
+def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
+         csp_header: str | None = None, scripting: bool = True, jobs: int = 0) -> ScanResult:
+    """Scan built sites or HTML files; the same findings as ``mixedcontent scan``."""
+    from .scan import DEFAULT_BASE_URL, ScanSettings, scan_paths
+
+    settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
+                            csp_header=csp_header, scripting=scripting, jobs=jobs)
+    return scan_paths(list(paths), settings)
+
+
+__all__ = [
+    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "ProbeResult", "Reference",
+    "RULES", "Rule", "ScanError", "ScanResult", "Severity", "Span", "__version__", "scan",
+]

@@ -1,0 +1,119 @@
+"""SPEC.md §3 as one pure function: a Reference in, a Finding (or None) out.
+
+Classification reads only the reference's URL, kind, destination, initiator and the page facts the
+reference carries (secure, upgrade_insecure). It never looks at markup; extraction has already
+turned markup into Fetch's destination and initiator.
+"""
+
+from __future__ import annotations
+
+from . import urls
+from .model import Category, Context, Finding, RefKind, Reference, Severity
+from .rules import RULES
+
+_UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
+
+
+def decide(ref: Reference) -> str | None:
+    """The rule code for ``ref`` (SPEC §3 steps 1-7), or None when it is not mixed content."""
+    url = ref.url
+    # step 1: a URL that does not parse is not fetched
+    if url is None:
+        return None
+    # step 2: nothing on a page that is not (judged as) https is mixed content
+    if not ref.secure:
+        return None
+    # step 3: potentially trustworthy URLs are never mixed (Secure Contexts §3.1)
+    if not urls.is_http(url) or urls.is_potentially_trustworthy(url):
+        return None
+    if ref.kind is RefKind.BASE:
+        return "MC105"
+    # step 4: an enforced upgrade-insecure-requests rewrites the request before mixed-content checks
+    if ref.upgrade_insecure:
+        return None
+    if ref.kind is RefKind.FORM:
+        return "MC201"
+    if ref.kind is RefKind.SCRIPT_LITERAL:
+        return "MC401"
+    # step 6: Mixed Content §4.1 "upgrade a mixed content request": image/audio/video, not imageset
+    if ref.destination in _UPGRADABLE_DESTINATIONS and ref.initiator != "imageset" and ref.detail != "icon":
+        # Mixed Content §4.1 step 1.2: requests to IP-literal hosts are not upgraded
+        if urls.is_ip_literal(url):
+            return "MC104"
+        return "MC101"
+    # step 7: everything else is blockable
+    if ref.destination == "image" and ref.initiator == "imageset":
+        return "MC103"
+    return "MC102"
+
+
+def describe(ref: Reference) -> str:
+    """How a message names the reference: ``<img srcset> candidate``, ``CSS background-image url()``."""
+    if ref.context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
+            ref.context is Context.SRCDOC and ref.element.startswith("@")):
+        if ref.element == "@import":
+            return "@import"
+        if ref.element == "@font-face":
+            return "@font-face src"
+        return f"CSS {ref.attribute} url()"
+    if ref.context is Context.STYLE_ATTRIBUTE or ref.attribute == "style":
+        return f"<{ref.element} style> {ref.detail or ''} url()".replace("  ", " ")
+    if ref.kind is RefKind.SCRIPT_LITERAL:
+        if ref.attribute:
+            return f"<{ref.element} {ref.attribute}> string literal"
+        return "<script> string literal"
+    what = f"<{ref.element} {ref.attribute}>" if ref.attribute else f"<{ref.element}>"
+    if ref.detail and ref.detail.startswith("candidate"):
+        what += " candidate"
+    elif ref.element == "link" and ref.detail:
+        what = f'<link rel={ref.detail} href>'
+    return what
+
+
+def _message(code: str, ref: Reference) -> str:
+    what = describe(ref)
+    url = ref.url or ""
+    if code == "MC101":
+        return (f"{what} {url} is upgraded to https by browsers; it breaks if "
+                f"{urls.https_twin(url)} does not work")
+    if code == "MC102":
+        dest = ref.destination or "request"
+        if ref.detail == "icon":
+            dest = "favicon"
+        return f"{what} {url} is blocked: an http {dest} is blockable mixed content"
+    if code == "MC103":
+        return (f"{what} {url} is blocked: images chosen through srcset or <picture> are never upgraded")
+    if code == "MC104":
+        if urls.is_ipv6_literal(url):
+            return (f"{what} {url} is never upgraded because its host is an IP literal: Chromium loads it "
+                    f"insecurely with a warning, other browsers block it")
+        return f"{what} {url} is blocked: its host is an IP literal, which browsers never upgrade"
+    if code == "MC105":
+        return f"{what} {url} makes every relative URL on the page resolve to http"
+    if code == "MC201":
+        return (f"{what} {url} submits over http: browsers warn, disable autofill and interrupt "
+                f"the submission")
+    if code == "MC401":
+        return f"{what} {url} may be fetched over http (heuristic: the script may use it)"
+    return f"{what} {url}"
+
+
+def classify(ref: Reference, file: str | None) -> Finding | None:
+    """Judge one reference. The Finding has no fingerprint or fix yet (the scan adds them)."""
+    code = decide(ref)
+    if code is None:
+        return None
+    rule = RULES[code]
+    span = ref.span
+    is_request = ref.kind in (RefKind.REQUEST,)
+    return Finding(
+        code=code, name=rule.name, category=rule.category, severity=rule.severity,
+        message=_message(code, ref), file=file, page=ref.page,
+        line=span.line, column=span.column, offset=span.start, length=span.length,
+        url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
+        destination=ref.destination if is_request else None,
+        initiator=ref.initiator if is_request else None,
+    )
+
+
+__all__ = ["classify", "decide", "describe", "Category", "Severity"]

@@ -1,0 +1,1 @@
+"""Extraction: documents in, References with exact byte spans out (no judgement here)."""

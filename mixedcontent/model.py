@@ -1,0 +1,189 @@
+"""Values that cross stages. Imports nothing from the package.
+
+Units, once for the whole module:
+- byte offsets are 0-based offsets into the file (or response body) *as stored*, BOM included;
+- ``line`` is 1-based (LF, CRLF and CR each end a line);
+- ``column`` is 1-based and counts Unicode code points of the decoded line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    UPGRADABLE = "upgradable"
+    BLOCKABLE = "blockable"
+    BASE_HREF = "base-href"
+    INSECURE_FORM = "insecure-form"
+    SCRIPT_LITERAL = "script-literal"
+    POSTURE = "posture"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """error 3 > warning 2 > info 1."""
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+class Context(StrEnum):
+    HTML = "html"
+    STYLE_ELEMENT = "style-element"
+    STYLE_ATTRIBUTE = "style-attribute"
+    STYLESHEET = "stylesheet"
+    SRCDOC = "srcdoc"
+    SCRIPT = "script"
+    HEADER = "header"
+
+
+class RefKind(StrEnum):
+    """What a reference is, before any judgement."""
+
+    REQUEST = "request"  # a subresource fetch with a Fetch destination and initiator
+    FORM = "form"  # a form submission target (form action, formaction)
+    BASE = "base"  # a <base href>
+    SCRIPT_LITERAL = "script-literal"  # an http:// literal in script text (heuristic)
+
+
+class Applicability(StrEnum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where ``raw`` sits in the stored bytes: ``data[start:end]`` decodes to raw."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace ``length`` bytes at byte ``offset`` of ``file`` with ``new`` (text, document encoding)."""
+
+    file: str | None
+    offset: int
+    length: int
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    replacement: str
+    applicability: Applicability
+    edits: tuple[Edit, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One URL-bearing spot in a document, as extraction found it (no verdict yet).
+
+    ``url`` is the absolute URL the browser would use (None when it does not parse).
+    ``upgrade_insecure`` is true when an enforced CSP with upgrade-insecure-requests is in force
+    for this request (header, or a <meta> in <head> before it, or inherited by srcdoc).
+    ``secure`` is true when the document or an ancestor is an https page (or is judged as one).
+    ``via_base`` is the http <base href> reference this relative URL was resolved through.
+    """
+
+    kind: RefKind
+    raw: str
+    url: str | None
+    span: Span
+    element: str
+    attribute: str | None
+    context: Context
+    destination: str | None
+    initiator: str | None
+    secure: bool
+    upgrade_insecure: bool
+    page: str
+    via_base: Reference | None = None
+    detail: str | None = None  # e.g. the CSS property, "candidate 2", the link rel
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    status: str
+    reason: str
+    http_status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    name: str
+    category: Category
+    severity: Severity
+    message: str
+    file: str | None
+    page: str
+    line: int | None
+    column: int | None
+    offset: int | None
+    length: int | None
+    url: str | None
+    raw: str | None
+    element: str | None
+    attribute: str | None
+    context: Context
+    destination: str | None
+    initiator: str | None
+    https: ProbeResult | None = None
+    fix: Fix | None = None
+    fingerprint: str = ""
+    referrers: tuple[str, ...] | None = None
+    suppressed_by: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.file if self.file is not None else self.page, self.offset or 0, self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanError:
+    """An input that could not be read or parsed; the rest of the scan goes on."""
+
+    file: str | None
+    url: str | None
+    message: str
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return (self.file or "", self.url or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    kind: str  # "directory", "files", "site", "warc"
+    inputs: tuple[str, ...]
+    base_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    target: Target
+    findings: tuple[Finding, ...]
+    errors: tuple[ScanError, ...]
+    documents: int
+    pages: int
+    stylesheets: int
+    suppressed: int = 0
+    tool_version: str = ""
+    extra: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,20 @@
+"""Report formats. Each module has ``write(result, out) -> None`` and reads only the ScanResult."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import TextIO
+
+from ..model import ScanResult
+from . import json as json_report
+from . import text as text_report
+
+Writer = Callable[[ScanResult, TextIO], None]
+
+FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
+    "text": text_report.write,
+    "json": json_report.write,
+})
+
+__all__ = ["FORMATS", "Writer"]

@@ -1,0 +1,49 @@
+"""SPEC §7: the default text report, one line a finding, then a summary line.
+
+Control characters in URLs, paths and messages are escaped so a hostile page cannot drive the
+terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TextIO
+
+from ..model import ScanResult
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
+
+
+def safe(s: str) -> str:
+    """Escape control characters (C0, C1, bidi overrides, lone surrogates) as \\xNN / \\uNNNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", s)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def write(result: ScanResult, out: TextIO) -> None:
+    for f in result.findings:
+        where = f.file if f.file is not None else f.page
+        loc = f"{safe(where)}:{f.line}:{f.column}" if f.line is not None else safe(where)
+        out.write(f"{loc}: {f.code} {safe(f.message)}\n")
+    for e in result.errors:
+        where = e.file if e.file is not None else (e.url or "")
+        out.write(f"{safe(where)}: error: {safe(e.message)}\n")
+    sev = Counter(str(f.severity) for f in result.findings)
+    parts = [f"{sev[s]} {s}{'' if sev[s] == 1 else 's'}" for s in ("error", "warning", "info") if sev[s]]
+    codes = Counter(f.code for f in result.findings)
+    line = _plural(len(result.findings), "finding")
+    if parts:
+        line += f" ({', '.join(parts)})"
+    line += f" in {_plural(result.pages, 'page')}, {_plural(result.stylesheets, 'stylesheet')}"
+    if codes:
+        line += ": " + ", ".join(f"{c} ×{n}" for c, n in sorted(codes.items()))
+    if result.errors:
+        line += f"; {_plural(len(result.errors), 'file')} could not be scanned"
+    if result.suppressed:
+        line += f"; {result.suppressed} suppressed"
+    out.write(line + "\n")

@@ -1,0 +1,58 @@
+"""Rewriting references: what the new text of a span is (``propose_fix``) and, for ``fix``, how edits
+are applied to the original bytes. Only the bytes inside a span ever change (SPEC §9).
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import urls
+from .extract import charrefs
+from .model import Applicability, Context, Edit, Finding, Fix, RefKind, Reference
+
+_PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
+
+
+def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, str | None]:
+    """New text for ``raw`` (which resolves to http ``url``) so that it resolves to the https twin.
+
+    Returns (replacement, reason-if-display-only).
+    """
+    twin = urls.https_twin(url)
+    if raw[:5].lower() != "http:":
+        return twin, "the scheme is written with character references or escapes; rewrite it by hand"
+    rest = raw[5:]
+    if rest[:1] not in ("/", "\\"):
+        # "http:host/x" only means http://host/x against a non-http base; spell the twin out
+        rest = "//" + rest
+    candidate = _PORT_80.sub(r"\1", "https:" + rest)
+    if "&" in raw or "\\" in raw and context is not Context.HTML and context is not Context.SRCDOC:
+        return candidate, None
+    decoded = charrefs.decode(candidate, attribute=True)[0] if context in (Context.HTML, Context.SRCDOC) else candidate
+    start, end = urls.strip_ascii_whitespace(decoded)
+    if urls.resolve(decoded[start:end], base) != twin:
+        return twin, "the rewritten text would not resolve to the https twin exactly; rewrite it by hand"
+    return candidate, None
+
+
+def propose_fix(ref: Reference, finding: Finding, file: str | None) -> Fix | None:
+    """The fix for a finding: new text for its span (or for the http <base href> it came through)."""
+    if finding.url is None:
+        return None
+    target = ref
+    if ref.via_base is not None:
+        target = ref.via_base  # SPEC §6: references resolved through an http <base href> are fixed there
+    elif not urls.may_be_http(ref.raw) and ref.kind is not RefKind.SCRIPT_LITERAL:
+        return None  # a relative URL on an http page: the fix is serving the page over https
+    if target.url is None:
+        return None
+    replacement, reason = _twin_text(target.raw, target.url, ref.page, target.context)
+    if ref.kind is RefKind.SCRIPT_LITERAL:
+        applicability = Applicability.DISPLAY_ONLY
+        reason = reason or "script literals are never rewritten automatically"
+    elif reason is not None:
+        applicability = Applicability.DISPLAY_ONLY
+    else:
+        applicability = Applicability.UNSAFE
+    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement)
+    return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)

@@ -1,0 +1,118 @@
+"""URL rules in one place: WHATWG parsing (through ada, a WHATWG-conformant parser), potentially
+trustworthy origins (Secure Contexts §3.1-3.2), IP-literal hosts and https twins.
+
+Every stage that needs to know what a URL *is* asks this module, so extraction, classification,
+probing and rewriting cannot disagree.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from ada_url import URL, HostType
+
+_ASCII_WS = "\t\n\f\r "
+_C0_SPACE = "".join(chr(c) for c in range(0x21))
+_TAB_NL = str.maketrans("", "", "\t\n\r")
+
+TRUSTWORTHY_SCHEMES = frozenset({"https:", "wss:", "data:", "file:", "blob:"})
+
+
+def strip_ascii_whitespace(value: str) -> tuple[int, int]:
+    """Return (start, end) code-point indexes of ``value`` without leading/trailing ASCII whitespace."""
+    start = 0
+    end = len(value)
+    while start < end and value[start] in _ASCII_WS:
+        start += 1
+    while end > start and value[end - 1] in _ASCII_WS:
+        end -= 1
+    return start, end
+
+
+def may_be_http(value: str) -> bool:
+    """Cheap test: can ``value`` parse as an absolute http: URL on its own (without a base)?
+
+    WHATWG URL §4.4: leading C0 controls and spaces are stripped and tab/newline removed anywhere
+    before the scheme is read; the scheme is ASCII case-insensitive.
+    """
+    head = value[:64].lstrip(_C0_SPACE).translate(_TAB_NL)
+    return head[:5].lower() == "http:"
+
+
+@lru_cache(maxsize=8192)
+def resolve(value: str, base: str) -> str | None:
+    """WHATWG URL parse of ``value`` against ``base``; None when it fails (not fetched, SPEC §3.1)."""
+    try:
+        return URL(value, base).href
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=8192)
+def _parts(url: str) -> tuple[str, str, int]:
+    u = URL(url)
+    return u.protocol, u.hostname, int(u.host_type)
+
+
+def scheme(url: str) -> str:
+    """The scheme with its colon, lower case (``"http:"``)."""
+    return _parts(url)[0]
+
+
+def host(url: str) -> str:
+    return _parts(url)[1]
+
+
+def is_http(url: str) -> bool:
+    return _parts(url)[0] == "http:"
+
+
+def _loopback_or_localhost(hostname: str, host_type: int) -> bool:
+    if host_type == HostType.IPV4:
+        # Secure Contexts §3.2 step 3: 127.0.0.0/8 (ada has already normalised 127.1, 0x7f.1, ...)
+        return hostname.startswith("127.")
+    if host_type == HostType.IPV6:
+        # Secure Contexts §3.2 step 3: ::1/128
+        return ipaddress.IPv6Address(hostname.strip("[]")) == ipaddress.IPv6Address("::1")
+    name = hostname.lower()
+    # Secure Contexts §3.2 step 4 (let localhost be localhost): "localhost", "localhost." and *.localhost
+    return name in ("localhost", "localhost.") or name.endswith((".localhost", ".localhost."))
+
+
+def is_potentially_trustworthy(url: str) -> bool:
+    """Secure Contexts §3.1 "Is url potentially trustworthy?" (for an absolute URL)."""
+    if url in ("about:blank", "about:srcdoc"):
+        return True
+    protocol, hostname, host_type = _parts(url)
+    if protocol in TRUSTWORTHY_SCHEMES:
+        return True
+    if protocol in ("http:", "ws:"):
+        return _loopback_or_localhost(hostname, host_type)
+    return False
+
+
+def is_ip_literal(url: str) -> bool:
+    """True when the URL's host is an IPv4 (any notation the parser accepts) or IPv6 literal."""
+    return _parts(url)[2] in (HostType.IPV4, HostType.IPV6)
+
+
+def is_ipv6_literal(url: str) -> bool:
+    return _parts(url)[2] == HostType.IPV6
+
+
+def https_twin(url: str) -> str:
+    """The same URL with scheme https, port 80 → 443 (dropped) and other ports kept (SPEC §8)."""
+    u = URL(url)
+    if u.protocol == "ws:":
+        u.protocol = "wss:"
+    else:
+        u.protocol = "https:"
+    return u.href
+
+
+def origin(url: str) -> str | None:
+    try:
+        return URL(url).origin
+    except ValueError:
+        return None
