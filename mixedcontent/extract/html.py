@@ -497,8 +497,8 @@ class _Doc:
 
     def css_block(self, decoded: str, value_start: int, index: list[int] | None, element: str,
                   context: Context, *, sheet: bool) -> None:
-        if not css.has_candidate(decoded):
-            return
+        if not self.http_base and not css.has_candidate(decoded):
+            return  # under an https base only an absolute http URL or an escape can be http
         found = css.extract_stylesheet(decoded) if sheet else css.extract_declarations(decoded)
         for u in found:
             if u.import_ignored:
