@@ -36,8 +36,14 @@ rule codes: run `mixedcontent rule` for the list and `mixedcontent rule MC103` f
 
 
 class _Parser(argparse.ArgumentParser):
+    out: TextIO | None = None  # where --help and --version go (main's stdout)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
+
+    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+        if message:
+            (_Parser.out or sys.stdout).write(message)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,6 +193,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = _parser()
+    _Parser.out = stdout
     try:
         try:
             args = parser.parse_args(argv)

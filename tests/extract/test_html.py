@@ -341,3 +341,16 @@ def test_xhtml_is_case_sensitive_and_has_no_raw_text() -> None:
              '<style><![CDATA[ a{background:url(http://cdn.example/a.png)} ]]></style></head><body>'
              '<IMG src="http://cdn.example/upper.png"/><img src="http://cdn.example/b.png"/></body></html>')
     assert judge(xhtml, xml=True) == [("MC101", "http://cdn.example/a.png"), ("MC101", "http://cdn.example/b.png")]
+
+
+@pytest.mark.parametrize("html", [
+    '<p>x</p>\n<IMG SRC=http://cdn.example/upper.png>',
+    '<p>x</p><img alt=x src=http://cdn.example/upper.png>',
+    '<p>x</p><img src=http://cdn.example/upper.png alt=x>',
+    "<p>x</p><img src='http://cdn.example/upper.png'>",
+    '<p>x</p><img src=&#104;ttp://cdn.example/upper.png>',
+    '<p>x</p><img src="ht\ntp://cdn.example/upper.png">',
+])
+def test_unquoted_and_spelled_values_after_the_head(html: str) -> None:
+    # after the head every tag goes through the fast skip pattern: it must never swallow these
+    assert codes(html) == ["MC101"]

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+
+import pytest
+
+from mixedcontent.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "fixtures", "example-site")
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def run() -> Callable[..., Run]:
+    """Call the CLI in-process: run("scan", path, ...) -> Run(code, stdout, stderr)."""
+
+    def _run(*argv: str) -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), stdout=out, stderr=err)
+        return Run(code, out.getvalue(), err.getvalue())
+
+    return _run

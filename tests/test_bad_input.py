@@ -1,0 +1,120 @@
+"""Bad input never gives a traceback: each problem is one error entry, the rest is scanned."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from conftest import ROOT
+
+CHECKER = os.path.join(ROOT, "..", "shared", "tools", "check_report.py")
+
+
+def _scan_json(run, *args):  # type: ignore[no-untyped-def]
+    r = run("scan", *args, "--format", "json")
+    assert r.code in (0, 1), r.err
+    assert "Traceback" not in r.err
+    return json.loads(r.out)
+
+
+def _good(tmp_path):  # type: ignore[no-untyped-def]
+    (tmp_path / "good.html").write_text('<img src="http://cdn.example/ok.png">')
+
+
+def test_binary_file_named_html(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _good(tmp_path)
+    (tmp_path / "logo.html").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    rep = _scan_json(run, str(tmp_path))
+    assert rep["errors"] == [{"file": "logo.html", "url": None, "message": "not an HTML file: binary content"}]
+    assert rep["summary"]["findings"] == 1
+
+
+def test_invalid_utf8_bytes_keep_spans_exact(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad.html").write_bytes(b'<meta charset=utf-8>\xff\xfe\xc3<img src="http://cdn.example/a.png">\x80')
+    rep = _scan_json(run, str(tmp_path))
+    f = rep["findings"][0]
+    data = (tmp_path / "bad.html").read_bytes()
+    assert data[f["offset"]:f["offset"] + f["length"]] == b"http://cdn.example/a.png"
+
+
+def test_truncated_markup(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "cut.html").write_text('<img src="http://cdn.example/a.png"><img src="http://cdn.example/b.pn')
+    rep = _scan_json(run, str(tmp_path))
+    assert [f["raw"] for f in rep["findings"]] == ["http://cdn.example/a.png"]
+
+
+def test_deeply_nested_tags(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    html = "<div>" * 200_000 + '<img src="http://cdn.example/deep.png">' + "</div>" * 200_000
+    (tmp_path / "deep.html").write_text(html)
+    rep = _scan_json(run, str(tmp_path))
+    assert [f["raw"] for f in rep["findings"]] == ["http://cdn.example/deep.png"]
+
+
+def test_absurd_markup(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    html = "<" * 100_000 + "<a " + "b=" * 50_000 + "<!--" * 10_000 + '"' * 10_001 + "<img src=http://x.example/a.png>"
+    (tmp_path / "absurd.html").write_text(html)
+    _scan_json(run, str(tmp_path))
+
+
+def test_large_page_is_scanned_and_limit_is_an_error_entry(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    body = ("<p>" + "lorem ipsum " * 80 + "</p>\n") * 20_000  # ~20 MB
+    (tmp_path / "big.html").write_text(body + '<img src="http://cdn.example/end.png">')
+    rep = _scan_json(run, str(tmp_path))
+    assert [f["raw"] for f in rep["findings"]] == ["http://cdn.example/end.png"]
+    rep = _scan_json(run, str(tmp_path), "--max-file-size", "1")
+    assert rep["findings"] == [] and "over the 1 MB limit" in rep["errors"][0]["message"]
+
+
+def test_symlink_loop_and_outside_links(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = tmp_path / "site"
+    site.mkdir()
+    _good(site)
+    (site / "loop").symlink_to(site, target_is_directory=True)
+    (site / "self.html").symlink_to(site / "self.html")
+    outside = tmp_path / "secret.html"
+    outside.write_text('<img src="http://cdn.example/outside.png">')
+    (site / "leak.html").symlink_to(outside)
+    rep = _scan_json(run, str(site), "--follow-symlinks")
+    messages = {e["file"]: e["message"] for e in rep["errors"]}
+    assert "symlink" in messages["leak.html"] and "outside" in messages["leak.html"]
+    assert "self.html" in messages
+    assert [f["raw"] for f in rep["findings"]] == ["http://cdn.example/ok.png"]
+    rep = _scan_json(run, str(site), "--follow-symlinks-outside")
+    assert "http://cdn.example/outside.png" in [f["raw"] for f in rep["findings"]]
+
+
+def test_broken_symlink_and_directory_named_html(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _good(tmp_path)
+    (tmp_path / "gone.html").symlink_to(tmp_path / "missing.html")
+    (tmp_path / "dir.html").mkdir()
+    rep = _scan_json(run, str(tmp_path))
+    assert [e["file"] for e in rep["errors"]] == ["gone.html"]
+    assert rep["summary"]["pages"] == 1
+
+
+def test_strict_makes_errors_exit_2(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _good(tmp_path)
+    (tmp_path / "logo.html").write_bytes(b"GIF89a\x00\x00")
+    assert run("scan", str(tmp_path), "--fail-on", "never").code == 0
+    r = run("scan", str(tmp_path), "--strict", "--fail-on", "never")
+    assert r.code == 2
+
+
+def test_utf16_and_legacy_encodings_pass_the_contract_checker(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    img = '<img src="http://cdn.example/{}.png">'
+    (tmp_path / "u16.html").write_bytes("\ufeff<p>日本</p>".encode("utf-16-le") + img.format("u16").encode("utf-16-le"))
+    (tmp_path / "u8bom.html").write_bytes(b"\xef\xbb\xbf<p>\xc3\xa9</p>" + img.format("bom").encode())
+    (tmp_path / "w1252.html").write_bytes(b"<meta charset=windows-1252><p>caf\xe9 \x80</p>" + img.format("w").encode())
+    (tmp_path / "sjis.html").write_bytes('<meta charset="Shift_JIS"><p>日本語</p>'.encode("cp932") + img.format("s").encode())
+    (tmp_path / "l2.html").write_bytes(
+        b'<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2"><p>\xb1\xe6</p>' + img.format("l2").encode())
+    report = tmp_path / "r.json"
+    r = run("scan", str(tmp_path), "--format", "json", "--output", str(report))
+    assert r.code == 0
+    assert json.loads(report.read_text())["summary"]["findings"] == 5
+    if os.path.exists(CHECKER):
+        res = subprocess.run([sys.executable, CHECKER, str(report), str(tmp_path)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout

@@ -1,0 +1,140 @@
+"""The command line: options, exit codes (SPEC §7), one-line errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import EXAMPLE, ROOT
+
+from mixedcontent import __version__
+
+
+def test_help_explains_every_scan_option(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", "--help")
+    assert r.code == 0
+    for option in ("--base-url", "--format", "--output", "--fail-on", "--select", "--ignore", "--strict",
+                   "--jobs", "--assume-https", "--csp-header", "--no-scripting", "--follow-symlinks",
+                   "--max-file-size"):
+        assert option in r.out
+
+
+def test_version(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("--version").out.strip() == f"mixedcontent {__version__}"
+
+
+def test_console_script_and_module_entry_points() -> None:
+    r = subprocess.run([sys.executable, "-m", "mixedcontent", "--version"], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.startswith("mixedcontent ")
+
+
+def test_findings_exit_1_and_text_summary(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE)
+    assert r.code == 1
+    last = r.out.strip().splitlines()[-1]
+    assert last.startswith("26 findings (14 errors, 11 warnings, 1 info) in 6 pages, 2 stylesheets: ")
+    assert "index.html:11:16: MC102 <script src> http://widgets.example/analytics.js is blocked" in r.out
+
+
+def test_fail_on_levels(run) -> None:  # type: ignore[no-untyped-def]
+    case = os.path.join(ROOT, "fixtures", "cases", "MC101", "img-and-media")
+    assert run("scan", case).code == 0  # warnings only
+    assert run("scan", case, "--fail-on", "warning").code == 1
+    assert run("scan", case, "--fail-on", "never").code == 0
+    assert run("scan", EXAMPLE, "--fail-on", "never").code == 0
+
+
+def test_select_and_ignore_by_prefix(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--format", "json", "--select", "MC1", "--ignore", "MC101,MC104")
+    codes = {f["code"] for f in json.loads(r.out)["findings"]}
+    assert codes == {"MC102", "MC103", "MC105"}
+    r = run("scan", EXAMPLE, "--format", "json", "--ignore", "MC1", "--select", "MC104")
+    assert {f["code"] for f in json.loads(r.out)["findings"]} == {"MC104"}
+
+
+def test_unknown_code_prefix_is_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--select", "XY1")
+    assert r.code == 2 and r.err.count("\n") == 1 and "unknown rule code" in r.err
+
+
+def test_missing_path_is_one_line_exit_2(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", "/nonexistent/site")
+    assert r.code == 2
+    assert r.err == "mixedcontent: /nonexistent/site: no such file or directory\n"
+
+
+def test_directory_without_pages_exit_2(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "readme.txt").write_text("hi")
+    r = run("scan", str(tmp_path))
+    assert r.code == 2 and "no HTML pages found" in r.err and r.out == ""
+
+
+def test_bad_option_is_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--format", "yaml")
+    assert r.code == 2 and r.err.startswith("mixedcontent: ") and r.err.count("\n") == 1
+    r = run("scan", EXAMPLE, "--base-url", "ftp://x.example/")
+    assert r.code == 2 and "--base-url" in r.err
+
+
+def test_json_is_byte_identical_across_runs_and_job_counts(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ROOT)
+    a = run("scan", "fixtures/example-site", "--format", "json").out
+    b = run("scan", "fixtures/example-site", "--format", "json", "--jobs", "2").out
+    assert a == b
+    assert ROOT not in a  # no absolute paths
+
+
+def test_output_file(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "report.json"
+    r = run("scan", EXAMPLE, "--format", "json", "--output", str(out))
+    assert r.code == 1 and r.out == ""
+    assert json.loads(out.read_text())["summary"]["findings"] == 26
+
+
+def test_output_to_unwritable_place_is_one_line(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--output", "/nonexistent-dir/report.txt")
+    assert r.code == 2 and r.err.count("\n") == 1 and "--output" in r.err
+
+
+def test_base_url_changes_page_urls(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--format", "json", "--base-url", "https://blog.example/sub/")
+    pages = {f["page"] for f in json.loads(r.out)["findings"]}
+    assert "https://blog.example/sub/index.html" in pages
+
+
+def test_http_base_url_without_assume_https_finds_nothing(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--base-url", "http://example.invalid/")
+    assert r.code == 0 and r.out.startswith("0 findings")
+    r = run("scan", EXAMPLE, "--base-url", "http://example.invalid/", "--assume-https", "--format", "json")
+    assert json.loads(r.out)["summary"]["findings"] >= 26
+
+
+def test_csp_header_upgrades_the_whole_site(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", EXAMPLE, "--format", "json", "--csp-header", "default-src https:; upgrade-insecure-requests")
+    codes = sorted(f["code"] for f in json.loads(r.out)["findings"])
+    assert codes == ["MC105"]  # the base element is still reported; every request is upgraded
+
+
+def test_rule_docs(run) -> None:  # type: ignore[no-untyped-def]
+    from mixedcontent.rules import RULES
+
+    listing = run("rule").out
+    for code in RULES:
+        assert code in listing
+        doc = run("rule", code)
+        assert doc.code == 0
+        assert doc.out.startswith(f"# {code} {RULES[code].name}\n")
+        for heading in ("## What it flags", "## What browsers do", "## Example", "## Fixed",
+                        "## When it is not a problem", "## References"):
+            assert heading in doc.out, (code, heading)
+    assert run("rule", "MC999").code == 2
+
+
+def test_text_output_escapes_control_characters(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "evil\x1b[31m.html").write_text('<img src="http://cdn.example/a\x1b]0;x\x07.png">')
+    r = run("scan", str(tmp_path))
+    assert "\x1b" not in r.out and "\x07" not in r.out
+    assert "\\x1b" in r.out

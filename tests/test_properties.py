@@ -1,0 +1,81 @@
+"""Invariants over arbitrary (also malformed) input: never raises, spans equal raw, deterministic,
+and the fast skip pattern never changes what is found."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mixedcontent.classify import classify
+from mixedcontent.extract import css
+from mixedcontent.extract.html import PageContext, extract_html
+from mixedcontent.extract.source import decode_html
+
+FRAGMENTS = [
+    "<img src=", "<IMG SRC=", "<img srcset=\"", "<picture>", "</picture>", "<source srcset=", "<video ",
+    "<audio>", "<script>", "</script>", "<script src=", "<style>", "</style>", "<svg>", "</svg>", "<math>",
+    "<template>", "</template>", "<!--", "-->", "<!", "<?", "</", "<base href=", "<head>", "</head>",
+    "<body>", "<meta http-equiv=Content-Security-Policy content=upgrade-insecure-requests>",
+    "<iframe srcdoc=\"", "<iframe>", "</iframe>", "<textarea>", "</textarea>", "<noscript>", "<form action=",
+    "<link rel=stylesheet href=", "<a ping=", "<image href=", "<![CDATA[", "]]>", "<p>", "<div style=\"",
+    "background:url(", ")", "http://cdn.example/a.png", "http://192.0.2.1/x", "HTTP://X.example/",
+    "https://ok.example/", "&#104;ttp://e.example/", "&quot;", "&amp;", "&#58;", "\"", "'", "=", ">", "/>",
+    " ", "\n", "\r\n", "\t", ",", " 2x, ", "é", "日本", "😀", "\\", "onclick=\"f('http://s.example/')\"",
+]
+html_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40).map("".join)
+ENCODINGS = ["utf-8", "utf-16", "cp1252", "shift_jis"]
+
+
+def _findings(data: bytes, exhaustive: bool = False) -> list[tuple[str, int, int, str]]:
+    src = decode_html(data)
+    ext = extract_html(src, PageContext("https://example.invalid/p.html", True), exhaustive=exhaustive)
+    out = []
+    for ref in ext.references:
+        f = classify(ref, "p.html")
+        if f is not None:
+            out.append((f.code, f.offset or 0, f.length or 0, f.raw or ""))
+    return out
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html_text)
+def test_never_raises_and_spans_equal_raw(html: str) -> None:
+    data = html.encode("utf-8", "surrogatepass")
+    src = decode_html(data)
+    for code, offset, length, raw in _findings(data):
+        assert src.data[offset:offset + length] == src.encode(raw), (code, raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(html_text)
+def test_fast_path_finds_exactly_what_the_exhaustive_path_finds(html: str) -> None:
+    data = html.encode("utf-8", "surrogatepass")
+    assert _findings(data) == _findings(data, exhaustive=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(html_text, st.sampled_from(ENCODINGS))
+def test_spans_exact_in_other_encodings(html: str, encoding: str) -> None:
+    declared = {"utf-16": "", "cp1252": "<meta charset=windows-1252>", "shift_jis": "<meta charset=shift_jis>",
+                "utf-8": "<meta charset=utf-8>"}[encoding]
+    text = declared + html
+    data = text.encode(encoding, "replace")
+    for code, offset, length, raw in _findings(data):
+        assert decode_html(data).encode(raw) == data[offset:offset + length], (code, raw)
+
+
+@settings(max_examples=100, deadline=None)
+@given(html_text)
+def test_deterministic(html: str) -> None:
+    data = html.encode("utf-8", "surrogatepass")
+    assert _findings(data) == _findings(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(["url(", "url(\"", "\"", "'", "\\", "@import ", "{", "}", ";", ":",
+                                           "\r\n", "\r", "\f", "http://a.example/x", "image-set(", "@font-face",
+                                           "src:", "/*", "*/", " ", ")", "\\68 ttp://"]),
+                          st.text(max_size=6)), max_size=30).map("".join))
+def test_css_never_raises_and_spans_equal_raw(text: str) -> None:
+    for u in css.extract_stylesheet(text) + css.extract_declarations(text):
+        assert text[u.start:u.end] == u.raw
