@@ -1,0 +1,106 @@
+"""The JSON report contract (SPEC §6): schema, the shared checker, spans, fixes and fingerprints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+
+import jsonschema
+import pytest
+from conftest import EXAMPLE, ROOT
+
+CHECKER = os.path.join(ROOT, "..", "shared", "tools", "check_report.py")
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:  # type: ignore[type-arg]
+    import io
+
+    from mixedcontent.cli import main
+
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        main(["scan", "fixtures/example-site", "--format", "json"], stdout=out, stderr=io.StringIO())
+    finally:
+        os.chdir(cwd)
+    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+
+
+def test_report_validates_against_the_schema(report) -> None:  # type: ignore[no-untyped-def]
+    schema = json.loads(resources.files("mixedcontent.report").joinpath("schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.skipif(not os.path.exists(CHECKER), reason="shared/ is not beside the checkout")
+def test_shared_checker_accepts_the_report(report, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    res = subprocess.run([sys.executable, CHECKER, str(path), EXAMPLE], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
+    assert "contract holds" in res.stdout
+
+
+def test_every_span_holds_raw(report) -> None:  # type: ignore[no-untyped-def]
+    for f in report["findings"]:
+        data = open(os.path.join(EXAMPLE, f["file"]), "rb").read()
+        assert data[f["offset"]:f["offset"] + f["length"]].decode("utf-8") == f["raw"]
+
+
+def test_findings_are_ordered_and_fingerprints_unique(report) -> None:  # type: ignore[no-untyped-def]
+    keys = [(f["file"] or f["page"], f["offset"], f["code"]) for f in report["findings"]]
+    assert keys == sorted(keys)
+    prints = [f["fingerprint"] for f in report["findings"]]
+    assert len(set(prints)) == len(prints)
+
+
+def test_summary_counts(report) -> None:  # type: ignore[no-untyped-def]
+    s = report["summary"]
+    assert (s["pages"], s["stylesheets"], s["documents"], s["findings"]) == (6, 2, 8, 26)
+    assert s["by_code"] == {"MC101": 11, "MC102": 7, "MC103": 3, "MC104": 1, "MC105": 1, "MC201": 2, "MC401": 1}
+    assert s["by_severity"] == {"error": 14, "warning": 11, "info": 1}
+
+
+def _one(report, raw):  # type: ignore[no-untyped-def]
+    return next(f for f in report["findings"] if f["raw"] == raw)
+
+
+def test_fix_rewrites_only_the_scheme(report) -> None:  # type: ignore[no-untyped-def]
+    f = _one(report, "HTTP://IMAGES.EXAMPLE/photo-3.jpg")
+    assert f["fix"]["replacement"] == "https://IMAGES.EXAMPLE/photo-3.jpg"
+    assert f["fix"]["applicability"] == "unsafe"
+    assert f["fix"]["edits"] == [{"file": "gallery.html", "offset": f["offset"], "length": f["length"],
+                                  "new": "https://IMAGES.EXAMPLE/photo-3.jpg"}]
+
+
+def test_escaped_scheme_is_display_only(report) -> None:  # type: ignore[no-untyped-def]
+    f = _one(report, "http&#58;//images.example/photo-4.jpg")
+    assert f["url"] == "http://images.example/photo-4.jpg"
+    assert f["fix"]["applicability"] == "display-only"
+
+
+def test_relative_reference_under_http_base_is_fixed_at_the_base(report) -> None:  # type: ignore[no-untyped-def]
+    img = _one(report, "images/scan-1996.gif")
+    base = _one(report, "http://old.example/archive/")
+    assert img["url"] == "http://old.example/archive/images/scan-1996.gif"
+    assert img["fix"]["edits"] == [{"file": "legacy/old-page.html", "offset": base["offset"],
+                                    "length": base["length"], "new": "https://old.example/archive/"}]
+
+
+def test_stylesheet_findings_name_their_referrers(report) -> None:  # type: ignore[no-untyped-def]
+    f = _one(report, "http://images.example/texture.png")
+    assert f["file"] == "css/site.css" and f["page"] == "https://example.invalid/css/site.css"
+    assert f["context"] == "stylesheet"
+    # the hello-world page sends upgrade-insecure-requests, so it is not a referrer for which it is mixed
+    assert f["referrers"] == ["about.html", "contact.html", "gallery.html", "index.html", "legacy/old-page.html"]
+
+
+def test_script_literal_fix_is_display_only(report) -> None:  # type: ignore[no-untyped-def]
+    f = _one(report, "http://api.example/v1/")
+    assert f["code"] == "MC401" and f["fix"]["applicability"] == "display-only"
+    assert f["destination"] is None
