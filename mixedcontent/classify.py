@@ -7,8 +7,10 @@ turned markup into Fetch's destination and initiator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import urls
-from .model import Category, Context, Finding, RefKind, Reference, Severity
+from .model import Category, Context, Finding, Fix, RefKind, Reference, Severity
 from .rules import RULES
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
@@ -98,8 +100,9 @@ def _message(code: str, ref: Reference) -> str:
     return f"{what} {url}"
 
 
-def classify(ref: Reference, file: str | None) -> Finding | None:
-    """Judge one reference. The Finding has no fingerprint or fix yet (the scan adds them)."""
+def classify(ref: Reference, file: str | None,
+             fixer: Callable[[Reference, str | None], Fix | None] | None = None) -> Finding | None:
+    """Judge one reference. ``fixer`` proposes the fix; the fingerprint is added by the scan."""
     code = decide(ref)
     if code is None:
         return None
@@ -113,6 +116,7 @@ def classify(ref: Reference, file: str | None) -> Finding | None:
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
         destination=ref.destination if is_request else None,
         initiator=ref.initiator if is_request else None,
+        fix=fixer(ref, file) if fixer is not None else None,
     )
 
 

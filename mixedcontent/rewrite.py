@@ -8,7 +8,7 @@ import re
 
 from . import urls
 from .extract import charrefs
-from .model import Applicability, Context, Edit, Finding, Fix, RefKind, Reference
+from .model import Applicability, Context, Edit, Fix, RefKind, Reference
 
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
 
@@ -35,9 +35,10 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
     return candidate, None
 
 
-def propose_fix(ref: Reference, finding: Finding, file: str | None) -> Fix | None:
-    """The fix for a finding: new text for its span (or for the http <base href> it came through)."""
-    if finding.url is None:
+def propose_fix(ref: Reference, file: str | None) -> Fix | None:
+    """The fix for a finding's reference: new text for its span (or for the http <base href> it came
+    through)."""
+    if ref.url is None:
         return None
     target = ref
     if ref.via_base is not None:

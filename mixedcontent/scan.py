@@ -83,13 +83,13 @@ def _read(path: str, rel: str, max_size: int) -> bytes | ScanError:
 
 def _findings(refs: Iterable[Reference], src: SourceText, file: str | None) -> Iterator[Finding]:
     for ref in refs:
-        finding = classify(ref, file)
+        finding = classify(ref, file, propose_fix)
         if finding is None:
             continue
         # the span is the contract: check it against the stored bytes before reporting it
         if src.data[ref.span.start:ref.span.end] != src.encode(ref.raw):
             raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
-        yield replace(finding, fix=propose_fix(ref, finding, file))
+        yield finding
 
 
 def scan_page(job: _PageJob) -> _PageOutcome:

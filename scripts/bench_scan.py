@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -156,7 +155,6 @@ def main() -> int:
             r1, r4 = peak_rss_mb(small), peak_rss_mb(big)
             print(f"peak RSS: N={n}: {r1:.0f} MB, 4N={4 * n}: {r4:.0f} MB, ratio 4N/N: {r4 / r1:.2f} "
                   f"(flat is ~1.0)")
-    del resource
     return 0
 
 

@@ -72,7 +72,8 @@ def _codec(encoding: str) -> str:
 class SourceText:
     """One decoded document and the maps from code-point indexes back to its bytes."""
 
-    __slots__ = ("data", "text", "encoding", "codec", "bom_length", "_ascii", "_single", "_lines", "_chunks")
+    __slots__ = ("data", "text", "encoding", "codec", "bom_length", "_ascii", "_single", "_lines", "_chunks",
+                 "_cursor", "_queries")
 
     def __init__(self, data: bytes, encoding: str, bom_length: int = 0) -> None:
         self.data = data
@@ -89,6 +90,8 @@ class SourceText:
         self._single = self._ascii or info.name.startswith(_SINGLE_BYTE_PREFIXES) or info.name in (
             "cp1252", "latin-1", "iso8859-1", "ascii")
         self._lines: list[int] | None = None
+        self._cursor = (0, 1)  # (index, line) of the last line_column query
+        self._queries = 0
         self._chunks: list[int] | None = None
 
     def encode(self, s: str) -> bytes:
@@ -116,8 +119,23 @@ class SourceText:
         return self.bom_length + self._chunks[chunk] + len(self.encode(self.text[start:index]))
 
     def line_column(self, index: int) -> tuple[int, int]:
+        text = self.text
         if self._lines is None:
-            self._lines = [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+            # few queries (the usual case): count line breaks in C from the last query onwards
+            start, line = self._cursor
+            if index < start:
+                start, line = 0, 1
+            # a CRLF split by ``start`` must not count twice
+            if start and text[start - 1] == "\r" and text.startswith("\n", start):
+                start += 1
+            line += text.count("\n", start, index) + text.count("\r", start, index) \
+                - text.count("\r\n", start, index)
+            self._cursor = (index, line)
+            self._queries += 1
+            if self._queries > 64:
+                self._lines = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+            last = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index))
+            return line, index - last
         line = bisect_right(self._lines, index)
         return line, index - self._lines[line - 1] + 1
 
