@@ -178,12 +178,7 @@ def _scan_stylesheet(sheet: _Sheet, root: Root, max_size: int, environment: str 
     imports: list[tuple[Root, str]] = []
     if not css.has_candidate(src.text):
         return imports
-    for u in css.extract_stylesheet(src.text):
-        if u.import_ignored:
-            continue
-        resolved = urls.resolve(u.value, sheet.url)
-        if resolved is None:
-            continue
+    for u, resolved in css.fetched(css.extract_stylesheet(src.text), sheet.url):
         if u.destination == "style":
             imports.append((root, resolved))
         if not urls.is_http(resolved):

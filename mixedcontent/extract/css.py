@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import tinycss2
 from tinycss2 import ast
+
+from .. import urls
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CSS_WS = " \t\n\r\f"
@@ -230,3 +233,14 @@ def extract_declarations(text: str) -> list[CssUrl]:
             w.value(item.value, "image", "style", name)
     w.out.sort(key=lambda u: u.start)
     return w.out
+
+
+def fetched(found: Iterable[CssUrl], base: str) -> Iterator[tuple[CssUrl, str]]:
+    """The URLs a browser would fetch, resolved against ``base`` (the stylesheet's URL, or the
+    document base for inline CSS): ignored @imports and unparseable URLs are dropped."""
+    for u in found:
+        if u.import_ignored:
+            continue
+        resolved = urls.resolve(u.value, base)
+        if resolved is not None:
+            yield u, resolved

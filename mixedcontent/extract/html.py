@@ -500,12 +500,7 @@ class _Doc:
         if not self.http_base and not css.has_candidate(decoded):
             return  # under an https base only an absolute http URL or an escape can be http
         found = css.extract_stylesheet(decoded) if sheet else css.extract_declarations(decoded)
-        for u in found:
-            if u.import_ignored:
-                continue
-            resolved = urls.resolve(u.value, self.base)
-            if resolved is None:
-                continue
+        for u, resolved in css.fetched(found, self.base):
             if u.destination == "style":
                 self.x.stylesheets.append(StylesheetLoad(resolved, self.upgrade))
             if not urls.is_http(resolved):
