@@ -42,6 +42,8 @@ def write(result: ScanResult, out: TextIO) -> None:
     line += f" in {_plural(result.pages, 'page')}, {_plural(result.stylesheets, 'stylesheet')}"
     if codes:
         line += ": " + ", ".join(f"{c} ×{n}" for c, n in sorted(codes.items()))
+        categories = Counter(str(f.category) for f in result.findings)
+        line += "; " + ", ".join(f"{c} {n}" for c, n in sorted(categories.items()))
     if result.errors:
         line += f"; {_plural(len(result.errors), 'file')} could not be scanned"
     if result.suppressed:
