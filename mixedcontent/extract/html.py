@@ -228,25 +228,22 @@ class _Doc:
         attrs: dict[str, _Attr] = {}
         p = m.end()
         attr = _ATTR
+        xml = self.x.xml
         while True:
             a = attr.match(text, p)
             if a is None:
                 return None  # EOF in tag: the tag is not emitted (§13.2.5.32 and friends)
-            if a.group(2):
+            last = a.lastindex
+            if last == 2:
                 return name, attrs, a.group(1).endswith("/"), a.end()
-            aname = a.group(3)
-            if not self.x.xml:
-                aname = aname.lower()
-            if a.group(4) is not None:
-                value, start = a.group(4), a.start(4)
-            elif a.group(5) is not None:
-                value, start = a.group(5), a.start(5)
-            elif a.group(6) is not None:
-                value, start = a.group(6), a.start(6)
-                if value[:1] in ('"', "'"):
-                    return None  # an unterminated quoted value runs to EOF
-            else:
+            aname = a.group(3) if xml else a.group(3).lower()
+            if last == 3:
                 value, start = "", -1
+            else:
+                # group 4: double-quoted, 5: single-quoted, 6: unquoted
+                value, start = a.group(last), a.start(last)
+                if last == 6 and value[:1] in ('"', "'"):
+                    return None  # an unterminated quoted value runs to EOF
             # §13.2.5.33: a duplicate attribute is dropped; the first wins
             if aname not in attrs:
                 attrs[aname] = _Attr(value, start)
