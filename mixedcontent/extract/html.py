@@ -31,7 +31,7 @@ _WS = "\t\n\f\r "
 # Names whose start tag changes tokenizer or tree state we track, so they are never "boring".
 _STATEFUL = (
     "script style xmp iframe noembed noframes noscript textarea title plaintext template svg math "
-    "picture video audio base meta link head body html frameset"
+    "picture video audio base meta link"
 ).split()
 
 
@@ -93,6 +93,8 @@ _RAW_END = {
 }
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?(?i:script)(?=[\t\n\f\r />])")
 _CDATA_END = re.compile(r"\]\]>")
+_TAG_END = re.compile(r">")
+_TEMPLATE_END = re.compile(r"</(?i:template)[^>]*>")
 
 _VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta param "
                   "source track wbr".split())
@@ -163,7 +165,8 @@ class _Doc:
         self.base_ref = base_ref
         self.http_base = base_ref is not None or not page.url.startswith("https:")
         self.upgrade = page.upgrade_insecure if upgrade is None else upgrade
-        self.head_phase = depth == 0
+        self.body_start: int | None = None  # where the body starts (computed when a CSP <meta> asks)
+        self.tag_start = 0  # position of the start tag being handled
         self.template = 0
         self.foreign: list[str] = []
         self.tree: list[str] = []  # open elements, tracked only inside <picture>/<video>/<audio>
@@ -181,9 +184,7 @@ class _Doc:
         pos = 0
         xml = self.x.xml
         while pos < n:
-            if self.head_phase:
-                skip = _SKIP_HEAD
-            elif self.foreign or self.tree or self.http_base or xml or self.x.exhaustive:
+            if self.foreign or self.tree or self.http_base or xml or self.x.exhaustive:
                 skip = _SKIP_SLOW
             else:
                 skip = _SKIP_FAST
@@ -191,12 +192,6 @@ class _Doc:
             pos = m.end() if m else pos
             if pos >= n:
                 break
-            c = text[pos]
-            if c != "<":
-                # non-whitespace text in the head phase: the body has started (§13.2.6.4.4 "anything else")
-                self.head_phase = False
-                pos += 1
-                continue
             nxt = text[pos + 1] if pos + 1 < n else ""
             if nxt == "!":
                 # only <![CDATA[ reaches here: CDATA in foreign content / XML, else a bogus comment
@@ -213,8 +208,6 @@ class _Doc:
             if nxt.isascii() and nxt.isalpha():
                 pos = self.start_tag(pos)
                 continue
-            if self.head_phase:
-                self.head_phase = False
             pos += 1
 
     def parse_tag(self, pos: int) -> tuple[str, dict[str, _Attr], bool, int] | None:
@@ -254,8 +247,6 @@ class _Doc:
         if parsed is None:
             return len(self.text)
         name, _, _, end = parsed
-        if self.head_phase and name in ("body", "html", "br"):
-            self.head_phase = False
         if self.foreign and name in self.foreign:
             # §13.2.6.5 "any other end tag": pop foreign elements up to the matching one
             while self.foreign:
@@ -271,6 +262,7 @@ class _Doc:
         return end
 
     def start_tag(self, pos: int) -> int:
+        self.tag_start = pos
         parsed = self.parse_tag(pos)
         if parsed is None:
             return len(self.text)
@@ -284,8 +276,6 @@ class _Doc:
                 self.foreign.pop()
         if name == "image" and not self.x.xml:
             name = "img"  # §13.2.6.4.7: "image" is parsed as "img" (outside foreign content)
-        if self.head_phase and name not in _HEAD_OK:
-            self.head_phase = False
         parent = self.tree[-1] if self.tree else None
         if self.tree or name in ("picture", "video", "audio"):
             if name not in _VOID:
@@ -354,6 +344,58 @@ class _Doc:
             if state == 1:
                 state = 2
             p = m.end()
+
+    def in_head(self, pos: int) -> bool:
+        """Is an element starting at ``pos`` still inserted into <head>? (§13.2.6.4.2-6: until a
+        start tag other than the head's own, non-whitespace text, or </body>, </html>, </br>).
+
+        Only a CSP <meta> needs this, so it is worked out on demand, once per document."""
+        if self.body_start is None:
+            self.body_start = self.find_body_start()
+        return pos < self.body_start
+
+    def find_body_start(self) -> int:
+        text = self.text
+        n = len(text)
+        p = 0
+        while p < n:
+            m = _SKIP_HEAD.match(text, p)
+            p = m.end() if m else p
+            if p >= n:
+                return n
+            if text[p] != "<":
+                return p
+            nxt = text[p + 1] if p + 1 < n else ""
+            if nxt == "/":
+                parsed = self.parse_tag(p)
+                if parsed is None:
+                    return n
+                if parsed[0] in ("body", "html", "br"):
+                    return p
+                p = parsed[3]
+                continue
+            if not (nxt.isascii() and nxt.isalpha()):
+                return p
+            parsed = self.parse_tag(p)
+            if parsed is None:
+                return n
+            name, _, _, end = parsed
+            if name not in _HEAD_OK:
+                return p
+            if name == "script":
+                content_end, tag_start = self.find_script_end(end)
+                close = _TAG_END.search(text, tag_start)
+                p = close.end() if close else n
+            elif name in _RAW_END and not (name == "noscript" and not self.page.scripting):
+                close_m = _RAW_END[name].search(text, end)
+                close = _TAG_END.search(text, close_m.end()) if close_m else None
+                p = close.end() if close else n
+            elif name == "template":
+                close_m = _TEMPLATE_END.search(text, end)
+                p = close_m.end() if close_m else n
+            else:
+                p = end
+        return n
 
     # ---- elements ---------------------------------------------------------------------------------
     def script_element(self, attrs: dict[str, _Attr], end: int) -> int:
@@ -681,7 +723,7 @@ def _meta(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower()
     if kind == "content-security-policy":
         # CSP3 §3.3: only a <meta> in <head> is honoured, from its position onwards
-        if d.head_phase and policy_upgrades(charrefs.decode(content.value, attribute=True)[0]):
+        if policy_upgrades(charrefs.decode(content.value, attribute=True)[0]) and d.in_head(d.tag_start):
             d.upgrade = True
     elif kind == "refresh" and d.depth > 0 and content.start >= 0:
         decoded, index = charrefs.decode(content.value, attribute=True, xml=d.x.xml)

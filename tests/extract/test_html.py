@@ -354,3 +354,21 @@ def test_xhtml_is_case_sensitive_and_has_no_raw_text() -> None:
 def test_unquoted_and_spelled_values_after_the_head(html: str) -> None:
     # after the head every tag goes through the fast skip pattern: it must never swallow these
     assert codes(html) == ["MC101"]
+
+
+@pytest.mark.parametrize("prefix,in_head", [
+    ("<!DOCTYPE html><html><!-- c --><head><title>a <body> b</title>", True),
+    ('<head><script>document.write("<body>")</script><style>p{}</style>', True),
+    ("<head></head>\n", True),  # after </head> but before the body: still inserted into <head>
+    ("<head><noscript><link rel=stylesheet href=x.css></noscript>", True),
+    ("<head><template><div></div></template>", True),
+    ("<head><div>", False),
+    ("<head></head><body>", False),
+    ("<head>text", False),
+    ("<head><img src=x.png>", False),
+    ("<head></body>", False),
+])
+def test_meta_csp_counts_only_while_in_head(prefix: str, in_head: bool) -> None:
+    html = (prefix + '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">'
+            '<img src="http://cdn.example/a.png">')
+    assert codes(html) == ([] if in_head else ["MC101"])
