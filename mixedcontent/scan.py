@@ -199,13 +199,17 @@ def _scan_stylesheets(loads: list[tuple[Root, str, StylesheetLoad]], settings: S
     for root, page_rel, load in loads:
         queue.append((root, load.url, None, page_rel, load.upgrade_insecure))
     edges: list[tuple[str, str]] = []  # (importer rel, imported rel)
+    located_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
     while queue:
         root, url, importer, page_rel, upgrade = queue.popleft()
         if urls.is_http(url):
             if not upgrade:
                 continue  # an http stylesheet is blocked (MC102 on the page); its content never loads
             url = urls.https_twin(url)
-        located = root.file_for(url)
+        key = (id(root), url)
+        if key not in located_cache:
+            located_cache[key] = root.file_for(url)
+        located = located_cache[key]
         if located is None:
             continue
         path, rel = located

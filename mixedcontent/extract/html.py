@@ -80,6 +80,15 @@ _TEXT = r"[^<]++|<(?![A-Za-z!?/])"
 # fast: skip everything that cannot matter; slow: skip text and comments only; head: also stop at text
 _SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_BORING_START}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL})*+")
 _SKIP_SLOW = re.compile(rf"(?:{_TEXT}|{_COMMENT}|{_BOGUS})*+")
+# inside <picture>/<video>/<audio> only non-void elements change an <img>'s or <source>'s parent,
+# so boring void tags can still be skipped there
+_VOID_RE = _trie([v for v in ("area base basefont bgsound br col embed frame hr img input keygen link meta "
+                              "param source track wbr").split() if v not in _STATEFUL])
+_BORING_VOID = (
+    rf"<(?={_VOID_RE}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
+    rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
+)
+_SKIP_TREE = re.compile(rf"(?:{_TEXT}|{_BORING_VOID}|{_COMMENT}|{_BOGUS_ALL})*+")
 _SKIP_HEAD = re.compile(rf"(?:[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL})*+")
 
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*+)")
@@ -184,8 +193,10 @@ class _Doc:
         pos = 0
         xml = self.x.xml
         while pos < n:
-            if self.foreign or self.tree or self.http_base or xml or self.x.exhaustive:
+            if self.foreign or self.http_base or xml or self.x.exhaustive:
                 skip = _SKIP_SLOW
+            elif self.tree:
+                skip = _SKIP_TREE
             else:
                 skip = _SKIP_FAST
             m = skip.match(text, pos)
