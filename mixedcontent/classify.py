@@ -106,6 +106,11 @@ def classify(ref: Reference, file: str | None,
     code = decide(ref)
     if code is None:
         return None
+    return finding_for(ref, file, code, fixer(ref, file) if fixer is not None else None)
+
+
+def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fingerprint: str = "") -> Finding:
+    """The Finding for a reference already judged as ``code``."""
     rule = RULES[code]
     span = ref.span
     is_request = ref.kind in (RefKind.REQUEST,)
@@ -116,8 +121,8 @@ def classify(ref: Reference, file: str | None,
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
         destination=ref.destination if is_request else None,
         initiator=ref.initiator if is_request else None,
-        fix=fixer(ref, file) if fixer is not None else None,
+        fix=fix, fingerprint=fingerprint,
     )
 
 
-__all__ = ["classify", "decide", "describe", "Category", "Severity"]
+__all__ = ["classify", "decide", "describe", "finding_for", "Category", "Severity"]

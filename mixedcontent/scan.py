@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from . import __version__, urls
-from .classify import classify
+from .classify import decide, finding_for
 from .extract import css
 from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgrades
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
@@ -81,15 +81,26 @@ def _read(path: str, rel: str, max_size: int) -> bytes | ScanError:
     return data
 
 
-def _findings(refs: Iterable[Reference], src: SourceText, file: str | None) -> Iterator[Finding]:
+def _findings(refs: Iterable[Reference], src: SourceText, file: str | None) -> list[Finding]:
+    """Judge one document's references; findings come out sorted, each with its fingerprint (the
+    fingerprint's key names the document, so counting identical tuples per document suffices)."""
+    judged = []
     for ref in refs:
-        finding = classify(ref, file, propose_fix)
-        if finding is None:
+        code = decide(ref)
+        if code is None:
             continue
         # the span is the contract: check it against the stored bytes before reporting it
         if src.data[ref.span.start:ref.span.end] != src.encode(ref.raw):
             raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
-        yield finding
+        judged.append((ref.span.start, code, ref))
+    judged.sort(key=lambda t: (t[0], t[1]))
+    seen: Counter[tuple[str, str, str, str, str]] = Counter()
+    out = []
+    for _, code, ref in judged:
+        key = (code, file or ref.page, ref.url or "", ref.element or "", ref.attribute or "")
+        out.append(finding_for(ref, file, code, propose_fix(ref, file), fingerprint(key, seen[key])))
+        seen[key] += 1
+    return out
 
 
 def scan_page(job: _PageJob) -> _PageOutcome:
@@ -106,7 +117,7 @@ def scan_page(job: _PageJob) -> _PageOutcome:
         src = decode_xml(data) if job.xml else decode_html(data)
         page = PageContext(job.url, job.secure, job.upgrade, job.scripting)
         extraction = extract_html(src, page, xml=job.xml)
-        out.findings = list(_findings(extraction.references, src, job.rel))
+        out.findings = _findings(extraction.references, src, job.rel)
         out.stylesheets = extraction.stylesheets
     except (RecursionError, MemoryError, ValueError, LookupError, AssertionError) as e:
         out.findings = []
@@ -274,23 +285,17 @@ def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bo
     return chosen
 
 
-def fingerprint(finding: Finding, index: int) -> str:
-    """SPEC §6: stable digest of (code, file or page, url, element, attribute, index among identical)."""
-    key = "\x1f".join((finding.code, finding.file or finding.page, finding.url or "", finding.element or "",
-                       finding.attribute or "", str(index)))
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
+    """SPEC §6: stable digest of (code, file or page, url, element, attribute) and the index among
+    identical tuples. No line numbers or paths outside the report's own: survives line moves."""
+    text = "\x1f".join((*key, str(index)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def finalize(findings: list[Finding]) -> tuple[Finding, ...]:
-    """Sort (file|page, offset, code) and give every finding its fingerprint."""
+    """Sort (file|page, offset, code); fingerprints were given per document."""
     findings.sort(key=lambda f: f.sort_key)
-    seen: Counter[tuple[str, str, str, str, str]] = Counter()
-    out = []
-    for f in findings:
-        key = (f.code, f.file or f.page, f.url or "", f.element or "", f.attribute or "")
-        out.append(replace(f, fingerprint=fingerprint(f, seen[key])))
-        seen[key] += 1
-    return tuple(out)
+    return tuple(findings)
 
 
 def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings()) -> ScanResult:
