@@ -101,6 +101,7 @@ def is_ipv6_literal(url: str) -> bool:
     return _parts(url)[2] == HostType.IPV6
 
 
+@lru_cache(maxsize=8192)
 def https_twin(url: str) -> str:
     """The same URL with scheme https, port 80 → 443 (dropped) and other ports kept (SPEC §8)."""
     u = URL(url)

@@ -12,7 +12,7 @@ from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
 
 FRAGMENTS = [
-    "<img src=", "<IMG SRC=", "<img srcset=\"", "<picture>", "</picture>", "<source srcset=", "<video ",
+    "<img src=", "<IMG SRC=", "<img srcset=\"", "<picture>", "</picture>", "<source srcset=", "<source src=", "<video ", "</video>", "<track src=",
     "<audio>", "<script>", "</script>", "<script src=", "<style>", "</style>", "<svg>", "</svg>", "<math>",
     "<template>", "</template>", "<!--", "-->", "<!", "<?", "</", "<base href=", "<head>", "</head>",
     "<body>", "<meta http-equiv=Content-Security-Policy content=upgrade-insecure-requests>",
@@ -21,6 +21,8 @@ FRAGMENTS = [
     "background:url(", ")", "http://cdn.example/a.png", "http://192.0.2.1/x", "HTTP://X.example/",
     "https://ok.example/", "&#104;ttp://e.example/", "&quot;", "&amp;", "&#58;", "\"", "'", "=", ">", "/>",
     " ", "\n", "\r\n", "\t", ",", " 2x, ", "é", "日本", "😀", "\\", "onclick=\"f('http://s.example/')\"",
+    "<meta ", "http-equiv=", "refresh", "content=\"0;url=http://r.example/\"", "<link ", "rel=", "stylesheet",
+    "STYLESHEET", "<title>", "</title>", "<!--<script>", "@import ", "url(", "\\68ttp://", "</style ", "</script ",
 ]
 html_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40).map("".join)
 ENCODINGS = ["utf-8", "utf-16", "cp1252", "shift_jis"]

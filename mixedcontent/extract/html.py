@@ -74,11 +74,40 @@ _BORING_START = (
     rf"<(?!{_STATEFUL_RE}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
     rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
 )
+_WSC = r"[\t\n\f\r />]"
+
+
+def _ci(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def _whole(name: str, content: str, attr: str = _BORING_ATTR) -> str:
+    """A whole raw-text element whose start tag and content are boring, end tag included."""
+    return (rf"<{_ci(name)}(?={_WSC})(?:[\t\n\f\r /]*+{attr})*+[\t\n\f\r /]*+>"
+            rf"{content}</{_ci(name)}(?={_WSC})(?:[\t\n\f\r /]*+{_ANY_ATTR})*+[\t\n\f\r /]*+>")
+
+
+# <title>/<textarea> (RCDATA): nothing inside is ever a reference
+_BORING_RCDATA = "|".join(_whole(n, rf"(?:[^<]++|<(?!/{_ci(n)}{_WSC}))*+") for n in ("title", "textarea"))
+# a <script> whose text has no http: literal and no "<!--" (which would open the escaped states)
+_BORING_SCRIPT = _whole("script", rf"(?:[^<hH]++|<(?!/{_ci('script')}{_WSC}|!--)|[hH](?!{_ci('ttp:')}))*+")
+# a <style> with no http, no escape and no @import (nothing to report, no stylesheet to follow)
+_BORING_STYLE = _whole("style", rf"(?:[^<hH\\@]++|<(?!/{_ci('style')}{_WSC})|{_H_NOT_HTTP}|@(?!{_ci('import')}))*+")
+# <meta> without http-equiv (the only thing it can do for us: CSP, or refresh in srcdoc)
+_BORING_META = (rf"<{_ci('meta')}(?={_WSC})(?:[\t\n\f\r /]*+(?!{_ci('http-equiv')}[\t\n\f\r /=>]){_BORING_ATTR})*+"
+                rf"[\t\n\f\r /]*+>")
+# <link> that is not a stylesheet (no value mentions "stylesheet": nothing to follow)
+_S_NOT_SHEET = rf"[sS](?!{_ci('tylesheet')})"
+_LINK_VALUE = (
+    rf"""(?:"(?:[^"&\\hHsS]++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+"|'(?:[^'&\\hHsS]++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+'"""
+    rf"""|(?!["'])(?:[^\t\n\f\r >&\\hHsS"']++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+(?=[\t\n\f\r >]))"""
+)
+_BORING_LINK = (rf"<{_ci('link')}(?={_WSC})(?:[\t\n\f\r /]*+[^\t\n\f\r />=][^\t\n\f\r /=>]*+"
+                rf"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_LINK_VALUE})?+)*+[\t\n\f\r /]*+>")
 _BORING_END = rf"</(?!(?i:template)[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+(?:[\t\n\f\r /]*+{_ANY_ATTR})*+[\t\n\f\r /]*+>"
 _TEXT = r"[^<]++|<(?![A-Za-z!?/])"
 
 # fast: skip everything that cannot matter; slow: skip text and comments only; head: also stop at text
-_SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_BORING_START}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL})*+")
 _SKIP_SLOW = re.compile(rf"(?:{_TEXT}|{_COMMENT}|{_BOGUS})*+")
 # inside <picture>/<video>/<audio> only non-void elements change an <img>'s or <source>'s parent,
 # so boring void tags can still be skipped there
@@ -89,6 +118,11 @@ _BORING_VOID = (
     rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
 )
 _SKIP_TREE = re.compile(rf"(?:{_TEXT}|{_BORING_VOID}|{_COMMENT}|{_BOGUS_ALL})*+")
+# a whole <picture>/<video>/<audio> holding only text, comments and boring void tags
+_BORING_MEDIA = "|".join(_whole(n, rf"(?:{_TEXT}|{_BORING_VOID}|{_COMMENT})*+")
+                         for n in ("picture", "video", "audio"))
+_SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_BORING_START}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL}|{_BORING_LINK}"
+                        rf"|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}|{_BORING_MEDIA})*+")
 _SKIP_HEAD = re.compile(rf"(?:[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL})*+")
 
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*+)")
