@@ -26,7 +26,7 @@ from .sources.files import Root, SiteFile, collect
 
 DEFAULT_BASE_URL = "https://example.invalid/"
 DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024
-_CHUNK_BYTES = 2 * 1024 * 1024
+_CHUNK_BYTES = 1024 * 1024
 _INLINE_LIMIT_BYTES = 3 * 1024 * 1024  # below this much input, worker processes cost more than they save
 
 
