@@ -109,7 +109,8 @@ def classify(ref: Reference, file: str | None,
     return finding_for(ref, file, code, fixer(ref, file) if fixer is not None else None)
 
 
-def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fingerprint: str = "") -> Finding:
+def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fingerprint: str = "",
+                suppressed_by: str | None = None) -> Finding:
     """The Finding for a reference already judged as ``code``."""
     rule = RULES[code]
     span = ref.span
@@ -121,7 +122,7 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
         destination=ref.destination if is_request else None,
         initiator=ref.initiator if is_request else None,
-        fix=fix, fingerprint=fingerprint,
+        fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by,
     )
 
 

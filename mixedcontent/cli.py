@@ -18,9 +18,17 @@ from .errors import InputError, MixedContentError, UsageError
 from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
-from .scan import DEFAULT_BASE_URL, DEFAULT_MAX_FILE_SIZE, ScanSettings, scan_paths
-
-_FAIL_ON = ("error", "warning", "info", "never")
+from .scan import scan_paths
+from .settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_FILE_SIZE,
+    FAIL_ON,
+    ScanSettings,
+    code_prefixes,
+    find_config,
+    load_config,
+)
+from .suppress import load_baseline, write_baseline
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -28,9 +36,16 @@ judge them (upgradable vs blockable, srcset/<picture>, IP-literal hosts, <base h
 upgrade-insecure-requests, insecure form actions)."""
 
 _SCAN_EPILOG = """\
-exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad command line,
-no input, a missing path or an internal error (unreadable single files are reported as errors and
-do not change the exit code unless --strict).
+exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad command line or
+configuration, no input, a missing path or an internal error (unreadable single files are reported
+as errors and do not change the exit code unless --strict).
+
+configuration: [tool.mixedcontent] in pyproject.toml, or mixedcontent.toml (top-level keys), found in
+the current directory or a parent; keys are the long option names (base-url, select, ignore,
+fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win.
+
+suppression: data-mixedcontent-ignore="MC101" on an element or an ancestor (empty = every code);
+/* mixedcontent-ignore: MC101 */ in CSS covers its own line and the next; --baseline FILE.
 
 rule codes: run `mixedcontent rule` for the list and `mixedcontent rule MC103` for one rule."""
 
@@ -59,32 +74,41 @@ def _parser() -> argparse.ArgumentParser:
                                    "or single files, judging each page as served over https at --base-url.",
                        epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("paths", nargs="+", metavar="PATH", help="site directory or HTML file(s)")
-    s.add_argument("--base-url", default=DEFAULT_BASE_URL, metavar="URL",
+    s.add_argument("--base-url", metavar="URL",
                    help="URL the scanned root is served at; pages are judged at URL + their path "
                         f"(default: {DEFAULT_BASE_URL})")
-    s.add_argument("--assume-https", action="store_true",
+    s.add_argument("--assume-https", action="store_true", default=None,
                    help="judge pages as https even when --base-url is http (a pre-migration scan)")
     s.add_argument("--csp-header", metavar="POLICY",
                    help="the Content-Security-Policy header the site is served with; its "
                         "upgrade-insecure-requests counts like the browser's (Report-Only never does)")
-    s.add_argument("--no-scripting", action="store_true",
+    s.add_argument("--no-scripting", action="store_true", default=None,
                    help="judge pages as a browser with scripting disabled would (<noscript> content is live)")
-    s.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
+    s.add_argument("--format", choices=sorted(FORMATS), help="report format (default: text)")
     s.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    s.add_argument("--fail-on", choices=_FAIL_ON, default="error",
-                   help="lowest severity that makes the exit code 1 (default: error)")
-    s.add_argument("--select", action="append", default=[], metavar="PREFIX",
+    s.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit code 1 (default: error)")
+    s.add_argument("--select", action="append", metavar="PREFIX",
                    help="report only codes starting with PREFIX (repeatable, comma-separated; longest prefix wins)")
-    s.add_argument("--ignore", action="append", default=[], metavar="PREFIX",
+    s.add_argument("--ignore", action="append", metavar="PREFIX",
                    help="do not report codes starting with PREFIX (repeatable, comma-separated)")
-    s.add_argument("--strict", action="store_true", help="exit 2 when any file could not be scanned")
-    s.add_argument("--jobs", "-j", type=int, default=0, metavar="N",
+    s.add_argument("--baseline", metavar="FILE",
+                   help="report (and fail on) only findings whose fingerprints are not in FILE")
+    s.add_argument("--write-baseline", metavar="FILE",
+                   help="record the fingerprints of today's findings in FILE, then exit 0")
+    s.add_argument("--show-suppressed", action="store_true",
+                   help="keep suppressed findings in the report, marked with suppressed_by")
+    s.add_argument("--no-inline-ignores", action="store_true",
+                   help="do not honour data-mixedcontent-ignore attributes or CSS ignore comments")
+    s.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
+    s.add_argument("--no-config", action="store_true", help="read no configuration file")
+    s.add_argument("--strict", action="store_true", default=None, help="exit 2 when any file could not be scanned")
+    s.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="worker processes for large scans (default: one per CPU; 1 = no workers)")
-    s.add_argument("--follow-symlinks", action="store_true",
+    s.add_argument("--follow-symlinks", action="store_true", default=None,
                    help="follow symlinked directories inside the root (loops are detected)")
-    s.add_argument("--follow-symlinks-outside", action="store_true",
+    s.add_argument("--follow-symlinks-outside", action="store_true", default=None,
                    help="also follow symlinks that lead outside the scanned root")
-    s.add_argument("--max-file-size", type=int, default=DEFAULT_MAX_FILE_SIZE // (1024 * 1024), metavar="MB",
+    s.add_argument("--max-file-size", type=int, metavar="MB",
                    help="skip (with an error entry) files larger than this many MiB (default: "
                         f"{DEFAULT_MAX_FILE_SIZE // (1024 * 1024)})")
 
@@ -94,40 +118,51 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _prefixes(values: list[str]) -> tuple[str, ...]:
-    out = []
-    for v in values:
-        for part in v.split(","):
-            part = part.strip().upper()
-            if not part:
-                continue
-            if not part.startswith("MC") or not any(code.startswith(part) for code in RULES):
-                raise UsageError(f"unknown rule code or prefix: {part!r} (see `mixedcontent rule`)")
-            out.append(part)
-    return tuple(out)
+def _options(args: argparse.Namespace) -> dict[str, object]:
+    """Command-line flags over configuration over defaults, keyed by long option name."""
+    config: dict[str, object] = {}
+    if not args.no_config:
+        path = args.config or find_config()
+        if path is not None:
+            config = load_config(path)
+    merged = dict(config)
+    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs",
+                "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict"):
+        value = getattr(args, key.replace("-", "_"))
+        if value is not None:
+            merged[key] = value
+    for key in ("select", "ignore"):
+        value = getattr(args, key)
+        if value is not None:
+            merged[key] = code_prefixes(value)
+    return merged
 
 
-def _settings(args: argparse.Namespace) -> ScanSettings:
-    base = args.base_url
-    if urls.resolve(base, "https://example.invalid/") != base and urls.resolve(base, "https://x.invalid/") is None:
-        raise UsageError(f"--base-url: not a URL: {base!r}")
-    try:
-        parsed = urls.resolve(base, "about:blank")
-    except Exception:  # pragma: no cover - ada raises ValueError only
-        parsed = None
+def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings:
+    base = str(opts.get("base-url", DEFAULT_BASE_URL))
+    parsed = urls.resolve(base, "about:blank")
     if parsed is None or urls.scheme(parsed) not in ("http:", "https:"):
         raise UsageError(f"--base-url must be an absolute http(s) URL, got {base!r}")
     if not parsed.endswith("/"):
         parsed = parsed.rsplit("/", 1)[0] + "/" if parsed.count("/") > 3 else parsed + "/"
-    if args.jobs < 0:
+    jobs = int(opts.get("jobs", 0))  # type: ignore[call-overload]
+    max_mb = int(opts.get("max-file-size", DEFAULT_MAX_FILE_SIZE // (1024 * 1024)))  # type: ignore[call-overload]
+    if jobs < 0:
         raise UsageError("--jobs must be 0 or more")
-    if args.max_file_size <= 0:
+    if max_mb <= 0:
         raise UsageError("--max-file-size must be a positive number of MiB")
+    baseline = frozenset[str]()
+    if opts.get("baseline") and not args.write_baseline:
+        baseline = load_baseline(str(opts["baseline"]))
     return ScanSettings(
-        base_url=parsed, assume_https=args.assume_https, scripting=not args.no_scripting,
-        csp_header=args.csp_header, jobs=args.jobs, follow_symlinks=args.follow_symlinks,
-        follow_outside=args.follow_symlinks_outside, max_file_size=args.max_file_size * 1024 * 1024,
-        select=_prefixes(args.select), ignore=_prefixes(args.ignore),
+        base_url=parsed, assume_https=bool(opts.get("assume-https", False)),
+        scripting=not opts.get("no-scripting", False), csp_header=opts.get("csp-header"),  # type: ignore[arg-type]
+        jobs=jobs, follow_symlinks=bool(opts.get("follow-symlinks", False)),
+        follow_outside=bool(opts.get("follow-symlinks-outside", False)), max_file_size=max_mb * 1024 * 1024,
+        select=tuple(opts.get("select", ())),  # type: ignore[arg-type]
+        ignore=tuple(opts.get("ignore", ())),  # type: ignore[arg-type]
+        per_path_ignores=tuple(opts.get("per-path-ignores", ())),  # type: ignore[arg-type]
+        baseline=baseline, inline_ignores=not args.no_inline_ignores,
     )
 
 
@@ -137,7 +172,7 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     if fail_on == "never":
         return 0
     threshold = Severity(fail_on).rank
-    return 1 if any(f.severity.rank >= threshold for f in result.findings) else 0
+    return 1 if any(f.severity.rank >= threshold and f.suppressed_by is None for f in result.findings) else 0
 
 
 def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> None:
@@ -161,16 +196,25 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> N
 
 
 def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    settings = _settings(args)
-    result = scan_paths(list(args.paths), settings)
+    opts = _options(args)
+    settings = _settings(opts, args)
+    fmt = str(opts.get("format", "text"))
+    if fmt not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
+    result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed)
     if result.pages == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
-    _emit(result, args.format, args.output, stdout)
-    if args.format != "text" and result.errors:
+    if args.write_baseline:
+        recorded = [f for f in result.findings if f.suppressed_by is None]
+        write_baseline(args.write_baseline, recorded)
+        stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
+        return 0
+    _emit(result, fmt, args.output, stdout)
+    if fmt != "text" and result.errors:
         for e in result.errors:
             stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
-    return exit_code(result, args.fail_on, args.strict)
+    return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
 
 
 def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:

@@ -114,6 +114,7 @@ class Reference:
     page: str
     via_base: Reference | None = None
     detail: str | None = None  # e.g. the CSS property, "candidate 2", the link rel
+    ignore: str | None = None  # inline data-mixedcontent-ignore codes on the element or an ancestor ("" = all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,4 +187,5 @@ class ScanResult:
     stylesheets: int
     suppressed: int = 0
     tool_version: str = ""
+    scanned: tuple[str, ...] = ()  # report names of every document scanned (file or URL), sorted
     extra: dict[str, object] = field(default_factory=dict)

@@ -22,26 +22,27 @@ from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgr
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Context, Finding, RefKind, Reference, ScanError, ScanResult, Span, Target
 from .rewrite import propose_fix
-from .sources.files import Root, SiteFile, collect
+from .settings import DEFAULT_BASE_URL, DEFAULT_MAX_FILE_SIZE, ScanSettings
+from .sources.files import Root, collect
+from .suppress import css_marker_lines, inline_reason, path_ignored, selected
 
-DEFAULT_BASE_URL = "https://example.invalid/"
-DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024
 _CHUNK_BYTES = 1024 * 1024
 _INLINE_LIMIT_BYTES = 3 * 1024 * 1024  # below this much input, worker processes cost more than they save
 
 
 @dataclass(frozen=True, slots=True)
-class ScanSettings:
-    base_url: str = DEFAULT_BASE_URL
-    assume_https: bool = False
-    scripting: bool = True
-    csp_header: str | None = None  # a Content-Security-Policy header the site is served with
-    jobs: int = 0  # 0: one per CPU
-    follow_symlinks: bool = False
-    follow_outside: bool = False
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+class _Policy:
+    """What decides whether a finding is reported (sent to workers once per chunk)."""
+
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    per_path: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    baseline: frozenset[str] = frozenset()
+    inline: bool = True
+
+    @classmethod
+    def of(cls, s: ScanSettings) -> _Policy:
+        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,29 +82,37 @@ def _read(path: str, rel: str, max_size: int) -> bytes | ScanError:
     return data
 
 
-def _findings(refs: Iterable[Reference], src: SourceText, file: str | None) -> list[Finding]:
+def _findings(refs: Iterable[Reference], src: SourceText, file: str | None, policy: _Policy) -> list[Finding]:
     """Judge one document's references; findings come out sorted, each with its fingerprint (the
-    fingerprint's key names the document, so counting identical tuples per document suffices)."""
+    fingerprint's key names the document, so counting identical tuples per document suffices) and,
+    when a marker, a per-path ignore or the baseline covers it, ``suppressed_by``."""
     judged = []
     for ref in refs:
         code = decide(ref)
-        if code is None:
+        if code is None or not selected(code, policy.select, policy.ignore):
             continue
         # the span is the contract: check it against the stored bytes before reporting it
         if src.data[ref.span.start:ref.span.end] != src.encode(ref.raw):
             raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
         judged.append((ref.span.start, code, ref))
     judged.sort(key=lambda t: (t[0], t[1]))
+    css_markers = css_marker_lines(src.text) if policy.inline and judged and "ignore" in src.text else []
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
     out = []
     for _, code, ref in judged:
         key = (code, file or ref.page, ref.url or "", ref.element or "", ref.attribute or "")
-        out.append(finding_for(ref, file, code, propose_fix(ref, file), fingerprint(key, seen[key])))
+        fp = fingerprint(key, seen[key])
         seen[key] += 1
+        why = inline_reason(ref, code, css_markers) if policy.inline else None
+        if why is None and path_ignored(code, file, policy.per_path):
+            why = "per-path-ignores"
+        if why is None and fp in policy.baseline:
+            why = "baseline"
+        out.append(finding_for(ref, file, code, propose_fix(ref, file), fp, why))
     return out
 
 
-def scan_page(job: _PageJob) -> _PageOutcome:
+def scan_page(job: _PageJob, policy: _Policy = _Policy()) -> _PageOutcome:
     """Scan one HTML/XHTML file. Never raises for bad input: problems become the outcome's error."""
     out = _PageOutcome(job.rel)
     data = _read(job.path, job.rel, job.max_size)
@@ -117,7 +126,7 @@ def scan_page(job: _PageJob) -> _PageOutcome:
         src = decode_xml(data) if job.xml else decode_html(data)
         page = PageContext(job.url, job.secure, job.upgrade, job.scripting)
         extraction = extract_html(src, page, xml=job.xml)
-        out.findings = _findings(extraction.references, src, job.rel)
+        out.findings = _findings(extraction.references, src, job.rel, policy)
         out.stylesheets = extraction.stylesheets
     except (RecursionError, MemoryError, ValueError, LookupError, AssertionError) as e:
         out.findings = []
@@ -125,8 +134,9 @@ def scan_page(job: _PageJob) -> _PageOutcome:
     return out
 
 
-def _scan_chunk(jobs: list[_PageJob]) -> list[_PageOutcome]:
-    return [scan_page(j) for j in jobs]
+def _scan_chunk(work: tuple[_Policy, list[_PageJob]]) -> list[_PageOutcome]:
+    policy, jobs = work
+    return [scan_page(j, policy) for j in jobs]
 
 
 def _chunks(jobs: list[_PageJob]) -> Iterator[list[_PageJob]]:
@@ -145,7 +155,7 @@ def _chunks(jobs: list[_PageJob]) -> Iterator[list[_PageJob]]:
         yield chunk
 
 
-def _run_pages(jobs: list[_PageJob], workers: int) -> Iterator[_PageOutcome]:
+def _run_pages(jobs: list[_PageJob], workers: int, policy: _Policy) -> Iterator[_PageOutcome]:
     total = 0
     for job in jobs:
         try:
@@ -154,12 +164,12 @@ def _run_pages(jobs: list[_PageJob], workers: int) -> Iterator[_PageOutcome]:
             pass
     if workers <= 1 or total < _INLINE_LIMIT_BYTES or len(jobs) < 4:
         for job in jobs:
-            yield scan_page(job)
+            yield scan_page(job, policy)
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for outcomes in pool.map(_scan_chunk, _chunks(jobs)):
+        for outcomes in pool.map(_scan_chunk, ((policy, chunk) for chunk in _chunks(jobs))):
             yield from outcomes
 
 
@@ -204,7 +214,7 @@ def _scan_stylesheet(sheet: _Sheet, root: Root, max_size: int, environment: str 
 
 
 def _scan_stylesheets(loads: list[tuple[Root, str, StylesheetLoad]], settings: ScanSettings,
-                      errors: list[ScanError]) -> tuple[list[Finding], int]:
+                      errors: list[ScanError]) -> tuple[list[Finding], list[str]]:
     sheets: dict[str, _Sheet] = {}
     queue: deque[tuple[Root, str, str | None, str, bool]] = deque()
     for root, page_rel, load in loads:
@@ -263,26 +273,12 @@ def _scan_stylesheets(loads: list[tuple[Root, str, StylesheetLoad]], settings: S
         referrers = tuple(mixed_for[:5]) if mixed_for else tuple(sorted(sheet.referrers)[:5])
         refs = [replace(r, secure=secure, upgrade_insecure=upgrade) for r in sheet.refs]
         try:
-            for f in _findings(refs, sheet.src, rel):
+            for f in _findings(refs, sheet.src, rel, _Policy.of(settings)):
                 findings.append(replace(f, referrers=referrers))
         except AssertionError as e:
             errors.append(ScanError(rel, None, f"could not be scanned: {e}"[:300]))
         sheet.src = None
-    return findings, len(sheets)
-
-
-def _selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """SPEC §5: selection by prefix; the longest matching prefix wins (select by default)."""
-    best_len, chosen = -1, True
-    for prefix in select:
-        if code.startswith(prefix) and len(prefix) > best_len:
-            best_len, chosen = len(prefix), True
-    if select and best_len < 0:
-        chosen = False
-    for prefix in ignore:
-        if code.startswith(prefix) and len(prefix) >= best_len:
-            best_len, chosen = len(prefix), False
-    return chosen
+    return findings, sorted(sheets)
 
 
 def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
@@ -298,7 +294,8 @@ def finalize(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings()) -> ScanResult:
+def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings(), *,
+               show_suppressed: bool = False) -> ScanResult:
     """Scan built sites and files. Raises InputError only when an input does not exist at all."""
     pages, errors, kind = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
                                   follow_outside=settings.follow_outside)
@@ -313,25 +310,26 @@ def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings()) -> Sc
     workers = settings.jobs or os.cpu_count() or 1
     findings: list[Finding] = []
     loads: list[tuple[Root, str, StylesheetLoad]] = []
-    scanned = 0
-    for outcome in _run_pages(jobs, workers):
+    scanned: list[str] = []
+    for outcome in _run_pages(jobs, workers, _Policy.of(settings)):
         if outcome.error is not None:
             errors.append(outcome.error)
             continue
-        scanned += 1
+        scanned.append(outcome.rel)
         findings.extend(outcome.findings)
         root = roots[outcome.rel]
         for load in outcome.stylesheets:
             loads.append((root, outcome.rel, load))
-    sheet_findings, n_sheets = _scan_stylesheets(loads, settings, errors)
+    sheet_findings, sheets = _scan_stylesheets(loads, settings, errors)
     findings.extend(sheet_findings)
-    if settings.select or settings.ignore:
-        findings = [f for f in findings if _selected(f.code, settings.select, settings.ignore)]
+    reported = [f for f in findings if f.suppressed_by is None or show_suppressed]
     return ScanResult(
         target=Target(kind=kind, inputs=tuple(inputs), base_url=settings.base_url),
-        findings=finalize(findings),
+        findings=finalize(reported),
         errors=tuple(sorted(errors, key=lambda e: e.sort_key)),
-        documents=scanned + n_sheets, pages=scanned, stylesheets=n_sheets, tool_version=__version__,
+        documents=len(scanned) + len(sheets), pages=len(scanned), stylesheets=len(sheets),
+        suppressed=sum(1 for f in findings if f.suppressed_by is not None), tool_version=__version__,
+        scanned=tuple(sorted(scanned + sheets)),
     )
 
 

@@ -148,6 +148,8 @@ _RAW_END = {
 }
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?(?i:script)(?=[\t\n\f\r />])")
 _CDATA_END = re.compile(r"\]\]>")
+_MARKER = re.compile(r"[mM][iI][xX][eE][dD][cC][oO][nN][tT][eE][nN][tT]-[iI][gG][nN][oO][rR][eE]")
+MARKER_ATTRIBUTE = "data-mixedcontent-ignore"
 _TAG_END = re.compile(r">")
 _TEMPLATE_END = re.compile(r"</(?i:template)[^>]*>")
 
@@ -225,6 +227,9 @@ class _Doc:
         self.template = 0
         self.foreign: list[str] = []
         self.tree: list[str] = []  # open elements, tracked only inside <picture>/<video>/<audio>
+        # inline suppression (data-mixedcontent-ignore): open elements with the markers in force
+        self.ignore_stack: list[tuple[str, str | None]] = []
+        self.ignore: str | None = None
 
     # ---- positions -------------------------------------------------------------------------------
     def outer(self, i: int) -> int:
@@ -239,7 +244,7 @@ class _Doc:
         pos = 0
         xml = self.x.xml
         while pos < n:
-            if self.foreign or self.http_base or xml or self.x.exhaustive:
+            if self.foreign or self.http_base or xml or self.x.exhaustive or self.x.markers:
                 skip = _SKIP_SLOW
             elif self.tree:
                 skip = _SKIP_TREE
@@ -299,11 +304,31 @@ class _Doc:
                 attrs[aname] = _Attr(value, start)
             p = a.end()
 
+    def track_ignore(self, name: str, attrs: dict[str, _Attr], self_closing: bool) -> None:
+        """The inline markers in force for this element: its own and its open ancestors'."""
+        inherited = self.ignore_stack[-1][1] if self.ignore_stack else None
+        own = attrs.get(MARKER_ATTRIBUTE)
+        if own is not None:
+            codes = charrefs.decode(own.value, attribute=True)[0].strip(_WS)
+            # an empty marker ignores every code; markers add up along the ancestors
+            if codes == "" or inherited == "":
+                self.ignore = ""
+            else:
+                self.ignore = f"{inherited} {codes}" if inherited else codes
+        else:
+            self.ignore = inherited
+        if name not in _VOID and not (self_closing and self.foreign):
+            self.ignore_stack.append((name, self.ignore))
+
     def end_tag(self, pos: int) -> int:
         parsed = self.parse_tag(pos)
         if parsed is None:
             return len(self.text)
         name, _, _, end = parsed
+        if self.ignore_stack and any(n == name for n, _ in self.ignore_stack):
+            while self.ignore_stack and self.ignore_stack.pop()[0] != name:
+                pass
+            self.ignore = self.ignore_stack[-1][1] if self.ignore_stack else None
         if self.foreign and name in self.foreign:
             # §13.2.6.5 "any other end tag": pop foreign elements up to the matching one
             while self.foreign:
@@ -324,6 +349,8 @@ class _Doc:
         if parsed is None:
             return len(self.text)
         name, attrs, self_closing, end = parsed
+        if self.x.markers:
+            self.track_ignore(name, attrs, self_closing)
         if self.foreign and self.foreign[-1] not in _INTEGRATION:
             breakout = name in _BREAKOUT or (name == "font" and any(k in attrs for k in ("color", "face", "size")))
             if not breakout:
@@ -866,6 +893,8 @@ def _text_content(raw: str, xml: bool) -> tuple[str, list[int] | None]:
 class _Extractor:
     def __init__(self, source: SourceText, page: PageContext, xml: bool, exhaustive: bool = False) -> None:
         self.exhaustive = exhaustive
+        # pages without the marker text pay nothing for inline suppression
+        self.markers = _MARKER.search(source.text) is not None
         self.source = source
         self.page = page
         self.xml = xml
@@ -885,7 +914,7 @@ class _Extractor:
             kind=kind, raw=self.source.text[outer_start:outer_end], url=url,
             span=self.span(outer_start, outer_end), element=element, attribute=attribute, context=context,
             destination=destination, initiator=initiator, secure=self.page.secure, upgrade_insecure=d.upgrade,
-            page=self.page.url, via_base=via_base, detail=detail,
+            page=self.page.url, via_base=via_base, detail=detail, ignore=d.ignore,
         ))
 
     def srcdoc(self, parent: _Doc, a: _Attr) -> None:
@@ -904,6 +933,10 @@ class _Extractor:
         # HTML §7.4.1: about:srcdoc takes its parent's base URL as fallback; CSP is inherited
         nested = _Doc(self, decoded, parent.page, Context.SRCDOC, parent.depth + 1, to_outer, offset,
                       base=parent.base, base_ref=parent.base_ref, upgrade=parent.upgrade)
+        if parent.ignore is not None:
+            # the iframe's own marker (or an ancestor's) covers its srcdoc document
+            nested.ignore_stack.append(("#srcdoc", parent.ignore))
+            nested.ignore = parent.ignore
         nested.run()
 
 

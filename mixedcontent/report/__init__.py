@@ -7,7 +7,10 @@ from types import MappingProxyType
 from typing import TextIO
 
 from ..model import ScanResult
+from . import github as github_report
 from . import json as json_report
+from . import junit as junit_report
+from . import sarif as sarif_report
 from . import text as text_report
 
 Writer = Callable[[ScanResult, TextIO], None]
@@ -15,6 +18,9 @@ Writer = Callable[[ScanResult, TextIO], None]
 FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "text": text_report.write,
     "json": json_report.write,
+    "sarif": sarif_report.write,
+    "junit": junit_report.write,
+    "github": github_report.write,
 })
 
 __all__ = ["FORMATS", "Writer"]
