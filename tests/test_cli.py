@@ -138,3 +138,14 @@ def test_text_output_escapes_control_characters(run, tmp_path) -> None:  # type:
     r = run("scan", str(tmp_path))
     assert "\x1b" not in r.out and "\x07" not in r.out
     assert "\\x1b" in r.out
+
+
+def test_pre_commit_manifest_is_valid_and_hook_runs_on_files(run) -> None:  # type: ignore[no-untyped-def]
+    manifest = os.path.join(ROOT, ".pre-commit-hooks.yaml")
+    res = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest", manifest],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    # what the hook's entry receives: the changed page files as arguments
+    pages = [os.path.join(EXAMPLE, "index.html"), os.path.join(EXAMPLE, "about.html")]
+    r = run("scan", *pages)
+    assert r.code == 1 and "index.html:11:16: MC102" in r.out
