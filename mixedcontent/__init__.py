@@ -26,20 +26,33 @@ from .model import (  # noqa: E402
     Severity,
     Span,
 )
+from .errors import InputError, MixedContentError, UsageError  # noqa: E402
 from .rules import RULES, Rule  # noqa: E402
+from .settings import ScanSettings  # noqa: E402
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
-         csp_header: str | None = None, scripting: bool = True, jobs: int = 0) -> ScanResult:
-    """Scan built sites or HTML files; the same findings as ``mixedcontent scan``."""
-    from .scan import DEFAULT_BASE_URL, ScanSettings, scan_paths
+         csp_header: str | None = None, scripting: bool = True, jobs: int = 0,
+         select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
+         settings: ScanSettings | None = None) -> ScanResult:
+    """Scan built sites or HTML files; the same findings as ``mixedcontent scan``.
 
-    settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
-                            csp_header=csp_header, scripting=scripting, jobs=jobs)
+    Pass ``settings`` for every option the command line has; the keyword arguments cover the common
+    ones. Raises ``InputError`` when a path does not exist; problems with single files are in
+    ``result.errors``.
+    """
+    from .pipeline import scan_paths
+    from .settings import DEFAULT_BASE_URL, code_prefixes
+
+    if settings is None:
+        settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
+                                csp_header=csp_header, scripting=scripting, jobs=jobs,
+                                select=code_prefixes(select), ignore=code_prefixes(ignore))
     return scan_paths(list(paths), settings)
 
 
 __all__ = [
-    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "ProbeResult", "Reference",
-    "RULES", "Rule", "ScanError", "ScanResult", "Severity", "Span", "__version__", "scan",
+    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "InputError", "MixedContentError",
+    "ProbeResult", "Reference", "RULES", "Rule", "ScanError", "ScanResult", "ScanSettings", "Severity", "Span",
+    "UsageError", "__version__", "scan",
 ]

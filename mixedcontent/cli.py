@@ -18,7 +18,7 @@ from .errors import InputError, MixedContentError, UsageError
 from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
-from .scan import scan_paths
+from .pipeline import scan_paths
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
