@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
 from .pipeline import scan_paths
+from .rewrite import write_atomic
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
@@ -182,16 +182,9 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> N
         return
     buf = io.StringIO()
     writer(result, buf)
-    tmp = f"{output}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, output)
+        write_atomic(output, buf.getvalue())
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise InputError(f"--output {output}: {e.strerror or e}") from None
 
 

@@ -4,6 +4,7 @@ are applied to the original bytes. Only the bytes inside a span ever change (SPE
 
 from __future__ import annotations
 
+import os
 import re
 
 from . import urls
@@ -57,3 +58,21 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.UNSAFE
     edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement)
     return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` all at once: a temp file in the same directory, flushed
+    and fsynced, then renamed over the target; the temp file never outlives a failure. Raises OSError."""
+    tmp = f"{path}.tmp-mixedcontent-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 from collections.abc import Iterable
 
 from .errors import UsageError
 from .model import Context, Finding, Reference
+from .rewrite import write_atomic
 
 _CSS_MARKER = re.compile(r"/\*\s*mixedcontent-ignore\b:?([^*]*)\*/", re.IGNORECASE)
 _CODE = re.compile(r"MC[0-9]+", re.IGNORECASE)
@@ -87,15 +87,8 @@ def write_baseline(path: str, findings: Iterable[Finding]) -> None:
     entries = [{"fingerprint": f.fingerprint, "code": f.code, "file": f.file, "page": f.page, "url": f.url}
                for f in findings]
     entries.sort(key=lambda e: (e["file"] or e["page"] or "", e["code"], e["fingerprint"]))
-    tmp = f"{path}.tmp-{os.getpid()}"
+    text = json.dumps({"version": 1, "tool": "mixedcontent", "findings": entries}, indent=2) + "\n"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"version": 1, "tool": "mixedcontent", "findings": entries}, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise UsageError(f"--write-baseline {path}: {e.strerror or e}") from None

@@ -40,7 +40,7 @@ def _codes(run, *args):  # type: ignore[no-untyped-def]
     ('fail-on = "never"', [], ["MC101", "MC102"], 0),
 ])
 def test_config_and_flags(run, tmp_path, monkeypatch, config, flags, expected_codes, exit_code) -> None:  # type: ignore[no-untyped-def]
-    site = _site(tmp_path, {"index.html": PAGE})
+    _site(tmp_path, {"index.html": PAGE})
     (tmp_path / "pyproject.toml").write_text(f"[project]\nname='x'\n\n[tool.mixedcontent]\n{config}\n")
     monkeypatch.chdir(tmp_path)
     found, _, code = _codes(run, "site", *flags)
