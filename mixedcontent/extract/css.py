@@ -1,246 +1,318 @@
 """CSS extraction through tinycss2, with exact spans (SPEC §4.2).
 
-tinycss2 tokenizes and parses; it gives each token a 1-based line and column in its *preprocessed*
-input (CSS Syntax §3.3: CRLF, CR and FF become LF, NUL becomes U+FFFD). We turn that back into a
-code-point index of the original text and then read the raw URL's extent from the original text
-ourselves (tinycss2 gives values, not ends), following CSS Syntax §4.3 (strings, url tokens,
-escapes). ``text[start:end] == raw`` holds for every result.
+tinycss2 tokenizes and parses; it gives each token a 1-based line and a 1-based column in its
+*preprocessed* input (CSS Syntax 3 §3.3: CR LF, CR and FF become LF, NUL becomes U+FFFD), and values
+but no ends. We turn (line, column) back into a code-point index of the original text, then read the
+raw URL's extent from the original text ourselves with the tokenizer's own rules (CSS Syntax 3 §4.3:
+strings, url tokens, escapes), so that ``text[start:end] == raw`` holds for every result.
+
+Units: ``CssUrl.start``/``end`` are 0-based code-point indexes into the ``str`` given (callers add
+the offset of an embedded block and map code points to bytes themselves).
+
+What counts (SPEC §4.2): ``url()`` and ``src()`` in any declaration value anywhere (nested at-rules,
+CSS Nesting, custom properties) → image; strings and ``url()`` in ``image-set()`` /
+``-webkit-image-set()`` → image; ``src`` of ``@font-face`` → font (``local()`` is a name, not a URL);
+top-level ``@import`` → style. Nested ``@import`` (inside ``@media`` etc.) is invalid and never
+fetched, so it is not reported. ``@namespace``, at-rule preludes, selectors, comments and bare
+strings are inert.
+
+Speed (CPython 3.11, tinycss2 1.5.1, one core): ``extract_stylesheet`` on a realistic 200 KB
+stylesheet (2,900 rules, 12,900 declarations, 100 ``@media`` blocks, 1,000 url()s) takes about
+0.26 s; tinycss2's tokenizer is about 85 % of it. ``has_candidate`` on the same text: about 0.2 ms.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
 
-import tinycss2
+import tinycss2  # type: ignore[import-untyped]  # tinycss2 1.5 ships no py.typed marker
 from tinycss2 import ast
 
 from .. import urls
 
-_HEX = frozenset("0123456789abcdefABCDEF")
-_CSS_WS = " \t\n\r\f"
-_CANDIDATE = re.compile(r"[hH][tT][tT][pP]|\\|@[iI][mM][pP][oO][rR][tT]")
-_IMAGE_SET = frozenset(("image-set", "-webkit-image-set"))
+__all__ = ["CssUrl", "extract_declarations", "extract_stylesheet", "fetched", "has_candidate"]
 
 
 @dataclass(frozen=True, slots=True)
 class CssUrl:
-    start: int  # 0-based code-point index into the text given, of raw's first character
+    """One URL found in CSS. ``start``/``end`` are 0-based code-point indexes into the text given."""
+
+    start: int  # index of raw's first code point
     end: int  # exclusive
-    raw: str  # exactly text[start:end]: escapes intact, no quotes, no url( )
-    value: str  # the URL as the browser sees it (escapes resolved)
+    raw: str  # exactly text[start:end]: escapes intact, no quotes, no url( ), no surrounding whitespace
+    value: str  # the URL as the browser sees it (escapes resolved): tinycss2's token value
     destination: str  # "style" (@import), "font" (@font-face src) or "image"
     element: str  # "@import", "@font-face" or "style"
-    property: str  # lower-cased property or descriptor ("background-image", "--bg", "src", "@import")
-    import_ignored: bool = False  # an @import after another rule: browsers ignore it
+    property: str  # property/descriptor, lower-cased unless custom ("background-image", "--bg", "src", "@import")
+    import_ignored: bool = False  # an @import that browsers ignore (it follows another rule)
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """Where a URL sits: what every CssUrl found under one declaration or prelude shares."""
+
+    destination: str
+    element: str
+    property: str
+    import_ignored: bool = False
+
+
+# The pre-check. A CSS URL value is http only if the text spells "http" (ASCII case-insensitive,
+# WHATWG URL §4.4 lower-cases the scheme), or hides it behind an escape (CSS Syntax 3 §4.3.7), or
+# splits it with a tab, which a string token keeps (§4.3.5) and the URL parser removes (WHATWG URL
+# §4.4: "remove all ASCII tab or newline"). An @import (even a relative one) loads a stylesheet that
+# may hold http URLs itself.
+_CANDIDATE = re.compile(r"h[\t\n\r]*t[\t\n\r]*t[\t\n\r]*p|\\|@import", re.IGNORECASE)
+
+# CSS Syntax 3 §3.3: a newline of the preprocessed text is one of these in the original text.
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\f]")
+
+# CSS Syntax 3 §4.3.7 consume an escaped code point, on the original text, after a backslash that
+# §4.3.8 accepts (not followed by a newline): up to 6 hex digits and one whitespace (CR LF is one
+# newline, §3.3), or any one code point, or nothing at EOF.
+_ESCAPE = r"\\(?:[0-9A-Fa-f]{1,6}(?:\r\n|[ \t\n\r\f])?|[^\n\r\f]|\Z)"
+# CSS Syntax 3 §4.3.11 consume an ident sequence (name code points and escapes), §4.3.4 consume an
+# ident-like token: "(" then whitespace, then §4.3.6 consume a url token: the value runs to the first
+# unescaped whitespace or ")" (or EOF). tinycss2 keeps a backslash before a newline as an ordinary
+# code point of the value (the spec calls it a parse error), hence the lone "\\" alternative.
+_URL_TOKEN = re.compile(
+    rf"(?:[A-Za-z0-9_\-]|[^\x00-\x7f]|{_ESCAPE})+\([ \t\n\r\f]*((?:[^ \t\n\r\f)\\]|{_ESCAPE}|\\)*)"
+)
+# CSS Syntax 3 §4.3.5 consume a string token: ends at the matching quote, at an unescaped newline or
+# at EOF; a backslash before a newline is a line continuation; other escapes per §4.3.7.
+_STRING_TOKEN = {
+    q: re.compile(rf"{q}((?:[^{q}\\\n\r\f]|\\(?:\r\n|[\n\r\f])|{_ESCAPE})*)") for q in ("\"", "'")
+}
+
+# CSS Images 4 image-set(): its bare strings are URLs too (-webkit- is Chromium's and WebKit's alias).
+_IMAGE_SET = frozenset(("image-set", "-webkit-image-set"))
+# CSS Values 4 §4.5: url() and src() take a URL as a string.
+_URL_FUNCTIONS = frozenset(("url", "src"))
+# At-rules every engine knows and that need a block; one of them is "another valid rule" before an
+# @import (CSS Cascade 5 §2). An unknown at-rule is dropped without ending the import prelude in
+# Blink, so it does not count here either (the conservative reading: the @import is still fetched).
+_BLOCK_AT_RULES = frozenset((
+    "media", "supports", "font-face", "keyframes", "-webkit-keyframes", "page", "layer", "container",
+    "counter-style", "font-feature-values", "font-palette-values", "property", "scope",
+    "starting-style", "view-transition", "position-try",
+))
+
+
+class _Top(IntEnum):
+    """How far the top level of a stylesheet has got, in rule order (CSS Cascade 5 §2, CSS Namespaces
+    §3, CSS Cascade 5 §6.4.2; Blink's and Gecko's top-level parsers keep the same states)."""
+
+    START = 0  # nothing yet, or @charset
+    LAYERS = 1  # @layer statements before any @import
+    IMPORTS = 2
+    NAMESPACES = 3
+    BODY = 4  # any other valid rule: a later @import is ignored
 
 
 def has_candidate(text: str) -> bool:
-    """False only when ``text`` cannot hold an http URL or an @import (conservative)."""
+    """False only when ``text`` cannot yield a CssUrl that is an http URL or an @import.
+
+    Conservative: true for any "http" (case-insensitive, tabs allowed between the letters), any
+    backslash and any "@import".
+    """
     return _CANDIDATE.search(text) is not None
 
 
-class _Positions:
-    """(line, column) of tinycss2's preprocessed text → code-point index in the original text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        pre = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", pre)]
-        # preprocessed index of every newline that replaced a CRLF (one code point fewer each)
-        self.crlf: list[int] = []
-        if "\r\n" in text:
-            removed = 0
-            for m in re.finditer("\r\n", text):
-                self.crlf.append(m.start() - removed)
-                removed += 1
-
-    def index(self, line: int, column: int) -> int:
-        pre = self.line_starts[line - 1] + column - 1
-        return pre + bisect_right(self.crlf, pre - 1) if self.crlf else pre
-
-
-def _escape_end(text: str, pos: int) -> int:
-    """CSS Syntax §4.3.7 consume an escaped code point; ``pos`` is just after the backslash."""
-    n = len(text)
-    if pos >= n:
-        return pos
-    if text[pos] in _HEX:
-        end = pos
-        while end < n and end - pos < 6 and text[end] in _HEX:
-            end += 1
-        if end < n and text[end] in _CSS_WS:
-            end += 2 if text.startswith("\r\n", end) else 1
-        return end
-    return pos + 1
-
-
-def _string_extent(text: str, quote_pos: int) -> tuple[int, int]:
-    """CSS Syntax §4.3.5 consume a string token: the contents' (start, end) without quotes."""
-    quote = text[quote_pos]
-    pos = quote_pos + 1
-    n = len(text)
-    while pos < n:
-        c = text[pos]
-        if c == quote or c in "\n\r\f":
-            return quote_pos + 1, pos
-        if c == "\\":
-            if pos + 1 < n and text[pos + 1] in "\n\r\f":
-                pos += 3 if text.startswith("\r\n", pos + 1) else 2
-                continue
-            pos = _escape_end(text, pos + 1)
-            continue
-        pos += 1
-    return quote_pos + 1, n
-
-
-def _url_extent(text: str, start: int) -> tuple[int, int]:
-    """CSS Syntax §4.3.6 consume a url token, from the start of its (possibly escaped) name."""
-    n = len(text)
-    pos = start
-    while pos < n and text[pos] != "(":
-        pos = _escape_end(text, pos + 1) if text[pos] == "\\" else pos + 1
-    pos += 1
-    while pos < n and text[pos] in _CSS_WS:
-        pos += 1
-    begin = pos
-    last = pos
-    while pos < n and text[pos] != ")":
-        if text[pos] == "\\":
-            pos = _escape_end(text, pos + 1)
-            last = pos
-            continue
-        pos += 1
-        if text[pos - 1] not in _CSS_WS:
-            last = pos
-    return begin, last
-
-
-class _Walker:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = _Positions(text)
-        self.out: list[CssUrl] = []
-
-    def _start(self, token: ast.Node) -> int:
-        return self.pos.index(token.source_line, token.source_column)
-
-    def add_string(self, token: ast.StringToken, destination: str, element: str, prop: str,
-                   ignored: bool = False) -> None:
-        start = self._start(token)
-        if start >= len(self.text) or self.text[start] not in "\"'":
-            return
-        s, e = _string_extent(self.text, start)
-        self.out.append(CssUrl(s, e, self.text[s:e], token.value, destination, element, prop, ignored))
-
-    def add_url(self, token: ast.URLToken, destination: str, element: str, prop: str,
-                ignored: bool = False) -> None:
-        s, e = _url_extent(self.text, self._start(token))
-        self.out.append(CssUrl(s, e, self.text[s:e], token.value, destination, element, prop, ignored))
-
-    def value(self, tokens: list[ast.Node] | None, destination: str, element: str, prop: str,
-              in_image_set: bool = False) -> None:
-        """Every URL in a component value list (CSS Values §4.5 url(), CSS Images §2.2 image-set())."""
-        for token in tokens or ():
-            if isinstance(token, ast.URLToken):
-                self.add_url(token, destination, element, prop)
-            elif isinstance(token, ast.FunctionBlock):
-                name = token.lower_name
-                if name in ("url", "src"):
-                    arg = next((a for a in token.arguments if not isinstance(a, (ast.WhitespaceToken,
-                                                                                 ast.Comment))), None)
-                    if isinstance(arg, ast.StringToken):
-                        self.add_string(arg, destination, element, prop)
-                else:
-                    self.value(token.arguments, destination, element, prop, name in _IMAGE_SET)
-            elif isinstance(token, ast.StringToken) and in_image_set:
-                self.add_string(token, destination, element, prop)
-            elif isinstance(token, (ast.ParenthesesBlock, ast.SquareBracketsBlock, ast.CurlyBracketsBlock)):
-                self.value(token.content, destination, element, prop)
-
-    def block(self, content: list[ast.Node] | None, font_face: bool = False) -> None:
-        """A block's contents: declarations and nested rules (CSS Nesting, conditional rules)."""
-        if not content:
-            return
-        for item in tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True):
-            if isinstance(item, ast.Declaration):
-                name = item.name if item.name.startswith("--") else item.lower_name
-                if font_face and name == "src":
-                    self.value(item.value, "font", "@font-face", "src")
-                elif not font_face:
-                    self.value(item.value, "image", "style", name)
-            elif isinstance(item, ast.QualifiedRule):
-                self.block(item.content)
-            elif isinstance(item, ast.AtRule):
-                self.at_rule(item, nested=True)
-
-    def at_rule(self, rule: ast.AtRule, nested: bool) -> None:
-        kw = rule.lower_at_keyword
-        if kw in ("namespace", "import", "charset"):
-            return  # @namespace names no resource; a nested @import is invalid
-        if kw == "font-face":
-            self.block(rule.content, font_face=True)
-        elif rule.content is not None:
-            self.block(rule.content)
-
-    def import_rule(self, rule: ast.AtRule, ignored: bool) -> None:
-        for token in rule.prelude:
-            if isinstance(token, ast.StringToken):
-                self.add_string(token, "style", "@import", "@import", ignored)
-                return
-            if isinstance(token, ast.URLToken):
-                self.add_url(token, "style", "@import", "@import", ignored)
-                return
-            if isinstance(token, ast.FunctionBlock) and token.lower_name == "url":
-                arg = next((a for a in token.arguments if isinstance(a, ast.StringToken)), None)
-                if arg is not None:
-                    self.add_string(arg, "style", "@import", "@import", ignored)
-                return
-            if not isinstance(token, (ast.WhitespaceToken, ast.Comment)):
-                return
-
-
 def extract_stylesheet(text: str) -> list[CssUrl]:
-    """Every URL of a stylesheet (a .css file or a <style> element's text), in source order."""
-    w = _Walker(text)
-    other_rule_seen = False
-    for rule in tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True):
-        if isinstance(rule, ast.AtRule):
-            kw = rule.lower_at_keyword
-            if kw == "import":
-                # CSS Cascade §2.1: @import after any rule other than @charset/@layer statements is ignored
-                w.import_rule(rule, other_rule_seen)
-                continue
-            if kw == "charset" or (kw == "layer" and rule.content is None):
-                continue
-            other_rule_seen = True
-            w.at_rule(rule, nested=False)
-        elif isinstance(rule, ast.QualifiedRule):
-            other_rule_seen = True
-            w.block(rule.content)
-    w.out.sort(key=lambda u: u.start)
-    return w.out
+    """Every URL of a stylesheet (a .css file or a <style> element's text, decoded), in source order."""
+    x = _Extractor(text)
+    state = _Top.START
+    rules = tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True)
+    for rule in rules:
+        if isinstance(rule, ast.QualifiedRule):
+            # CSS Cascade 5 §2: a style rule ends the import prelude (one with no selector is dropped)
+            if any(not isinstance(t, ast.WhitespaceToken) for t in rule.prelude):
+                state = _Top.BODY
+            x.contents(rule.content, font_face=False)
+        elif isinstance(rule, ast.AtRule):
+            state = x.top_level_at_rule(rule, state)
+    return x.found
 
 
 def extract_declarations(text: str) -> list[CssUrl]:
-    """Every URL in a declaration list (the value of a style="" attribute)."""
-    w = _Walker(text)
+    """Every URL in a declaration list (the value of a style="" attribute), in source order.
+
+    CSS Style Attributes §2: the attribute holds declarations only; nested rules in it do not apply,
+    so they are not searched.
+    """
+    x = _Extractor(text)
     for item in tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True):
         if isinstance(item, ast.Declaration):
-            name = item.name if item.name.startswith("--") else item.lower_name
-            w.value(item.value, "image", "style", name)
-    w.out.sort(key=lambda u: u.start)
-    return w.out
+            x.declaration(item, font_face=False)
+    return x.found
 
 
 def fetched(found: Iterable[CssUrl], base: str) -> Iterator[tuple[CssUrl, str]]:
     """The URLs a browser would fetch, resolved against ``base`` (the stylesheet's URL, or the
-    document base for inline CSS): ignored @imports and unparseable URLs are dropped."""
+    document base for inline CSS): ignored @imports, empty URLs and unparseable URLs are dropped."""
     for u in found:
-        if u.import_ignored:
+        # CSS Values 4 §4.5.1: an empty url() (or @import "") is an invalid resource, never fetched
+        if u.import_ignored or u.value == "":
             continue
         resolved = urls.resolve(u.value, base)
         if resolved is not None:
             yield u, resolved
+
+
+def _declaration_name(decl: Any) -> str:
+    # CSS Variables §2: custom property names are case-sensitive; all other names are ASCII case-insensitive
+    name: str = decl.name
+    return name if name.startswith("--") else str(decl.lower_name)
+
+
+def _is_ignorable(token: Any) -> bool:
+    return isinstance(token, (ast.WhitespaceToken, ast.Comment))
+
+
+class _Extractor:
+    """One extraction run over one text: its lazily built line index and the results so far."""
+
+    __slots__ = ("text", "found", "_line_starts")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found: list[CssUrl] = []
+        self._line_starts: list[int] | None = None
+
+    def _index(self, token: Any) -> int:
+        """0-based code-point index in the original text of a token's first code point."""
+        if self._line_starts is None:
+            # CSS Syntax 3 §3.3: tinycss2 counts lines after preprocessing; a line of the original
+            # text holds no CR, LF or FF, so within it preprocessed and original columns agree
+            self._line_starts = [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+        line: int = token.source_line
+        column: int = token.source_column
+        return self._line_starts[line - 1] + column - 1
+
+    def _add(self, start: int, end: int, value: str, use: _Use) -> None:
+        self.found.append(CssUrl(start, end, self.text[start:end], value, use.destination, use.element,
+                                 use.property, use.import_ignored))
+
+    def add_string(self, token: Any, use: _Use) -> None:
+        start = self._index(token)
+        quote = self.text[start:start + 1]
+        pattern = _STRING_TOKEN.get(quote)
+        match = pattern.match(self.text, start) if pattern is not None else None
+        if match is not None:
+            self._add(match.start(1), match.end(1), str(token.value), use)
+
+    def add_url(self, token: Any, use: _Use) -> None:
+        # the token starts at its name: "url(" or any escaped spelling of it ("\75 rl(")
+        match = _URL_TOKEN.match(self.text, self._index(token))
+        if match is not None:
+            self._add(match.start(1), match.end(1), str(token.value), use)
+
+    def add_url_function(self, function: Any, use: _Use) -> None:
+        """url("…") / src("…"): CSS Values 4 §4.5, the first argument is the URL string."""
+        argument = next((a for a in function.arguments if not _is_ignorable(a)), None)
+        if isinstance(argument, ast.StringToken):
+            self.add_string(argument, use)
+
+    def values(self, tokens: Iterable[Any], use: _Use, image_set: bool = False) -> None:
+        """Every URL in a list of component values, nested functions and blocks included."""
+        for token in tokens:
+            if isinstance(token, ast.URLToken):
+                self.add_url(token, use)
+            elif isinstance(token, ast.FunctionBlock):
+                name = token.lower_name
+                if name in _URL_FUNCTIONS:
+                    self.add_url_function(token, use)
+                elif name != "local":  # CSS Fonts 4 §4.3: local() names an installed font
+                    self.values(token.arguments, use, image_set=name in _IMAGE_SET)
+            elif image_set and isinstance(token, ast.StringToken):
+                # CSS Images 4 image-set(): a <string> option is a URL
+                self.add_string(token, use)
+            elif isinstance(token, (ast.ParenthesesBlock, ast.SquareBracketsBlock, ast.CurlyBracketsBlock)):
+                self.values(token.content, use)
+
+    def declaration(self, decl: Any, font_face: bool) -> None:
+        name = _declaration_name(decl)
+        if font_face:
+            # CSS Fonts 4 §4.3: of a @font-face's descriptors only src fetches
+            if name == "src":
+                self.values(decl.value, _Use("font", "@font-face", "src"))
+        else:
+            # SPEC §4.2: a url() in any property (custom ones included) is judged as an image
+            self.values(decl.value, _Use("image", "style", name))
+
+    def contents(self, content: list[Any] | None, font_face: bool) -> None:
+        """A block's contents (CSS Syntax 3 §5.4.4): declarations, nested style rules (CSS Nesting)
+        and nested at-rules."""
+        if not content:
+            return
+        for item in tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True):
+            if isinstance(item, ast.Declaration):
+                self.declaration(item, font_face)
+            elif isinstance(item, ast.QualifiedRule):
+                self.contents(item.content, font_face=False)
+            elif isinstance(item, ast.AtRule):
+                self.nested_at_rule(item)
+
+    def nested_at_rule(self, rule: Any) -> None:
+        """Any at-rule's block: @media, @supports, @layer, @container, @scope, @document, … recurse.
+
+        Preludes name no fetched resource (@document url(), @namespace url(), @supports conditions),
+        and an @import below the top level is invalid (CSS Cascade 5 §2), so neither is searched.
+        """
+        if rule.content is None or rule.lower_at_keyword in ("import", "namespace", "charset"):
+            return
+        self.contents(rule.content, font_face=rule.lower_at_keyword == "font-face")
+
+    def import_url(self, rule: Any, ignored: bool) -> bool:
+        """Report an @import's URL; False when its prelude does not start with one (then it is invalid).
+
+        CSS Cascade 5 §2: @import [ <url> | <string> ] …, where <url> is url(…) or url("…").
+        """
+        use = _Use("style", "@import", "@import", ignored)
+        first = next((t for t in rule.prelude if not _is_ignorable(t)), None)
+        if isinstance(first, ast.StringToken):
+            self.add_string(first, use)
+        elif isinstance(first, ast.URLToken):
+            self.add_url(first, use)
+        elif isinstance(first, ast.FunctionBlock) and first.lower_name == "url":
+            argument = next((a for a in first.arguments if not _is_ignorable(a)), None)
+            if not isinstance(argument, ast.StringToken):
+                return False
+            self.add_string(argument, use)
+        else:
+            return False
+        return True
+
+    def top_level_at_rule(self, rule: Any, state: _Top) -> _Top:
+        """Search one top-level at-rule and return the import-prelude state after it."""
+        keyword: str = rule.lower_at_keyword
+        is_statement = rule.content is None
+        has_prelude = any(not _is_ignorable(t) for t in rule.prelude)
+        if keyword == "import":
+            # CSS Cascade 5 §2: an @import after any other valid rule except @charset and @layer
+            # statements before the imports is ignored; so is one with a block (it is not a statement)
+            ignored = state > _Top.IMPORTS or not is_statement
+            if self.import_url(rule, ignored) and not ignored:
+                return _Top.IMPORTS
+            return state
+        if keyword == "charset":
+            return state
+        if keyword == "layer" and is_statement:
+            # CSS Cascade 5 §6.4.2: @layer statements may precede @import, but one after an @import
+            # ends the import prelude (Blink and Gecko); "@layer;" without a name is invalid
+            if not has_prelude:
+                return state
+            return _Top.LAYERS if state <= _Top.LAYERS else _Top.BODY
+        if keyword == "namespace":
+            # CSS Namespaces §3: @namespace follows @import and precedes other rules
+            if is_statement and has_prelude and state <= _Top.NAMESPACES:
+                return _Top.NAMESPACES
+            return state
+        self.nested_at_rule(rule)
+        if keyword in _BLOCK_AT_RULES and not is_statement:
+            return _Top.BODY
+        return state

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ..model import ScanResult
 from . import github as github_report
+from . import html as html_report
 from . import json as json_report
 from . import junit as junit_report
 from . import sarif as sarif_report
@@ -21,6 +22,7 @@ FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "sarif": sarif_report.write,
     "junit": junit_report.write,
     "github": github_report.write,
+    "html": html_report.write,
 })
 
 __all__ = ["FORMATS", "Writer"]
