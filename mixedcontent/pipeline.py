@@ -92,7 +92,7 @@ def _findings(refs: Iterable[Reference], src: SourceText, file: str | None, poli
         if code is None or not selected(code, policy.select, policy.ignore):
             continue
         # the span is the contract: check it against the stored bytes before reporting it
-        if src.data[ref.span.start:ref.span.end] != src.encode(ref.raw):
+        if src.decode(src.data[ref.span.start:ref.span.end]) != ref.raw:
             raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
         judged.append((ref.span.start, code, ref))
     judged.sort(key=lambda t: (t[0], t[1]))

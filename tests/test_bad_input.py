@@ -118,3 +118,15 @@ def test_utf16_and_legacy_encodings_pass_the_contract_checker(run, tmp_path) -> 
     if os.path.exists(CHECKER):
         res = subprocess.run([sys.executable, CHECKER, str(report), str(tmp_path)], capture_output=True, text=True)
         assert res.returncode == 0, res.stdout
+
+
+def test_shift_jis_duplicate_codes_keep_a_valid_span(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # cp932 decodes both 0x8790 (NEC row 13) and 0x81E0 to U+2252; re-encoding gives 0x81E0, so a span
+    # check by encoding would reject this correct span
+    data = b'<meta charset=shift_jis><img src="http://cdn.example/a' + bytes([0x87, 0x90]) + b'.png">'
+    (tmp_path / "p.html").write_bytes(data)
+    rep = _scan_json(run, str(tmp_path))
+    assert rep["errors"] == []
+    f = rep["findings"][0]
+    assert data[f["offset"]:f["offset"] + f["length"]] == b"http://cdn.example/a\x87\x90.png"
+    assert f["raw"] == "http://cdn.example/a\u2252.png"

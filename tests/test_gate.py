@@ -134,3 +134,13 @@ def test_bad_baseline_file(run, tmp_path) -> None:  # type: ignore[no-untyped-de
     assert r.code == 2 and "not a mixedcontent baseline" in r.err
     r = run("scan", str(site), "--baseline", str(tmp_path / "missing.json"))
     assert r.code == 2 and r.err.count("\n") == 1
+
+
+def test_inline_marker_in_utf16_and_upper_case(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    html = '<DIV DATA-MIXEDCONTENT-IGNORE="mc101"><img src="http://cdn.example/a.png"></DIV>'
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "u16.html").write_bytes("\ufeff".encode("utf-16-le") + html.encode("utf-16-le"))
+    (site / "u8.html").write_text(html)
+    found, suppressed, code = _codes(run, str(site))
+    assert (found, suppressed, code) == ([], 2, 0)

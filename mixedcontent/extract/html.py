@@ -148,7 +148,6 @@ _RAW_END = {
 }
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?(?i:script)(?=[\t\n\f\r />])")
 _CDATA_END = re.compile(r"\]\]>")
-_MARKER = re.compile(r"[mM][iI][xX][eE][dD][cC][oO][nN][tT][eE][nN][tT]-[iI][gG][nN][oO][rR][eE]")
 MARKER_ATTRIBUTE = "data-mixedcontent-ignore"
 _TAG_END = re.compile(r">")
 _TEMPLATE_END = re.compile(r"</(?i:template)[^>]*>")
@@ -894,7 +893,10 @@ class _Extractor:
     def __init__(self, source: SourceText, page: PageContext, xml: bool, exhaustive: bool = False) -> None:
         self.exhaustive = exhaustive
         # pages without the marker text pay nothing for inline suppression
-        self.markers = _MARKER.search(source.text) is not None
+        if source.encoding.startswith("utf-16"):
+            self.markers = "mixedcontent-ignore" in source.text.lower()
+        else:  # the marker is ASCII: look in the stored bytes (bytes.lower() is ~6x cheaper than str's)
+            self.markers = b"mixedcontent-ignore" in source.data.lower()
         self.source = source
         self.page = page
         self.xml = xml

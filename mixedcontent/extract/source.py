@@ -1,295 +1,787 @@
-"""Decoding documents once, the way browsers choose an encoding, with exact maps back to the bytes.
+"""Decode a document once, choosing its encoding as browsers do, and map code points back to bytes.
 
-- HTML: WHATWG HTML §13.2.3 "determining the character encoding" (BOM, transport, prescan, default).
-- CSS: CSS Syntax §3.2 (BOM, transport, ``@charset``, environment, UTF-8).
-- XML: BOM, transport, the XML declaration, UTF-8.
+Encoding determination:
 
-Invalid byte sequences never raise and never shift positions: every undecodable byte becomes one
-code point (``surrogateescape``) and encodes back to the same byte. Labels are mapped with
-``webencodings`` (the WHATWG label table); the Python codec is chosen to match the WHATWG decoder
-(Shift_JIS is Microsoft's cp932 in browsers, GBK is GB18030, and so on).
+- HTML: HTML §13.2.3.1 "determining the character encoding": BOM, transport (a Content-Type charset),
+  the prescan of the first 1024 bytes (§13.2.3.2, including "get an XML encoding"), a caller's default,
+  then our stand-in for a browser's detector (see :func:`decode_html`).
+- CSS: CSS Syntax §3.2 "determine the fallback encoding": BOM, transport, ``@charset "…";`` at byte 0,
+  the environment (referring document's) encoding, UTF-8.
+- XML (``.xhtml``): BOM, transport, BOM-less UTF-16 ``<?x``, the XML declaration, UTF-8.
 
-Units: ``byte_offset`` takes a 0-based code-point index into ``text`` and returns a 0-based byte
-offset into ``data`` (BOM included); ``line_column`` returns a 1-based line and a 1-based column in
-code points, where LF, CRLF and CR each end one line.
+Labels are resolved with ``webencodings`` (the Encoding standard's label table). Each WHATWG encoding
+is decoded with the Python codec whose byte sequences match the browser's decoder: Shift_JIS is
+Microsoft's cp932, EUC-KR is cp949 (UHC), GBK is gb18030, Big5 is big5hkscs, windows-1252 is cp1252
+plus the five bytes cp1252 leaves undefined (0x81 0x8D 0x8F 0x90 0x9D decode to U+0081 … as in the
+Encoding standard's index), x-user-defined maps 0x80-0xFF to U+F780-U+F7FF.
+
+Offsets never drift: an invalid byte becomes exactly one code point (U+DC80 + byte, the
+``surrogateescape`` convention) that :meth:`SourceText.encode` turns back into the same byte, and an
+ASCII byte inside an invalid multi-byte sequence is restored to the stream as itself, as the Encoding
+standard's Shift_JIS, EUC-JP, EUC-KR, Big5 and gb18030 decoders do (so a ``"`` or ``<`` after a stray
+lead byte still delimits markup). Browsers show U+FFFD there instead; we need spans, not rendering.
+
+Units: indexes are 0-based code-point indexes into ``SourceText.text``; byte offsets are 0-based
+offsets into ``SourceText.data`` (the BOM included); lines and columns are 1-based, columns count
+code points, and LF, CRLF and CR each end one line (SPEC §6).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
 
-import webencodings
+import webencodings  # type: ignore[import-untyped]  # webencodings 0.5/0.6 ship no py.typed marker
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16le"), (codecs.BOM_UTF16_BE, "utf-16be"))
+__all__ = ["SourceText", "decode_css", "decode_html", "decode_xml", "looks_binary"]
 
-# WHATWG encoding name -> Python codec that decodes the same way
-_CODECS = {
-    "utf-8": "utf-8", "utf-16le": "utf-16-le", "utf-16be": "utf-16-be",
-    "windows-1252": "cp1252", "shift_jis": "cp932", "euc-kr": "cp949", "gbk": "gb18030",
-    "gb18030": "gb18030", "big5": "big5hkscs", "euc-jp": "euc_jp", "iso-2022-jp": "iso2022_jp",
-    "iso-8859-8-i": "iso-8859-8", "x-mac-cyrillic": "mac-cyrillic", "macintosh": "mac-roman",
-    "koi8-u": "koi8-u", "koi8-r": "koi8-r", "ibm866": "cp866", "windows-874": "cp874",
-    "x-user-defined": "cp1252",
-}
-_SINGLE_BYTE_PREFIXES = ("iso-8859-", "windows-12", "cp12", "koi8", "mac-", "cp866", "cp874")
-_CHUNK = 4096
+# Encoding §4.2 names whose same-named Python codec decodes differently from the browser (or has no
+# Python alias); every other WHATWG name is itself a Python codec name.
+_PYTHON_CODECS: Final = MappingProxyType({
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "windows-1252": "cp1252",
+    "shift_jis": "cp932",
+    "euc-kr": "cp949",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "iso-8859-8-i": "iso8859-8",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "macintosh": "mac-roman",
+    "windows-874": "cp874",
+    "x-user-defined": "x-user-defined",  # no Python codec: decoded with our own table
+})
+# Encoding §9 legacy single-byte encodings (one byte is one code point) and §14.5 x-user-defined.
+_SINGLE_BYTE: Final = frozenset({
+    "ibm866", "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-5", "iso-8859-6", "iso-8859-7",
+    "iso-8859-8", "iso-8859-8-i", "iso-8859-10", "iso-8859-13", "iso-8859-14", "iso-8859-15",
+    "iso-8859-16", "koi8-r", "koi8-u", "macintosh", "windows-874", "windows-1250", "windows-1251",
+    "windows-1252", "windows-1253", "windows-1254", "windows-1255", "windows-1256", "windows-1257",
+    "windows-1258", "x-mac-cyrillic", "x-user-defined",
+})
+_UTF16: Final = frozenset({"utf-16le", "utf-16be"})
+# Encoding index-windows-1252 defines the bytes cp1252 leaves undefined as the C1 controls.
+_WINDOWS_1252_C1: Final = MappingProxyType({0xDC00 + b: b for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)})
 
-_META = re.compile(rb"<meta[\t\n\f\r /]", re.IGNORECASE)
-_PRESCAN_ATTR = re.compile(
-    rb"""[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r /=>]*)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]*)))?"""
+_BOMS: Final = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16be"), (codecs.BOM_UTF16_LE, "utf-16le"))
+_RESTORE_ASCII: Final = "mixedcontent.restore-ascii"
+
+# Checkpoint tables for multi-byte encodings: blocks of at least this many bytes, each ending just after a
+# byte below 0x30, which is never part of a multi-byte sequence in UTF-8, Shift_JIS, EUC-JP, EUC-KR, Big5
+# or gb18030 (their trail bytes start at 0x30), so each block decodes exactly as it does inside the whole.
+_BLOCK_BYTES: Final = 4096
+_BLOCK_END: Final = re.compile(rb"[\x00-\x2f]")
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
+_LINE_BREAK: Final = re.compile(r"\r\n?|\n")
+
+# HTML §13.2.3.2 prescan
+_PRESCAN_BYTES: Final = 1024
+_WS: Final = b"\t\n\x0c\r "
+_WS_SLASH: Final = b"\t\n\x0c\r /"
+_META_START: Final = re.compile(rb"<meta[\t\n\x0c\r /]", re.IGNORECASE)
+_TAG_START: Final = re.compile(rb"</?[A-Za-z]")
+_TAG_NAME_END: Final = re.compile(rb"[\t\n\x0c\r >]")
+_FAILURE: Final = ""  # "getting an encoding" failed (distinct from null, i.e. None)
+
+# CSS Syntax §3.2 step 2: 40 63 68 61 72 73 65 74 20 22 (XX)* 22 3B, XX in 0x00-0x21 or 0x23-0x7F
+_CSS_CHARSET: Final = re.compile(rb'@charset "([\x00-\x21\x23-\x7f]*)";')
+
+# ISO-2022-JP (Encoding §12.2): escape sequences that switch the decoder's state
+_ISO2022JP_ESCAPE: Final = re.compile(rb"\x1b(?:\(B|\(J|\(I|\$@|\$B)")
+_JIS0208_RUNS: Final = re.compile(rb"((?:[\x21-\x7e]{2})+)|([\x21-\x7e])|([^\x21-\x7e]+)")
+_ROMAN: Final = MappingProxyType({0x5C: 0xA5, 0x7E: 0x203E})
+_KATAKANA: Final = MappingProxyType({b: 0xFF61 - 0x21 + b for b in range(0x21, 0x60)})
+
+_BINARY_MAGIC: Final = (
+    b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"%PDF-", b"PK\x03\x04", b"PK\x05\x06",
+    b"PK\x07\x08", b"\x1f\x8b", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07",
+    b"\x7fELF", b"\xca\xfe\xba\xbe", b"wOFF", b"wOF2", b"OggS", b"fLaC", b"\x1a\x45\xdf\xa3",
+    b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00",
 )
-_CHARSET_IN_CONTENT = re.compile(rb"""charset[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"?|'([^']*)'?|([^\t\n\f\r ;"']+))""",
-                                 re.IGNORECASE)
-_CSS_CHARSET = re.compile(rb'@charset "([^"]*)";')
-_XML_DECL = re.compile(rb"""<\?xml[^>]*?encoding[\t\n\r ]*=[\t\n\r ]*["']([A-Za-z0-9._-]+)["']""")
-_LINE_BREAK = re.compile(r"\r\n?|\n")
-_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF",
-                 b"BZh", b"\xfd7zXZ", b"RIFF", b"\x00\x00\x01\x00", b"wOFF", b"wOF2", b"OggS")
+_BZIP2: Final = re.compile(rb"BZh[1-9]1AY&SY")
+_SNIFF_BYTES: Final = 8192
 
 
-def _label(label: bytes | str | None) -> str | None:
-    """WHATWG "get an encoding": the encoding name for a label, or None."""
+class _Layout(StrEnum):
+    """How code-point indexes map to byte offsets."""
+
+    IDENTITY = "identity"  # one byte per code point (pure ASCII, single-byte encodings)
+    UTF16 = "utf-16"  # two bytes per code point, four for U+10000 and above
+    MULTIBYTE = "multibyte"  # stateless variable width: checkpoint table per block
+    SEGMENTS = "segments"  # ISO-2022-JP: runs of fixed width between escape sequences
+
+
+class _Maps:
+    """The lazily built position tables of one document (private to :class:`SourceText`).
+
+    Offsets here are relative to the body (the bytes after the BOM)."""
+
+    __slots__ = ("_astral", "_bytes", "_chars", "_cursor", "_exact", "_line_cursor", "_lines", "_queries", "_table", "_widths", "body",
+                 "codec", "encoding", "errors", "layout", "text")
+
+    def __init__(self, body: bytes, text: str, encoding: str, codec: str, layout: _Layout, *,
+                 errors: str = "surrogateescape", table: str | None = None,
+                 segments: tuple[list[int], list[int], list[int]] | None = None) -> None:
+        self.body = body
+        self.text = text
+        self.encoding = encoding
+        self.codec = codec
+        self.layout = layout
+        self.errors = errors
+        self._table = table
+        self._chars: list[int] | None = None  # code-point index where each block/segment starts
+        self._bytes: list[int] | None = None  # its byte offset
+        self._widths: list[int] | None = None  # ISO-2022-JP: bytes per code point in each segment
+        if segments is not None:
+            self._chars, self._bytes, self._widths = segments
+        self._exact: dict[int, list[int]] = {}  # block -> offset of every code point (rarely needed)
+        self._cursor = (0, 0)  # (index, byte offset) of the last multi-byte answer
+        self._astral: list[int] | None = None
+        self._lines: list[int] | None = None
+        self._line_cursor = (0, 1)  # (index, line) of the previous line_column query
+        self._queries = 0
+
+    # -- bytes <-> text ------------------------------------------------------------------------------
+
+    def table(self) -> str:
+        if self._table is None:
+            self._table = _single_byte_table(self.encoding, self.codec)
+        return self._table
+
+    def encode(self, s: str) -> bytes:
+        if s.isascii() and self.layout is not _Layout.UTF16:
+            return s.encode("ascii")
+        if self.encoding in _SINGLE_BYTE:
+            return codecs.charmap_encode(s, "strict", codecs.charmap_build(self.table()))[0]
+        return s.encode(self.codec, self.errors)
+
+    def offset(self, index: int) -> int:
+        if self.layout is _Layout.IDENTITY:
+            return index
+        if self.layout is _Layout.UTF16:
+            if self._astral is None:
+                self._astral = [m.start() for m in _ASTRAL.finditer(self.text)]
+            # Encoding §14.2: a code point above U+FFFF is a surrogate pair, two code units
+            return 2 * (index + bisect_left(self._astral, index))
+        if self.layout is _Layout.SEGMENTS:
+            assert self._chars is not None and self._bytes is not None and self._widths is not None
+            k = bisect_right(self._chars, index) - 1
+            return self._bytes[k] + (index - self._chars[k]) * self._widths[k]
+        return self._multibyte_offset(index)
+
+    def _multibyte_offset(self, index: int) -> int:
+        if self._chars is None or self._bytes is None:
+            self._chars, self._bytes = self._checkpoints()
+        k = bisect_right(self._chars, index) - 1
+        start, base = self._chars[k], self._bytes[k]
+        if index == start:
+            return base
+        exact = self._exact.get(k)
+        if exact is not None:
+            return base + exact[index - start]
+        # extractors ask in document order: resume from the last answer when it lies in this block
+        if start <= self._cursor[0] <= index:
+            start, base = self._cursor
+        # encode the partial block with the same codec; trust it only if those are the stored bytes
+        # (not so for the few code points two byte sequences decode to, e.g. cp932's NEC/IBM twins)
+        try:
+            piece = self.text[start:index].encode(self.codec, self.errors)
+        except UnicodeEncodeError:
+            piece = None
+        if piece is not None and self.body.startswith(piece, base):
+            self._cursor = (index, base + len(piece))
+            return base + len(piece)
+        exact = self._exact[k] = self._walk(k)
+        return self._bytes[k] + exact[index - self._chars[k]]
+
+    def _checkpoints(self) -> tuple[list[int], list[int]]:
+        """Code-point and byte starts of each block, computed once by decoding each block again."""
+        body, n = self.body, len(self.body)
+        chars, offsets = [0], [0]
+        total = pos = 0
+        while pos < n:
+            m = _BLOCK_END.search(body, pos + _BLOCK_BYTES)
+            end = m.end() if m else n
+            total += len(_decode_multibyte(body[pos:end], self.codec))
+            chars.append(total)
+            offsets.append(end)
+            pos = end
+        if total != len(self.text):  # a decoder that does not restart cleanly: one block, walked exactly
+            return [0, len(self.text)], [0, n]
+        return chars, offsets
+
+    def _walk(self, k: int) -> list[int]:
+        """Byte offset (relative to the block) of every code point of block ``k``, by decoding each
+        code point's bytes on their own: the slow, exact path."""
+        assert self._chars is not None and self._bytes is not None
+        text, body = self.text, self.body
+        start, stop = self._chars[k], self._chars[k + 1]
+        base, p = self._bytes[k], self._bytes[k]
+        out = [0] * (stop - start + 1)
+        j = start
+        while j < stop:
+            o = ord(text[j])
+            size, count = 1, 1
+            if 0x80 <= o and not 0xDC80 <= o <= 0xDCFF:  # neither ASCII nor an escaped invalid byte
+                for n in (1, 2, 3, 4):
+                    try:
+                        s = body[p:p + n].decode(self.codec)
+                    except UnicodeDecodeError:
+                        continue
+                    if s and text.startswith(s, j):
+                        size, count = n, len(s)  # Big5 0x8862 and friends are two code points
+                        break
+            out[j - start] = p - base
+            for t in range(1, count):
+                out[j - start + t] = p + size - base
+            p += size
+            j += count
+        out[stop - start] = self._bytes[k + 1] - base
+        return out
+
+    def line_column(self, index: int) -> tuple[int, int]:
+        """SPEC §6 line and column. A document usually has a handful of findings: count line breaks in C
+        from the previous query onwards, and build the full line table only after many queries."""
+        if self._lines is None and self._queries < 64:
+            text = self.text
+            if index and text[index - 1] == "\r" and text.startswith("\n", index):
+                # the LF of a CRLF is still on the line the pair ends
+                line, column = self.line_column(index - 1)
+                return line, column + 1
+            start, line = self._line_cursor
+            if index < start:
+                start, line = 0, 1
+            line += text.count("\n", start, index) + text.count("\r", start, index) \
+                - text.count("\r\n", start, index)
+            self._line_cursor = (index, line)
+            self._queries += 1
+            return line, index - max(text.rfind("\n", 0, index), text.rfind("\r", 0, index))
+        starts = self.line_starts()
+        line = bisect_right(starts, index)
+        return line, index - starts[line - 1] + 1
+
+    def line_starts(self) -> list[int]:
+        if self._lines is None:
+            # SPEC §6: LF, CRLF and CR each end one line
+            self._lines = [0]
+            self._lines.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
+        return self._lines
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """One decoded document and the maps from code-point indexes back to its stored bytes.
+
+    ``data`` is the file as stored; ``text`` its decoded text without the BOM; ``encoding`` the WHATWG
+    encoding name it was decoded with; ``codec`` the Python codec used (``x-user-defined`` is our own
+    table); ``bom_length`` the bytes of BOM skipped (0, 2 or 3)."""
+
+    data: bytes
+    text: str
+    encoding: str
+    codec: str
+    bom_length: int
+    _maps: _Maps = field(repr=False, compare=False)
+
+    def byte_offset(self, index: int) -> int:
+        """Byte offset in ``data`` (0-based, BOM included) where the code point at ``index`` (0-based,
+        ``0 <= index <= len(text)``) starts; ``len(text)`` maps to the end of the decoded bytes."""
+        if not 0 <= index <= len(self.text):
+            raise IndexError(f"code-point index {index} outside 0..{len(self.text)}")
+        return self.bom_length + self._maps.offset(index)
+
+    def line_column(self, index: int) -> tuple[int, int]:
+        """1-based line and 1-based column (in code points) of the code point at ``index`` (0-based)."""
+        if not 0 <= index <= len(self.text):
+            raise IndexError(f"code-point index {index} outside 0..{len(self.text)}")
+        return self._maps.line_column(index)
+
+    def encode(self, s: str) -> bytes:
+        """``s`` in the document's encoding, with the decoder's conventions (an escaped invalid byte
+        U+DC80-U+DCFF becomes its byte again). Raises UnicodeEncodeError for text the encoding cannot
+        hold. Where two byte sequences decode to one code point (cp932's NEC/IBM duplicates), the
+        codec's preferred one comes out, which may differ from the stored bytes."""
+        return self._maps.encode(s)
+
+    def decode(self, b: bytes) -> str:
+        """Bytes of this document (a span of ``data``) decoded with the same decoder and conventions as
+        ``text``. Spans are checked with this, not with ``encode``, because several byte sequences can
+        decode to one code point (cp932's NEC/IBM duplicates)."""
+        return _source(b, self.encoding).text
+
+
+# ---- labels and decoders --------------------------------------------------------------------------
+
+def _get_encoding(label: str | bytes | None) -> str | None:
+    """Encoding §4.2 "get an encoding": the WHATWG encoding name for ``label``, or None (failure)."""
     if label is None:
         return None
     if isinstance(label, bytes):
-        label = label.decode("ascii", "replace")
-    enc = webencodings.lookup(label.strip("\t\n\f\r "))
-    if enc is None:
-        return None
-    name = str(enc.name)
-    if name == "replacement":
-        # WHATWG decodes these (iso-2022-kr, hz-gb-2312, …) to one U+FFFD; we want spans, not rendering
-        return "windows-1252"
-    return name
+        label = label.decode("latin-1")  # Infra: isomorphic decode
+    found = webencodings.lookup(label)
+    return None if found is None else str(found.name)
 
 
-def _codec(encoding: str) -> str:
-    return _CODECS.get(encoding, encoding)
+def _python_codec(encoding: str) -> str:
+    return _PYTHON_CODECS.get(encoding) or codecs.lookup(encoding).name
 
 
-class SourceText:
-    """One decoded document and the maps from code-point indexes back to its bytes."""
-
-    __slots__ = ("data", "text", "encoding", "codec", "bom_length", "_ascii", "_single", "_lines", "_chunks",
-                 "_cursor", "_queries")
-
-    def __init__(self, data: bytes, encoding: str, bom_length: int = 0) -> None:
-        self.data = data
-        self.encoding = encoding
-        self.codec = _codec(encoding)
-        self.bom_length = bom_length
-        body = data[bom_length:] if bom_length else data
-        self._ascii = body.isascii() and self.codec not in ("utf-16-le", "utf-16-be")
-        if self._ascii:
-            self.text = body.decode("ascii")
-        else:
-            self.text = body.decode(self.codec, "surrogateescape")
-        info = codecs.lookup(self.codec)
-        self._single = self._ascii or info.name.startswith(_SINGLE_BYTE_PREFIXES) or info.name in (
-            "cp1252", "latin-1", "iso8859-1", "ascii")
-        self._lines: list[int] | None = None
-        self._cursor = (0, 1)  # (index, line) of the last line_column query
-        self._queries = 0
-        self._chunks: list[int] | None = None
-
-    def encode(self, s: str) -> bytes:
-        """``s`` in the document's encoding (the inverse of decoding, invalid bytes included)."""
-        if self._ascii and s.isascii():
-            return s.encode("ascii")
-        return s.encode(self.codec, "surrogateescape")
-
-    def byte_offset(self, index: int) -> int:
-        if self._single:
-            return self.bom_length + index
-        if self.codec in ("utf-16-le", "utf-16-be"):
-            prefix = self.text[:index]
-            return self.bom_length + 2 * len(prefix) + 2 * sum(1 for c in prefix if ord(c) > 0xFFFF)
-        if self._chunks is None:
-            sizes = [0]
-            total = 0
-            text = self.text
-            for start in range(0, len(text), _CHUNK):
-                total += len(self.encode(text[start:start + _CHUNK]))
-                sizes.append(total)
-            self._chunks = sizes
-        chunk = index // _CHUNK
-        start = chunk * _CHUNK
-        return self.bom_length + self._chunks[chunk] + len(self.encode(self.text[start:index]))
-
-    def line_column(self, index: int) -> tuple[int, int]:
-        text = self.text
-        if self._lines is None:
-            # few queries (the usual case): count line breaks in C from the last query onwards
-            start, line = self._cursor
-            if index < start:
-                start, line = 0, 1
-            # a CRLF split by ``start`` must not count twice
-            if start and text[start - 1] == "\r" and text.startswith("\n", start):
-                start += 1
-            line += text.count("\n", start, index) + text.count("\r", start, index) \
-                - text.count("\r\n", start, index)
-            self._cursor = (index, line)
-            self._queries += 1
-            if self._queries > 64:
-                self._lines = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
-            last = max(text.rfind("\n", 0, index), text.rfind("\r", 0, index))
-            return line, index - last
-        line = bisect_right(self._lines, index)
-        return line, index - self._lines[line - 1] + 1
+def _single_byte_table(encoding: str, codec: str) -> str:
+    """The 256 code points bytes 0x00-0xFF decode to; undefined bytes as U+DC80 + byte."""
+    if encoding == "x-user-defined":
+        # Encoding §14.5.1: 0x00-0x7F as themselves, 0x80-0xFF to U+F780-U+F7FF
+        return bytes(range(0x80)).decode("ascii") + "".join(chr(0xF780 + b) for b in range(0x80))
+    table = bytes(range(256)).decode(codec, "surrogateescape")
+    if encoding == "windows-1252":
+        table = table.translate(_WINDOWS_1252_C1)
+    return table
 
 
-def _bom(data: bytes) -> tuple[str, int] | None:
+def _restore_ascii(error: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: each invalid byte up to the first ASCII byte of the invalid range becomes
+    U+DC80 + byte; decoding resumes at that ASCII byte (Encoding §10-13, e.g. the gb18030 and Shift_JIS
+    decoders: "if byte is an ASCII byte, restore byte to ioQueue")."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    data, start = error.object, error.start
+    end = start
+    while end < error.end and data[end] >= 0x80:
+        end += 1
+    if end == start:  # the range opens with an ASCII byte: it stands for itself
+        return chr(data[start]), start + 1
+    return "".join(chr(0xDC00 + b) for b in data[start:end]), end
+
+
+def _restore_ascii_handler() -> str:
+    """The name of :func:`_restore_ascii` in the codec registry, registered on first use (idempotent,
+    a pure function: no state of a run lives there)."""
+    try:
+        codecs.lookup_error(_RESTORE_ASCII)
+    except LookupError:
+        codecs.register_error(_RESTORE_ASCII, _restore_ascii)
+    return _RESTORE_ASCII
+
+
+def _decode_multibyte(chunk: bytes, codec: str) -> str:
+    try:
+        return chunk.decode(codec, "surrogateescape")
+    except UnicodeDecodeError:
+        # surrogateescape refuses an invalid range that holds an ASCII byte (gb18030: 81 30 20)
+        return chunk.decode(codec, _restore_ascii_handler())
+
+
+def _decode_iso2022jp(body: bytes) -> tuple[str, tuple[list[int], list[int], list[int]]]:
+    """Encoding §12.2.1 ISO-2022-JP decoder, one state per run between escape sequences; escape
+    sequences decode to nothing. Returns the text and its segments (code-point start, byte start, bytes
+    per code point), ending with a sentinel at (len(text), len(body), 0)."""
+    parts: list[str] = []
+    chars: list[int] = []
+    offsets: list[int] = []
+    widths: list[int] = []
+    total = 0
+
+    def emit(s: str, at: int, width: int) -> None:
+        nonlocal total
+        if not s:
+            return
+        if not (widths and widths[-1] == width and offsets[-1] + (total - chars[-1]) * width == at):
+            chars.append(total)
+            offsets.append(at)
+            widths.append(width)
+        parts.append(s)
+        total += len(s)
+
+    def run(segment: bytes, at: int, state: bytes) -> None:
+        if state in (b"$@", b"$B"):
+            # JIS X 0208 state: byte pairs in 0x21-0x7E; other bytes are errors (kept as themselves
+            # when ASCII, so line breaks still count)
+            for m in _JIS0208_RUNS.finditer(segment):
+                pos = at + m.start()
+                if m.group(1):
+                    pairs = m.group(1)
+                    try:
+                        emit((b"\x1b$B" + pairs).decode("iso2022_jp"), pos, 2)
+                    except UnicodeDecodeError:
+                        for i in range(0, len(pairs), 2):
+                            try:
+                                c = (b"\x1b$B" + pairs[i:i + 2]).decode("iso2022_jp")
+                            except UnicodeDecodeError:
+                                c = "\ufffd"  # a pair with no code point: one error, as browsers
+                            emit(c, pos + i, 2)
+                elif m.group(2):
+                    emit("\ufffd", pos, 1)
+                else:
+                    emit(m.group(3).decode("ascii", "surrogateescape"), pos, 1)
+            return
+        s = segment.decode("ascii", "surrogateescape")
+        if state == b"(J":
+            s = s.translate(_ROMAN)  # Roman state: 0x5C is U+00A5, 0x7E is U+203E
+        elif state == b"(I":
+            s = s.translate(_KATAKANA)  # katakana state: 0x21-0x5F are U+FF61-U+FF9F
+        emit(s, at, 1)
+
+    state, pos = b"(B", 0
+    for m in _ISO2022JP_ESCAPE.finditer(body):
+        run(body[pos:m.start()], pos, state)
+        state, pos = m.group()[1:], m.end()
+    run(body[pos:], pos, state)
+    chars.append(total)
+    offsets.append(len(body))
+    widths.append(0)
+    return "".join(parts), (chars, offsets, widths)
+
+
+def _source(data: bytes, encoding: str, bom_length: int = 0, text: str | None = None) -> SourceText:
+    """Decode ``data`` (after ``bom_length`` bytes of BOM) as the WHATWG ``encoding``."""
+    if encoding == "replacement":
+        # Encoding §14.1: the replacement decoder (iso-2022-kr, hz-gb-2312, …) turns the whole input into
+        # one U+FFFD. We want spans, not rendering: read the bytes as windows-1252 instead.
+        encoding = "windows-1252"
+    codec = _python_codec(encoding)
+    body = data[bom_length:] if bom_length else data
+    if encoding in _UTF16:
+        # Encoding §14.2 shared UTF-16 decoder; a lone surrogate is kept as one code point (two bytes) so
+        # that offsets count code units; a dangling odd last byte is left out of the text
+        text = body[:len(body) - len(body) % 2].decode(codec, "surrogatepass")
+        maps = _Maps(body, text, encoding, codec, _Layout.UTF16, errors="surrogatepass")
+    elif encoding == "iso-2022-jp":
+        text, segments = _decode_iso2022jp(body)
+        maps = _Maps(body, text, encoding, codec, _Layout.SEGMENTS, segments=segments)
+    elif body.isascii():
+        # every supported encoding but UTF-16 and ISO-2022-JP reads ASCII bytes as ASCII
+        text = text if text is not None else body.decode("ascii")
+        maps = _Maps(body, text, encoding, codec, _Layout.IDENTITY)
+    elif encoding in _SINGLE_BYTE:
+        table = _single_byte_table(encoding, codec)
+        text = codecs.charmap_decode(body, "strict", table)[0]
+        maps = _Maps(body, text, encoding, codec, _Layout.IDENTITY, table=table)
+    else:
+        text = text if text is not None else _decode_multibyte(body, codec)
+        maps = _Maps(body, text, encoding, codec, _Layout.MULTIBYTE)
+    return SourceText(data, text, encoding, codec, bom_length, maps)
+
+
+def _sniff_bom(data: bytes) -> tuple[str, int] | None:
+    """Encoding §6 "BOM sniff": (encoding, BOM length) or None."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name, len(bom)
     return None
 
 
-def prescan(data: bytes) -> str | None:
-    """HTML §13.2.3.2 prescan a byte stream to determine its encoding (first 1024 bytes)."""
-    head = data[:1024]
-    pos = 0
-    n = len(head)
-    while pos < n:
-        lt = head.find(b"<", pos)
-        if lt < 0:
-            return None
-        if head.startswith(b"<!--", lt):
-            end = head.find(b"-->", lt + 2)
-            if end < 0:
-                return None
-            pos = end + 3
-            continue
-        m = _META.match(head, lt)
-        if m:
-            found = _meta_encoding(head, m.end())
-            if found[0] is not None:
-                return found[0]
-            pos = found[1]
-            continue
-        if lt + 1 < n and (head[lt + 1:lt + 2].isalpha() or head[lt + 1:lt + 2] == b"/"):
-            # skip a start or end tag with its attributes
-            p = lt + 2 if head[lt + 1:lt + 2] == b"/" else lt + 1
-            while p < n and head[p:p + 1] not in b"\t\n\f\r />":
-                p += 1
-            while True:
-                a = _PRESCAN_ATTR.match(head, p)
-                if a is None or a.end() == p:
-                    break
-                p = a.end()
-            gt = head.find(b">", p)
-            if gt < 0:
-                return None
-            pos = gt + 1
-            continue
-        if head.startswith((b"<!", b"</", b"<?"), lt):
-            gt = head.find(b">", lt)
-            if gt < 0:
-                return None
-            pos = gt + 1
-            continue
-        pos = lt + 1
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16LE/BE for BOM-less UTF-16 markup: a zero in at least a quarter of the high bytes (ASCII
+    markup) and almost none in the low bytes. None otherwise."""
+    head = data[:_SNIFF_BYTES]
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even = head[0:2 * pairs:2].count(0)
+    odd = head[1:2 * pairs:2].count(0)
+    if odd >= pairs / 4 and even <= pairs / 50:
+        return "utf-16le"
+    if even >= pairs / 4 and odd <= pairs / 50:
+        return "utf-16be"
     return None
 
 
-def _meta_encoding(head: bytes, p: int) -> tuple[str | None, int]:
-    """The attributes of one <meta>: (encoding or None, position after the tag)."""
+# ---- HTML §13.2.3.2 prescan -------------------------------------------------------------------------
+
+class _OutOfBytes(Exception):
+    """The prescan ran out of bytes (HTML §13.2.3.2: abort, then "get an XML encoding")."""
+
+
+def _byte(b: bytes, pos: int) -> int:
+    if pos >= len(b):
+        raise _OutOfBytes
+    return b[pos]
+
+
+def _lower(c: int) -> int:
+    return c + 0x20 if 0x41 <= c <= 0x5A else c
+
+
+def _get_attribute(b: bytes, pos: int) -> tuple[bytes | None, bytes, int]:
+    """HTML §13.2.3.2 "get an attribute": (name or None if there is none, value, new position)."""
+    # step 1: skip whitespace and slashes
+    while _byte(b, pos) in _WS_SLASH:
+        pos += 1
+    # step 2: ">" ends the attributes
+    if b[pos] == 0x3E:
+        return None, b"", pos
+    name = bytearray()
+    # steps 4-5: the attribute name
+    while True:
+        c = _byte(b, pos)
+        if c == 0x3D and name:
+            pos += 1
+            break  # to "value"
+        if c in _WS:
+            # steps 6-8 "spaces": only "=" continues to a value
+            while _byte(b, pos) in _WS:
+                pos += 1
+            if b[pos] != 0x3D:
+                return bytes(name), b"", pos
+            pos += 1
+            break
+        if c in b"/>":
+            return bytes(name), b"", pos
+        name.append(_lower(c))
+        pos += 1
+    # step 9 "value": skip whitespace
+    while _byte(b, pos) in _WS:
+        pos += 1
+    value = bytearray()
+    c = b[pos]
+    # step 10: a quoted value runs to the matching quote
+    if c in b"\"'":
+        pos += 1
+        while (d := _byte(b, pos)) != c:
+            value.append(_lower(d))
+            pos += 1
+        return bytes(name), bytes(value), pos + 1
+    if c == 0x3E:
+        return bytes(name), b"", pos
+    value.append(_lower(c))
+    pos += 1
+    # steps 11-12: an unquoted value ends at whitespace or ">"
+    while (d := _byte(b, pos)) not in _WS and d != 0x3E:
+        value.append(_lower(d))
+        pos += 1
+    return bytes(name), bytes(value), pos
+
+
+def _charset_from_content(value: bytes) -> str | None:
+    """HTML §2.5.6 (URLs and fetching) "algorithm for extracting a character encoding from a meta
+    element": the encoding named by ``charset=`` in a content attribute's value, or None."""
+    s = value.lower()
+    pos = 0
+    while True:
+        found = s.find(b"charset", pos)
+        if found < 0:
+            return None
+        pos = found + 7
+        while pos < len(s) and s[pos] in _WS:
+            pos += 1
+        if pos < len(s) and s[pos] == 0x3D:
+            break
+    pos += 1
+    while pos < len(s) and s[pos] in _WS:
+        pos += 1
+    if pos >= len(s):
+        return None
+    if s[pos] in b"\"'":
+        end = s.find(s[pos:pos + 1], pos + 1)
+        return None if end < 0 else _get_encoding(s[pos + 1:end])
+    end = pos
+    while end < len(s) and s[end] not in _WS and s[end] != 0x3B:
+        end += 1
+    return _get_encoding(s[pos:end])
+
+
+def _meta_charset(head: bytes, pos: int) -> tuple[str | None, int]:
+    """The <meta> branch of the prescan loop, from the space or slash after "<meta": (the encoding the
+    element declares or None, position of its ">")."""
     seen: set[bytes] = set()
     got_pragma = False
     need_pragma: bool | None = None
-    charset: str | None = None
+    charset: str | None = None  # None is "null", _FAILURE is "failure"
     while True:
-        a = _PRESCAN_ATTR.match(head, p)
-        if a is None or a.end() == p:
+        # steps 6-10 "attributes"
+        name, value, pos = _get_attribute(head, pos)
+        if name is None:
             break
-        p = a.end()
-        name = a.group(1).lower()
         if name in seen:
             continue
         seen.add(name)
-        value = next((g for g in a.groups()[1:] if g is not None), b"")
         if name == b"http-equiv":
-            if value.lower() == b"content-type":
+            if value == b"content-type":
                 got_pragma = True
-        elif name == b"content" and charset is None:
-            # HTML §2.6.5 extracting a character encoding from a meta element
-            cm = _CHARSET_IN_CONTENT.search(value)
-            if cm:
-                label = next((g for g in cm.groups() if g is not None), b"")
-                enc = _label(label)
-                if enc is not None:
-                    charset = enc
-                    need_pragma = True
+        elif name == b"content":
+            found = _charset_from_content(value)
+            if found is not None and charset is None:
+                charset, need_pragma = found, True
         elif name == b"charset":
-            enc = _label(value)
-            if enc is not None:
-                charset = enc
-                need_pragma = False
-    gt = head.find(b">", p)
-    end = gt + 1 if gt >= 0 else len(head)
-    if need_pragma is None or (need_pragma and not got_pragma) or charset is None:
-        return None, end
-    if charset in ("utf-16le", "utf-16be"):
-        charset = "utf-8"
+            charset, need_pragma = _get_encoding(value) or _FAILURE, False
+    # steps 11-13 "processing"
+    if need_pragma is None or (need_pragma and not got_pragma) or not charset:
+        return None, pos
+    # step 14: a meta cannot switch to UTF-16 (the bytes being read are ASCII-compatible)
+    if charset in _UTF16:
+        return "utf-8", pos
+    # step 15
     if charset == "x-user-defined":
-        charset = "windows-1252"
-    return charset, end
+        return "windows-1252", pos
+    return charset, pos
 
+
+def _xml_encoding(head: bytes) -> str | None:
+    """HTML §13.2.3.2 "get an XML encoding": the encoding an ASCII ``<?xml … encoding="…"`` names."""
+    if not head.startswith(b"<?xml"):
+        return None
+    end = head.find(b">")
+    if end < 0:
+        return None
+    # "encoding" is looked for inside the declaration (up to its ">"), as Blink, WebKit and Gecko do
+    pos = head.find(b"encoding", 0, end)
+    if pos < 0:
+        return None
+    pos += 8
+    while pos < len(head) and head[pos] <= 0x20:
+        pos += 1
+    if pos >= len(head) or head[pos] != 0x3D:
+        return None
+    pos += 1
+    while pos < len(head) and head[pos] <= 0x20:
+        pos += 1
+    if pos >= len(head) or head[pos] not in b"\"'":
+        return None
+    close = head.find(head[pos:pos + 1], pos + 1)
+    if close < 0:
+        return None
+    label = head[pos + 1:close]
+    if any(c <= 0x20 for c in label):
+        return None
+    found = _get_encoding(label)
+    return "utf-8" if found in _UTF16 else found
+
+
+def _prescan(data: bytes) -> str | None:
+    """HTML §13.2.3.2 "prescan a byte stream to determine its encoding", ending after 1024 bytes."""
+    head = data[:_PRESCAN_BYTES]
+    # step 2: UTF-16 XML declarations ("<?x" in UTF-16LE / UTF-16BE)
+    if head.startswith(b"<\x00?\x00x\x00"):
+        return "utf-16le"
+    if head.startswith(b"\x00<\x00?\x00x"):
+        return "utf-16be"
+    pos = 0
+    try:
+        while True:
+            # step 3 "loop"; any byte other than "<" does nothing, so jump to the next "<"
+            pos = head.find(b"<", pos)
+            if pos < 0:
+                raise _OutOfBytes
+            if head.startswith(b"<!--", pos):
+                # the first ">" preceded by "--", which may be the dashes of "<!--" itself
+                end = head.find(b"-->", pos + 2)
+                if end < 0:
+                    raise _OutOfBytes
+                pos = end + 2
+            elif _META_START.match(head, pos):
+                found, pos = _meta_charset(head, pos + 5)
+                if found is not None:
+                    return found
+            elif _TAG_START.match(head, pos):
+                # a start or end tag: its name, then its attributes, all ignored
+                m = _TAG_NAME_END.search(head, pos + 1)
+                if m is None:
+                    raise _OutOfBytes
+                pos = m.start()
+                while (got := _get_attribute(head, pos))[0] is not None:
+                    pos = got[2]
+                pos = got[2]
+            elif head.startswith((b"<!", b"</", b"<?"), pos):
+                pos = head.find(b">", pos + 1)
+                if pos < 0:
+                    raise _OutOfBytes
+            # step 4 "next byte"
+            pos += 1
+    except _OutOfBytes:
+        return _xml_encoding(head)
+
+
+# ---- public entry points -----------------------------------------------------------------------------
 
 def decode_html(data: bytes, *, transport_charset: str | None = None, default: str | None = None) -> SourceText:
-    bom = _bom(data)
+    """Decode an HTML document as HTML §13.2.3.1 "determining the character encoding" does.
+
+    ``transport_charset`` is a Content-Type charset label; ``default`` a label to use when nothing in
+    or around the document names an encoding. Without a default, an unlabelled document that looks like
+    BOM-less UTF-16 markup is UTF-16, one that is valid UTF-8 is UTF-8, and anything else windows-1252:
+    what browsers' detectors end up with for such files (step 8 allows detection; the locale default
+    of step 9 would be windows-1252 for most locales)."""
+    # step 1: BOM sniffing (Encoding §6)
+    bom = _sniff_bom(data)
     if bom is not None:
-        return SourceText(data, bom[0], bom[1])
-    enc = _label(transport_charset) or prescan(data) or _label(default)
-    if enc is None:
-        # no declaration: valid UTF-8 is UTF-8 (what browsers' detectors pick), else windows-1252
-        try:
-            data.decode("utf-8")
-            enc = "utf-8"
-        except UnicodeDecodeError:
-            enc = "windows-1252"
-    return SourceText(data, enc)
+        return _source(data, bom[0], bom[1])
+    # step 4: the transport layer's encoding
+    encoding = _get_encoding(transport_charset)
+    # step 5: prescan the first 1024 bytes
+    if encoding is None:
+        encoding = _prescan(data)
+    # step 9: a user-specified default, taken before any detection (the user chose it)
+    if encoding is None:
+        encoding = _get_encoding(default)
+    if encoding is not None:
+        return _source(data, encoding)
+    # step 8: autodetection, reduced to BOM-less UTF-16 markup, then valid UTF-8, else windows-1252
+    utf16 = _utf16_without_bom(data) if 0 in data[:_SNIFF_BYTES] else None
+    if utf16 is not None:
+        return _source(data, utf16)
+    if data.isascii():
+        return _source(data, "utf-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _source(data, "windows-1252")
+    return _source(data, "utf-8", text=text)
 
 
 def decode_css(data: bytes, *, transport_charset: str | None = None, environment: str | None = None) -> SourceText:
-    bom = _bom(data)
+    """Decode a stylesheet as CSS Syntax §3.2 does (``environment``: the referring document's encoding)."""
+    # CSS Syntax §3.2 "decode": a BOM wins (Encoding §6)
+    bom = _sniff_bom(data)
     if bom is not None:
-        return SourceText(data, bom[0], bom[1])
-    enc = _label(transport_charset)
-    if enc is None:
-        m = _CSS_CHARSET.match(data)
-        if m:
-            enc = _label(m.group(1))
-            if enc in ("utf-16le", "utf-16be"):
-                enc = "utf-8"
-    return SourceText(data, enc or _label(environment) or "utf-8")
+        return _source(data, bom[0], bom[1])
+    # step 1: the protocol's encoding label
+    encoding = _get_encoding(transport_charset)
+    # step 2: @charset "…"; at the very start, within the first 1024 bytes
+    if encoding is None:
+        m = _CSS_CHARSET.match(data[:_PRESCAN_BYTES])
+        if m is not None:
+            encoding = _get_encoding(m.group(1))
+            if encoding in _UTF16:
+                encoding = "utf-8"
+    # step 3: the environment encoding; step 4: UTF-8
+    if encoding is None:
+        encoding = _get_encoding(environment) or "utf-8"
+    return _source(data, encoding)
 
 
 def decode_xml(data: bytes, *, transport_charset: str | None = None) -> SourceText:
-    bom = _bom(data)
+    """Decode an XML document (``.xhtml``): BOM, transport, BOM-less UTF-16 (XML 1.0 Appendix F), the
+    XML declaration's encoding (read as browsers read it, UTF-16 labels meaning UTF-8), else UTF-8."""
+    bom = _sniff_bom(data)
     if bom is not None:
-        return SourceText(data, bom[0], bom[1])
-    enc = _label(transport_charset)
-    if enc is None:
-        m = _XML_DECL.match(data)
-        if m:
-            enc = _label(m.group(1))
-    return SourceText(data, enc or "utf-8")
+        return _source(data, bom[0], bom[1])
+    encoding = _get_encoding(transport_charset)
+    if encoding is None:
+        # XML 1.0 Appendix F: "<?" in UTF-16 without a BOM
+        if data.startswith(b"<\x00?\x00"):
+            encoding = "utf-16le"
+        elif data.startswith(b"\x00<\x00?"):
+            encoding = "utf-16be"
+        else:
+            encoding = _xml_encoding(data[:_PRESCAN_BYTES])
+    return _source(data, encoding or "utf-8")
 
 
 def looks_binary(data: bytes) -> bool:
-    """True for content that is clearly not a text document (images, archives, executables)."""
-    if data.startswith(_BINARY_MAGIC):
+    """True for content that is clearly not a text document: a known magic number (PNG, GIF, JPEG,
+    PDF, ZIP, gzip, bzip2, xz, zstd, 7z, RAR, ELF, Java class, WOFF, Ogg, FLAC, Matroska/WebM,
+    TIFF, ICO) at byte 0, or a NUL byte in the first 8 KB of a document that is not UTF-16 (by BOM, or
+    by the zero-byte pattern of BOM-less UTF-16 markup)."""
+    if data.startswith(_BINARY_MAGIC) or _BZIP2.match(data):
         return True
-    if _bom(data) is not None:
+    bom = _sniff_bom(data)
+    if bom is not None and bom[0] in _UTF16:
         return False
-    head = data[:8192]
-    if b"\x00" in head:
-        # UTF-16 without BOM has NULs in every other byte of ASCII text; treat as text only then
-        even = head[0::2].count(0)
-        odd = head[1::2].count(0)
-        half = len(head) // 2 or 1
-        return not (even > 0.4 * half or odd > 0.4 * half) or head.count(b"\x00") > 0.7 * len(head)
-    return False
+    head = data[:_SNIFF_BYTES]
+    if 0 not in head:
+        return False
+    return bom is not None or _utf16_without_bom(head) is None
