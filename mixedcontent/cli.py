@@ -51,17 +51,17 @@ rule codes: run `mixedcontent rule` for the list and `mixedcontent rule MC103` f
 
 
 class _Parser(argparse.ArgumentParser):
-    out: TextIO | None = None  # where --help and --version go (main's stdout)
+    out: TextIO | None = None  # where --help and --version go: set per instance by _parser()
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
 
     def _print_message(self, message: str, file: TextIO | None = None) -> None:
         if message:
-            (_Parser.out or sys.stdout).write(message)
+            (self.out or sys.stdout).write(message)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(out: TextIO) -> argparse.ArgumentParser:
     p = _Parser(prog="mixedcontent", description=_DESCRIPTION,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mixedcontent {__version__}")
@@ -115,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rule", help="print the documentation of a rule code (or list the codes)",
                        description="Print a rule's documentation page, or list every rule code.")
     r.add_argument("code", nargs="?", metavar="CODE", help="a rule code such as MC103")
+    for parser in (p, s, r):
+        parser.out = out  # type: ignore[attr-defined]
     return p
 
 
@@ -229,8 +231,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    parser = _parser()
-    _Parser.out = stdout
+    parser = _parser(stdout)
     try:
         try:
             args = parser.parse_args(argv)

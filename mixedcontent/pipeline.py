@@ -22,7 +22,7 @@ from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgr
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Context, Finding, RefKind, Reference, ScanError, ScanResult, Span, Target
 from .rewrite import propose_fix
-from .settings import DEFAULT_BASE_URL, DEFAULT_MAX_FILE_SIZE, ScanSettings  # noqa: F401 (re-exported)
+from .settings import DEFAULT_BASE_URL, ScanSettings
 from .sources.files import Root, collect
 from .suppress import css_marker_lines, inline_reason, path_ignored, selected
 

@@ -112,8 +112,9 @@ _TEXT = r"[^<]++|<(?![A-Za-z!?/])"
 _SKIP_SLOW = re.compile(rf"(?:{_TEXT}|{_COMMENT}|{_BOGUS})*+")
 # inside <picture>/<video>/<audio> only non-void elements change an <img>'s or <source>'s parent,
 # so boring void tags can still be skipped there
-_VOID_RE = _trie([v for v in ("area base basefont bgsound br col embed frame hr img input keygen link meta "
-                              "param source track wbr").split() if v not in _STATEFUL])
+_VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta param "
+                  "source track wbr".split())
+_VOID_RE = _trie(sorted(_VOID - set(_STATEFUL)))
 _BORING_VOID = (
     rf"<(?={_VOID_RE}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
     rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
@@ -152,8 +153,6 @@ MARKER_ATTRIBUTE = "data-mixedcontent-ignore"
 _TAG_END = re.compile(r">")
 _TEMPLATE_END = re.compile(r"</(?i:template)[^>]*>")
 
-_VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta param "
-                  "source track wbr".split())
 _HEAD_OK = frozenset("html head base basefont bgsound link meta noframes script style template title "
                      "noscript".split())
 # HTML §13.2.6.5 "in foreign content": start tags that break out of <svg>/<math>
@@ -572,14 +571,15 @@ class _Doc:
 
     # ---- references ---------------------------------------------------------------------------------
     def url_attr(self, element: str, attribute: str, a: _Attr, kind: RefKind, destination: str | None,
-                 initiator: str | None, *, detail: str | None = None) -> str | None:
-        """A single-URL attribute. Returns the resolved URL (any scheme) or None."""
+                 initiator: str | None, *, detail: str | None = None, keep: bool = False) -> str | None:
+        """A single-URL attribute. Returns the resolved URL; with ``keep`` whatever its scheme, else
+        None when it cannot be http."""
         if a.start < 0:
             return None
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.x.xml)
         s, e = urls.strip_ascii_whitespace(decoded)
         return self.add_url(decoded[s:e], index, a.start, s, e, element, attribute, kind, destination,
-                            initiator, detail=detail)
+                            initiator, detail=detail, keep=keep)
 
     def add_url(self, value: str, index: list[int] | None, value_start: int, s: int, e: int, element: str,
                 attribute: str | None, kind: RefKind, destination: str | None, initiator: str | None, *,
@@ -713,10 +713,8 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
         ltype = charrefs.decode(attrs["type"].value, attribute=True)[0].strip(_WS).lower() if "type" in attrs else ""
         if "disabled" in attrs or ltype not in ("", "text/css") or href is None:
             return
-        url = d.url_attr(name, "href", href, RefKind.REQUEST, "style", "", detail="stylesheet")
-        if url is None:
-            decoded = charrefs.decode(href.value, attribute=True)[0]
-            url = urls.resolve(decoded.strip(_WS), d.base)
+        # resolved whatever its scheme: a same-site stylesheet is followed
+        url = d.url_attr(name, "href", href, RefKind.REQUEST, "style", "", detail="stylesheet", keep=True)
         if url is not None and d.template == 0:
             d.x.stylesheets.append(StylesheetLoad(url, d.upgrade))
     elif "icon" in rel:
