@@ -29,6 +29,7 @@ from .model import (  # noqa: E402
 from .errors import InputError, MixedContentError, UsageError  # noqa: E402
 from .rules import RULES, Rule  # noqa: E402
 from .settings import ScanSettings  # noqa: E402
+from .fixer import FixOptions, FixResult  # noqa: E402
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
@@ -51,8 +52,24 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
     return scan_paths(list(paths), settings)
 
 
+def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, dry_run: bool = False,
+        forms: bool = False, maps: tuple[tuple[str, str], ...] = (), add_csp_meta: bool = False,
+        backup: str | None = None, settings: ScanSettings | None = None) -> FixResult:
+    """Rewrite the insecure references of built sites or HTML files in place; the same edits as
+    ``mixedcontent fix``. ``maps`` holds (http prefix, https prefix) pairs. Raises ``InputError`` when a
+    path does not exist."""
+    from .fixer import fix_paths
+    from .settings import DEFAULT_BASE_URL
+
+    if settings is None:
+        settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL)
+    options = FixOptions(unsafe=unsafe, forms=forms, maps=maps, add_csp_meta=add_csp_meta, dry_run=dry_run,
+                         backup=backup)
+    return fix_paths(list(paths), settings, options)
+
+
 __all__ = [
-    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "InputError", "MixedContentError",
+    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "FixOptions", "FixResult", "InputError", "MixedContentError",
     "ProbeResult", "Reference", "RULES", "Rule", "ScanError", "ScanResult", "ScanSettings", "Severity", "Span",
-    "UsageError", "__version__", "scan",
+    "UsageError", "__version__", "fix", "scan",
 ]

@@ -79,6 +79,7 @@ class Edit:
     offset: int
     length: int
     new: str
+    old: str | None = None  # the text the span holds when the edit was made (checked before applying)
 
 
 @dataclass(frozen=True, slots=True)

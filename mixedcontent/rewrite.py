@@ -4,11 +4,19 @@ are applied to the original bytes. Only the bytes inside a span ever change (SPE
 
 from __future__ import annotations
 
+import bisect
+import difflib
+import errno
 import os
 import re
+import secrets
+import shutil
+import stat
+from collections.abc import Iterable, Sequence
 
 from . import urls
 from .extract import charrefs
+from .extract.source import SourceText
 from .model import Applicability, Context, Edit, Fix, RefKind, Reference
 
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
@@ -56,19 +64,114 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.DISPLAY_ONLY
     else:
         applicability = Applicability.UNSAFE
-    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement)
+    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=target.raw)
     return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` all at once: a temp file in the same directory, flushed
-    and fsynced, then renamed over the target; the temp file never outlives a failure. Raises OSError."""
-    tmp = f"{path}.tmp-mixedcontent-{os.getpid()}"
+def splice(src: SourceText, offset: int, length: int, old: str, new: str) -> bytes:
+    """The bytes that replace ``src.data[offset:offset+length]`` (which must decode to ``old``) so that
+    they decode to ``new``, changing as few bytes as possible: the code points ``old`` and ``new``
+    share at either end keep their stored bytes (a Shift_JIS NEC/IBM duplicate or an unusual but valid
+    byte sequence beside the scheme is never re-encoded). Raises ``ValueError`` with the reason when the
+    span no longer holds ``old`` or ``new`` cannot be written exactly in the document's encoding."""
+    data = src.data
+    stored = data[offset:offset + length]
+    if src.decode(stored) != old:
+        raise ValueError("the file no longer holds the scanned text at this offset")
+    # the code-point index of the span's start (byte offsets grow with the index)
+    index = bisect.bisect_left(range(len(src.text) + 1), offset, key=src.byte_offset)
+    if index > len(src.text) or src.byte_offset(index) != offset:
+        raise ValueError("the offset does not start a character in this encoding")
+    keep = 0
+    limit = min(len(old), len(new))
+    while keep < limit and old[keep] == new[keep]:
+        keep += 1
+    tail = 0
+    while tail < limit - keep and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+    cut_start = src.byte_offset(index + keep)
+    cut_end = src.byte_offset(index + len(old) - tail)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        middle = src.encode(new[keep:len(new) - tail])
+    except UnicodeEncodeError:
+        raise ValueError(f"the new text cannot be written in {src.encoding}") from None
+    piece = data[offset:cut_start] + middle + data[cut_end:offset + length]
+    if src.decode(piece) != new:
+        raise ValueError(f"the new text would not read back exactly in {src.encoding}")
+    return piece
+
+
+def apply_edits(src: SourceText, edits: Sequence[tuple[int, int, str, str]]) -> bytes:
+    """``src.data`` with each (offset, length, old, new) edit spliced in; edits must not overlap.
+    Bytes outside the edited spans are copied unchanged. Raises ``ValueError`` (see ``splice``)."""
+    out: list[bytes] = []
+    pos = 0
+    data = src.data
+    for offset, length, old, new in sorted(edits, key=lambda e: (e[0], e[1])):
+        if offset < pos:
+            raise ValueError(f"overlapping edits at byte {offset}")
+        out.append(data[pos:offset])
+        out.append(splice(src, offset, length, old, new))
+        pos = offset + length
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+# temp files are named so that a later run recognises (and removes) what an interrupted one left
+TEMP_SUFFIX = ".mixedcontent.tmp"
+_TEMP_NAME = re.compile(r"^\..+\.[0-9]+-[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def is_temp_name(name: str) -> bool:
+    return bool(_TEMP_NAME.match(name))
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
+
+
+def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None, backup: str | None = None,
+                 durable: bool = True) -> None:
+    """Replace the file at ``path`` with ``data`` atomically (SPEC §9): a temp file in the same
+    directory (created exclusively, never through a symlink), written, flushed and fsynced, given the
+    original's permission bits (and owner, where allowed), then renamed over ``path``. Readers see the
+    old bytes or the new, never a mix; a crash leaves at most a temp file, which ``remove_temp_files``
+    clears. With ``expect``, the rename happens only if ``path`` is still that file (same inode, size
+    and mtime), else ``FileChangedError``. With ``backup``, the original stays at ``path + backup``
+    (a hard link, or a copy where links are not possible; an existing backup is never overwritten).
+    Raises OSError."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    mode = stat.S_IMODE(expect.st_mode) if expect is not None else None
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
+                 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if mode is not None:
+                os.fchmod(fd, mode)
+                try:
+                    os.fchown(fd, expect.st_uid, expect.st_gid)  # type: ignore[union-attr]
+                except OSError:
+                    pass  # not ours to give away: the mode bits still hold
+            elif os.path.exists(path):
+                os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.fchmod(fd, 0o666 & ~umask)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        if expect is not None:
+            now = os.lstat(path)
+            if not _same_file(now, expect):
+                raise FileChangedError(f"{path} changed on disk while it was being rewritten")
+        if backup:
+            _keep_backup(path, path + backup)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -76,3 +179,69 @@ def write_atomic(path: str, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+class FileChangedError(OSError):
+    pass
+
+
+def _keep_backup(path: str, backup_path: str) -> None:
+    if os.path.lexists(backup_path):
+        raise FileExistsError(errno.EEXIST, "backup file already exists", backup_path)
+    try:
+        os.link(path, backup_path)
+    except OSError:
+        shutil.copy2(path, backup_path)
+
+
+def sync_directories(directories: Iterable[str]) -> None:
+    """fsync each directory so the renames in it survive a power cut (best effort)."""
+    for d in sorted(set(directories)):
+        try:
+            fd = os.open(d or ".", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def remove_temp_files(directory: str, recursive: bool) -> list[str]:
+    """Delete temp files an interrupted rewrite left in ``directory`` (never following symlinks);
+    returns their paths."""
+    removed: list[str] = []
+    stack = [directory]
+    while stack:
+        d = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if recursive:
+                        stack.append(e.path)
+                elif is_temp_name(e.name) and e.is_file(follow_symlinks=False):
+                    os.unlink(e.path)
+                    removed.append(e.path)
+            except OSError:
+                continue
+    return sorted(removed)
+
+
+def unified_diff(rel: str, src: SourceText, new_data: bytes) -> str:
+    """A unified diff (decoded text, the document's encoding) of one file's rewrite, for --dry-run."""
+    before = src.decode(src.data).splitlines(keepends=True)
+    after = src.decode(new_data).splitlines(keepends=True)
+    lines = list(difflib.unified_diff(before, after, fromfile=f"a/{rel}", tofile=f"b/{rel}", n=1))
+    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
+                   for line in lines)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` all at once (see ``replace_file``). Raises OSError."""
+    replace_file(path, text.encode("utf-8"))

@@ -479,6 +479,79 @@ class _Doc:
                 p = end
         return n
 
+    def meta_insertion(self) -> tuple[int, bool]:
+        """Where a CSP <meta> goes so that it governs the whole document, and whether a <meta> CSP in
+        <head> already carries upgrade-insecure-requests: (code-point index, already).
+
+        The point is just after the <head> start tag (after <html> or before the first element when
+        the head is implied), moved past a charset <meta> that directly follows, so the charset
+        declaration stays where the prescan finds it (HTML §13.2.3.2: the first 1024 bytes)."""
+        text = self.text
+        n = len(text)
+        p = 0
+        insert: int | None = None
+        first: int | None = None
+        other_since_insert = False
+        already = False
+        while p < n:
+            m = _SKIP_HEAD.match(text, p)
+            p = m.end() if m else p
+            if p >= n or text[p] != "<":
+                break
+            nxt = text[p + 1] if p + 1 < n else ""
+            if nxt == "/":
+                parsed = self.parse_tag(p)
+                if parsed is None or parsed[0] in ("body", "html", "br", "head"):
+                    break
+                p = parsed[3]
+                continue
+            if not (nxt.isascii() and nxt.isalpha()):
+                break
+            parsed = self.parse_tag(p)
+            if parsed is None:
+                break
+            name, attrs, _, end = parsed
+            if first is None and name != "html":
+                first = p
+            if name in ("html", "head"):
+                if name == "head" or insert is None:
+                    insert, other_since_insert = end, False
+                p = end
+                continue
+            if name not in _HEAD_OK:
+                break
+            if name == "meta":
+                equiv = attrs.get("http-equiv")
+                kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower() if equiv else ""
+                content = attrs.get("content")
+                if "charset" in attrs or kind == "content-type":
+                    if not other_since_insert:
+                        insert = end
+                    p = end
+                    continue
+                if kind == "content-security-policy" and content is not None and policy_upgrades(
+                        charrefs.decode(content.value, attribute=True)[0]):
+                    already = True
+            other_since_insert = True
+            if first is None:
+                first = p
+            if name == "script":
+                content_end, tag_start = self.find_script_end(end)
+                close = _TAG_END.search(text, tag_start)
+                p = close.end() if close else n
+            elif name in _RAW_END and not (name == "noscript" and not self.page.scripting):
+                close_m = _RAW_END[name].search(text, end)
+                close = _TAG_END.search(text, close_m.end()) if close_m else None
+                p = close.end() if close else n
+            elif name == "template":
+                close_m = _TEMPLATE_END.search(text, end)
+                p = close_m.end() if close_m else n
+            else:
+                p = end
+        if insert is None:
+            insert = first if first is not None else min(p, n)
+        return insert, already
+
     # ---- elements ---------------------------------------------------------------------------------
     def script_element(self, attrs: dict[str, _Attr], end: int) -> int:
         content_end, tag_start = self.find_script_end(end)
@@ -938,6 +1011,14 @@ class _Extractor:
             nested.ignore_stack.append(("#srcdoc", parent.ignore))
             nested.ignore = parent.ignore
         nested.run()
+
+
+
+def csp_meta_insertion(source: SourceText, page: PageContext, *, xml: bool = False) -> tuple[int, bool]:
+    """(code-point index in ``source.text`` where a CSP <meta> should be inserted, whether the head
+    already has a <meta> CSP with upgrade-insecure-requests). See ``_Doc.meta_insertion``."""
+    x = _Extractor(source, page, xml)
+    return _Doc(x, source.text, page, Context.HTML, 0, None, 0).meta_insertion()
 
 
 def extract_html(source: SourceText, page: PageContext, *, xml: bool = False,

@@ -1,0 +1,329 @@
+"""``mixedcontent fix``: scan a built site, choose the edits a policy allows, and apply them to the
+original bytes of each file, atomically (SPEC §9).
+
+Stages: scan (the ordinary pipeline, which already proposes a fix for every finding) → plan (policy:
+proven-safe by default, ``--unsafe``, ``--map``, ``--forms``; identical edits merged, so an http
+``<base href>`` is fixed once for all the references under it; conflicts dropped) → apply (per file:
+re-read, check it has not changed since the scan began and that every span still holds its text,
+splice, write a temp file and rename it over the original).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from . import urls
+from .extract.html import PageContext, csp_meta_insertion
+from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
+from .model import Applicability, Context, Finding, ScanError, ScanResult
+from .pipeline import scan_paths
+from .rewrite import FileChangedError, apply_edits, remove_temp_files, replace_file, sync_directories, unified_diff
+from .settings import ScanSettings
+from .sources.files import collect
+
+CSP_META = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">'
+CSP_META_XML = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests" />'
+
+
+@dataclass(frozen=True, slots=True)
+class FixOptions:
+    unsafe: bool = False  # apply fixes whose https twin was not proven
+    forms: bool = False  # also rewrite insecure form actions (MC201)
+    maps: tuple[tuple[str, str], ...] = ()  # (http prefix, replacement prefix), --map FROM=TO
+    add_csp_meta: bool = False
+    dry_run: bool = False
+    backup: str | None = None  # keep originals at path + suffix
+    durable: bool = True  # fsync each file and directory
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEdit:
+    """One byte edit of one file: ``length`` bytes at ``offset`` hold ``old`` and will hold ``new``."""
+
+    file: str
+    offset: int
+    length: int
+    old: str
+    new: str
+    codes: tuple[str, ...]  # the findings it fixes ("" for an inserted CSP <meta>)
+    url: str | None  # the URL it rewrites (None for an inserted <meta>)
+    why: str  # "https-twin", "map", "csp-meta"
+
+
+@dataclass(frozen=True, slots=True)
+class Unfixed:
+    """A finding left as it is, and why."""
+
+    finding: Finding
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    file: str
+    status: str  # "rewritten", "would-rewrite", "skipped", "error"
+    edits: tuple[PlannedEdit, ...]
+    message: str | None = None
+    diff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    scan: ScanResult
+    files: tuple[FileOutcome, ...]
+    unfixed: tuple[Unfixed, ...]
+    dry_run: bool
+    removed_temp_files: tuple[str, ...] = ()
+    errors: tuple[ScanError, ...] = field(default_factory=tuple)
+
+    @property
+    def edits(self) -> tuple[PlannedEdit, ...]:
+        return tuple(e for f in self.files if f.status in ("rewritten", "would-rewrite") for e in f.edits)
+
+
+def parse_map(text: str) -> tuple[str, str]:
+    """``http://old.example=https://cdn.example`` -> normalised (from, to) URL prefixes. Raises ValueError."""
+    if "=" not in text:
+        raise ValueError(f"--map wants FROM=TO, got {text!r}")
+    left, right = text.split("=", 1)
+    src = urls.resolve(left.strip(), "about:blank")
+    dst = urls.resolve(right.strip(), "about:blank")
+    if src is None or urls.scheme(src) != "http:":
+        raise ValueError(f"--map FROM must be an absolute http:// URL, got {left!r}")
+    if dst is None or urls.scheme(dst) != "https:":
+        raise ValueError(f"--map TO must be an absolute https:// URL, got {right!r}")
+    # a bare origin maps everything under it; keep path prefixes as given (after normalisation)
+    if not left.rstrip().endswith("/") and src.endswith("/") and src.count("/") == 3:
+        src = src[:-1]
+        dst = dst[:-1] if dst.endswith("/") and dst.count("/") == 3 else dst
+    return src, dst
+
+
+def _mapped(url: str, maps: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """(from, to) of the longest --map prefix ``url`` starts with (at a path boundary)."""
+    best: tuple[str, str] | None = None
+    for src, dst in maps:
+        if url.startswith(src) and (len(url) == len(src) or src.endswith("/") or url[len(src)] in "/?#"):
+            if best is None or len(src) > len(best[0]):
+                best = (src, dst)
+    return best
+
+
+def _map_text(raw: str, page: str, maps: Iterable[tuple[str, str]]) -> str | None:
+    """New text for ``raw`` under the --map it falls under, when ``raw`` spells the mapped prefix out
+    literally (scheme and host in any case, no character references); else None."""
+    lead = len(raw) - len(raw.lstrip("\t\n\f\r "))
+    url = urls.resolve(raw.strip("\t\n\f\r "), page)
+    pair = _mapped(url, maps) if url is not None else None
+    if url is None or pair is None:
+        return None
+    src, dst = pair
+    body = raw[lead:]
+    if body[:len(src)].lower() != src.lower():
+        return None
+    new = raw[:lead] + dst + body[len(src):]
+    if urls.resolve(new.strip("\t\n\f\r "), page) != dst + url[len(src):]:
+        return None
+    return new
+
+
+def _decoder(file: str, context: Context):  # type: ignore[no-untyped-def]
+    if context is Context.STYLESHEET:
+        return decode_css
+    return decode_xml if file.lower().endswith(".xhtml") else decode_html
+
+
+@dataclass(slots=True)
+class _FilePlan:
+    path: str
+    rel: str
+    context: Context
+    edits: dict[tuple[int, int], PlannedEdit] = field(default_factory=dict)
+    conflicts: set[tuple[int, int]] = field(default_factory=set)
+    meta: bool = False  # add the CSP <meta>
+    page_url: str | None = None
+
+
+def _plan(result: ScanResult, paths: dict[str, str], options: FixOptions,
+          pages: dict[str, tuple[str, str]]) -> tuple[dict[str, _FilePlan], list[Unfixed]]:
+    plans: dict[str, _FilePlan] = {}
+    unfixed: list[Unfixed] = []
+    # edits through an http <base href> land on the base: group them to decide once
+    for f in result.findings:
+        if f.suppressed_by is not None:
+            continue
+        reason = _refusal(f, options)
+        if reason is not None:
+            unfixed.append(Unfixed(f, reason))
+            continue
+        assert f.fix is not None and f.url is not None
+        edits = f.fix.edits
+        why = "https-twin"
+        if _mapped(f.url, options.maps) is not None:
+            e = edits[0]
+            new = _map_text(e.old, f.page, options.maps) if e.old is not None else None
+            if new is None:
+                unfixed.append(Unfixed(f, "--map: the source text does not spell out the mapped prefix; "
+                                          "rewrite it by hand"))
+                continue
+            edits = (replace(e, new=new),)
+            why = "map"
+        for e in edits:
+            rel = e.file or f.file
+            if rel is None or rel not in paths:
+                unfixed.append(Unfixed(f, "the file holding it is not part of the scanned tree"))
+                break
+            plan = plans.get(rel)
+            if plan is None:
+                plan = plans[rel] = _FilePlan(paths[rel], rel, f.context if f.context is Context.STYLESHEET
+                                              else Context.HTML)
+            key = (e.offset, e.length)
+            have = plan.edits.get(key)
+            if e.old is None:
+                unfixed.append(Unfixed(f, "no record of the text to replace"))
+                continue
+            if have is None:
+                plan.edits[key] = PlannedEdit(rel, e.offset, e.length, e.old, e.new, (f.code,), f.url, why)
+            elif have.new == e.new:
+                if f.code not in have.codes:
+                    plan.edits[key] = PlannedEdit(rel, e.offset, e.length, e.old, e.new,
+                                                  tuple(sorted((*have.codes, f.code))), have.url, have.why)
+            else:
+                plan.conflicts.add(key)
+    if options.add_csp_meta:
+        for rel, (path, url) in pages.items():
+            plan = plans.get(rel)
+            if plan is None:
+                plan = plans[rel] = _FilePlan(path, rel, Context.HTML)
+            plan.meta, plan.page_url = True, url
+    return plans, unfixed
+
+
+def _refusal(f: Finding, options: FixOptions) -> str | None:
+    """Why a finding is not fixed under ``options`` (None: it is)."""
+    if f.code == "MC401":
+        return "script literals are never rewritten (the script may build or compare URLs)"
+    if f.code == "MC201" and not options.forms:
+        return "form actions are rewritten only with --forms (the receiving endpoint must accept https)"
+    if f.fix is None or not f.fix.edits:
+        return "no automatic fix: " + ("the page itself must be served over https"
+                                       if f.page.startswith("http:") else "no https equivalent to write")
+    if f.fix.applicability is Applicability.DISPLAY_ONLY:
+        return f.fix.note or "shown only, never applied"
+    if f.url is not None and _mapped(f.url, options.maps) is not None:
+        return None
+    if f.fix.applicability is Applicability.UNSAFE and not options.unsafe:
+        return "the https twin was not proven to work (run with --probe, or --unsafe to upgrade anyway)"
+    return None
+
+
+def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: bool) -> FileOutcome:
+    rel = plan.rel
+    try:
+        st = os.lstat(plan.path)
+    except OSError as e:
+        return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
+    if not os.path.isfile(plan.path) or os.path.islink(plan.path):
+        return FileOutcome(rel, "skipped", (), "a symlink or not a regular file: never written through")
+    if st.st_mtime_ns >= started_ns:
+        return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again")
+    try:
+        with open(plan.path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
+    if looks_binary(data):
+        return FileOutcome(rel, "skipped", (), "binary content")
+    src: SourceText = _decoder(rel, plan.context)(data)
+    edits = [e for k, e in sorted(plan.edits.items()) if k not in plan.conflicts]
+    notes: list[str] = []
+    if plan.conflicts:
+        notes.append(f"{len(plan.conflicts)} span(s) with conflicting fixes left alone")
+    if plan.meta and plan.page_url is not None:
+        meta = _meta_edit(rel, src, plan.page_url, scripting)
+        if meta is not None:
+            edits.append(meta)
+    if not edits:
+        return FileOutcome(rel, "skipped", (), "; ".join(notes) or "nothing to change")
+    # overlapping spans (cannot happen for one document's references; guard anyway)
+    edits.sort(key=lambda e: (e.offset, e.length))
+    kept: list[PlannedEdit] = []
+    for e in edits:
+        if kept and e.offset < kept[-1].offset + kept[-1].length:
+            notes.append(f"overlapping edit at byte {e.offset} left alone")
+            continue
+        kept.append(e)
+    try:
+        new_data = apply_edits(src, [(e.offset, e.length, e.old, e.new) for e in kept])
+    except ValueError as e:
+        return FileOutcome(rel, "skipped", (), f"{e}; changed since it was scanned? run fix again")
+    message = "; ".join(notes) or None
+    if options.dry_run:
+        return FileOutcome(rel, "would-rewrite", tuple(kept), message, unified_diff(rel, src, new_data))
+    try:
+        replace_file(plan.path, new_data, expect=st, backup=options.backup, durable=options.durable)
+    except FileChangedError:
+        return FileOutcome(rel, "skipped", (), "changed on disk while being rewritten; run fix again")
+    except FileExistsError:
+        return FileOutcome(rel, "skipped", (), f"backup {rel}{options.backup} already exists; not overwritten")
+    except OSError as e:
+        return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
+    return FileOutcome(rel, "rewritten", tuple(kept), message)
+
+
+def _meta_edit(rel: str, src: SourceText, url: str, scripting: bool) -> PlannedEdit | None:
+    xml = rel.lower().endswith(".xhtml")
+    index, already = csp_meta_insertion(src, PageContext(url, True, False, scripting), xml=xml)
+    if already:
+        return None
+    text = src.text
+    after = text[index:index + 2]
+    newline = "\r\n" if after == "\r\n" else after[:1] if after[:1] in ("\n", "\r") else ""
+    tag = CSP_META_XML if xml else CSP_META
+    return PlannedEdit(rel, src.byte_offset(index), 0, "", newline + tag, ("",), None, "csp-meta")
+
+
+def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions) -> FixResult:
+    """Scan ``inputs`` and rewrite what ``options`` allow. Raises InputError for a missing input."""
+    removed: list[str] = []
+    if not options.dry_run:
+        for given in inputs:
+            if os.path.isdir(given):
+                removed += remove_temp_files(given, recursive=True)
+            elif os.path.isfile(given):
+                removed += remove_temp_files(os.path.dirname(given) or ".", recursive=False)
+    # a file whose mtime is at or after this instant may have changed after the scan read it
+    started_ns = time.time_ns()
+    time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
+    pages, _, _ = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
+                          follow_outside=settings.follow_outside)
+    result = scan_paths(list(inputs), settings)
+    paths: dict[str, str] = {f.rel: f.path for _, f in pages}
+    roots = {f.rel: root for root, f in pages}
+    # stylesheets: the scan names them by report path; find their files through the page's root
+    for finding in result.findings:
+        if finding.context is Context.STYLESHEET and finding.file is not None and finding.file not in paths:
+            for root in {id(r): r for r in roots.values()}.values():
+                located = root.file_for(finding.page)
+                if located is not None and located[1] == finding.file:
+                    paths[finding.file] = located[0]
+                    break
+    scanned = set(result.scanned)
+    page_files = {f.rel: (f.path, f.url) for _, f in pages if f.rel in scanned}
+    plans, unfixed = _plan(result, paths, options, page_files if options.add_csp_meta else {})
+    failed = {e.file for e in result.errors if e.file}
+    outcomes: list[FileOutcome] = []
+    todo = [plans[rel] for rel in sorted(plans) if rel not in failed]
+    workers = min(8, max(1, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # fsync and reads release the GIL
+        outcomes = list(pool.map(lambda p: _apply(p, options, started_ns, settings.scripting), todo))
+    if not options.dry_run and options.durable:
+        sync_directories(os.path.dirname(plans[o.file].path) for o in outcomes if o.status == "rewritten")
+    return FixResult(scan=result, files=tuple(o for o in outcomes if o.edits or o.status != "skipped"
+                                              or o.message != "nothing to change"),
+                     unfixed=tuple(sorted(unfixed, key=lambda u: u.finding.sort_key)), dry_run=options.dry_run,
+                     removed_temp_files=tuple(removed), errors=result.errors)
