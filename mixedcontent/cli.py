@@ -147,6 +147,8 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     fx.add_argument("--map", action="append", metavar="FROM=TO", default=[],
                     help="rewrite URLs under the http prefix FROM to the https prefix TO, e.g. "
                          "http://old.example=https://cdn.example (repeatable; applied as given, not probed)")
+    fx.add_argument("--no-probe", action="store_true",
+                    help="do not probe https twins (then only --unsafe and --map rewrite anything)")
     fx.add_argument("--forms", action="store_true", help="also rewrite insecure form actions (MC201)")
     fx.add_argument("--add-csp-meta", action="store_true",
                     help="insert <meta http-equiv=\"Content-Security-Policy\" content=\"upgrade-insecure-requests\"> "
