@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 WORDS = ("mixed content secure page image script style font frame browser upgrade block https http "
          "static site generator archive migration certificate policy header request response cache "
          "performance layout paragraph article section navigation footer sidebar gallery").split()

@@ -106,9 +106,9 @@ def serve(app: web.Application, *, ca: trustme.CA | None = None, hostnames: Sequ
     holder: dict[str, object] = {}
 
     async def start() -> None:
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
-        site = web.TCPSite(runner, address, port, ssl_context=ssl_ctx, shutdown_timeout=0.1)
+        site = web.TCPSite(runner, address, port, ssl_context=ssl_ctx)
         await site.start()
         sock = site._server.sockets[0]  # type: ignore[union-attr]
         holder["port"] = sock.getsockname()[1]
