@@ -121,8 +121,8 @@ class _Maps:
 
     Offsets here are relative to the body (the bytes after the BOM)."""
 
-    __slots__ = ("_astral", "_bytes", "_chars", "_cursor", "_exact", "_line_cursor", "_lines", "_queries", "_table", "_widths", "body",
-                 "codec", "encoding", "errors", "layout", "text")
+    __slots__ = ("_astral", "_bytes", "_chars", "_cursor", "_exact", "_has_cr", "_line_cursor", "_lines", "_queries",
+                 "_round_trips", "_table", "_widths", "body", "codec", "encoding", "errors", "layout", "text")
 
     def __init__(self, body: bytes, text: str, encoding: str, codec: str, layout: _Layout, *,
                  errors: str = "surrogateescape", table: str | None = None,
@@ -145,6 +145,8 @@ class _Maps:
         self._lines: list[int] | None = None
         self._line_cursor = (0, 1)  # (index, line) of the previous line_column query
         self._queries = 0
+        self._has_cr: bool | None = None  # does the text hold any CR (else lines end only at LF)?
+        self._round_trips: bool | None = None  # UTF-8 text that encodes back to exactly the body
 
     # -- bytes <-> text ------------------------------------------------------------------------------
 
@@ -175,6 +177,19 @@ class _Maps:
         return self._multibyte_offset(index)
 
     def _multibyte_offset(self, index: int) -> int:
+        if self._round_trips is None:
+            # the common case, valid UTF-8: encoding any prefix gives its stored bytes, so offsets come
+            # from encoding the stretch since the previous answer (extractors ask in document order)
+            # (a decoder that met invalid bytes either escaped them, which encode() restores, or
+            # replaced them with U+FFFD: only then can the text differ from the body)
+            self._round_trips = self.codec == "utf-8" and "\ufffd" not in self.text
+        if self._round_trips:
+            start, base = self._cursor
+            if index < start:
+                start, base = 0, 0
+            base += len(self.text[start:index].encode("utf-8", self.errors))
+            self._cursor = (index, base)
+            return base
         if self._chars is None or self._bytes is None:
             self._chars, self._bytes = self._checkpoints()
         k = bisect_right(self._chars, index) - 1
@@ -256,10 +271,16 @@ class _Maps:
             start, line = self._line_cursor
             if index < start:
                 start, line = 0, 1
+            if self._has_cr is None:
+                self._has_cr = "\r" in text
+            self._queries += 1
+            if not self._has_cr:
+                line += text.count("\n", start, index)
+                self._line_cursor = (index, line)
+                return line, index - text.rfind("\n", 0, index)
             line += text.count("\n", start, index) + text.count("\r", start, index) \
                 - text.count("\r\n", start, index)
             self._line_cursor = (index, line)
-            self._queries += 1
             return line, index - max(text.rfind("\n", 0, index), text.rfind("\r", 0, index))
         starts = self.line_starts()
         line = bisect_right(starts, index)
