@@ -30,17 +30,20 @@ from .errors import InputError, MixedContentError, UsageError  # noqa: E402
 from .rules import RULES, Rule  # noqa: E402
 from .settings import ScanSettings  # noqa: E402
 from .fixer import FixOptions, FixResult  # noqa: E402
+from .net import NetSettings  # noqa: E402
+from .probe import ProbeSettings  # noqa: E402
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
          csp_header: str | None = None, scripting: bool = True, jobs: int = 0,
          select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-         settings: ScanSettings | None = None) -> ScanResult:
+         settings: ScanSettings | None = None, probe: ProbeSettings | None = None) -> ScanResult:
     """Scan built sites or HTML files; the same findings as ``mixedcontent scan``.
 
     Pass ``settings`` for every option the command line has; the keyword arguments cover the common
-    ones. Raises ``InputError`` when a path does not exist; problems with single files are in
-    ``result.errors``.
+    ones. ``probe`` (``ProbeSettings(net=NetSettings(...))``) checks the https twins as ``--probe``
+    does; without it nothing touches the network. Raises ``InputError`` when a path does not exist;
+    problems with single files are in ``result.errors``.
     """
     from .pipeline import scan_paths
     from .settings import DEFAULT_BASE_URL, code_prefixes
@@ -49,7 +52,7 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
         settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
                                 csp_header=csp_header, scripting=scripting, jobs=jobs,
                                 select=code_prefixes(select), ignore=code_prefixes(ignore))
-    return scan_paths(list(paths), settings)
+    return scan_paths(list(paths), settings, probe=probe)
 
 
 def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, dry_run: bool = False,
@@ -69,7 +72,8 @@ def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, 
 
 
 __all__ = [
-    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "FixOptions", "FixResult", "InputError", "MixedContentError",
+    "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "FixOptions", "FixResult", "InputError",
+    "MixedContentError", "NetSettings", "ProbeSettings",
     "ProbeResult", "Reference", "RULES", "Rule", "ScanError", "ScanResult", "ScanSettings", "Severity", "Span",
     "UsageError", "__version__", "fix", "scan",
 ]

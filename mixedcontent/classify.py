@@ -10,14 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import urls
-from .model import Category, Context, Finding, Fix, RefKind, Reference, Severity
+from .model import Category, Context, Finding, Fix, ProbeResult, RefKind, Reference, Severity
 from .rules import RULES
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
 
 
-def decide(ref: Reference) -> str | None:
-    """The rule code for ``ref`` (SPEC §3 steps 1-7), or None when it is not mixed content."""
+def needs_probe(ref: Reference) -> bool:
+    """Is ``ref`` a request whose https twin ``--probe`` checks (SPEC §8)? Every http subresource
+    request on a secure page, including those the page's upgrade-insecure-requests upgrades (MC303)."""
+    url = ref.url
+    return (ref.kind is RefKind.REQUEST and url is not None and ref.secure and urls.is_http(url)
+            and not urls.is_potentially_trustworthy(url))
+
+
+def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
+    """The rule code for ``ref`` (SPEC §3 steps 1-7), or None when it is not mixed content.
+
+    ``probe`` is the result for the reference's https twin when ``--probe`` ran (SPEC §5, §8): a
+    twin that fails turns MC101 into MC301, MC102/103/104 into MC302, and makes a request that the
+    page's upgrade-insecure-requests upgrades MC303. A skipped probe proves nothing and changes nothing.
+    """
+    fails = probe is not None and probe.fails and needs_probe(ref)
     url = ref.url
     # step 1: a URL that does not parse is not fetched
     if url is None:
@@ -32,7 +46,8 @@ def decide(ref: Reference) -> str | None:
         return "MC105"
     # step 4: an enforced upgrade-insecure-requests rewrites the request before mixed-content checks
     if ref.upgrade_insecure:
-        return None
+        # SPEC §5 MC303: ... unless the twin it is rewritten to does not work
+        return "MC303" if fails else None
     if ref.kind is RefKind.FORM:
         return "MC201"
     if ref.kind is RefKind.SCRIPT_LITERAL:
@@ -41,9 +56,12 @@ def decide(ref: Reference) -> str | None:
     if ref.destination in _UPGRADABLE_DESTINATIONS and ref.initiator != "imageset" and ref.detail != "icon":
         # Mixed Content §4.1 step 1.2: requests to IP-literal hosts are not upgraded
         if urls.is_ip_literal(url):
-            return "MC104"
-        return "MC101"
-    # step 7: everything else is blockable
+            return "MC302" if fails else "MC104"
+        # SPEC §5 MC301: the upgrade breaks the reference when the twin does not work
+        return "MC301" if fails else "MC101"
+    # step 7: everything else is blockable (SPEC §5 MC302 when no working twin exists either)
+    if fails:
+        return "MC302"
     if ref.destination == "image" and ref.initiator == "imageset":
         return "MC103"
     return "MC102"
@@ -72,12 +90,26 @@ def describe(ref: Reference) -> str:
     return what
 
 
-def _message(code: str, ref: Reference) -> str:
+def _message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
     what = describe(ref)
     url = ref.url or ""
+    why = f"{probe.reason}" if probe is not None else "no working https twin"
+    if code == "MC301":
+        return (f"{what} {url} is upgraded to https by browsers, but {urls.https_twin(url)} does not work "
+                f"({why}): the upgraded request fails")
+    if code == "MC302":
+        return (f"{what} {url} is blocked, and {urls.https_twin(url)} does not work either ({why}): "
+                f"serve it over https elsewhere")
+    if code == "MC303":
+        return (f"{what} {url} is upgraded by the page's upgrade-insecure-requests, but "
+                f"{urls.https_twin(url)} does not work ({why}): the upgraded request fails")
+    if code == "MC101" and probe is not None and probe.works:
+        return f"{what} {url} is upgraded to https by browsers, and {urls.https_twin(url)} works (probed)"
     if code == "MC101":
         return (f"{what} {url} is upgraded to https by browsers; it breaks if "
                 f"{urls.https_twin(url)} does not work")
+    if code in ("MC102", "MC103", "MC104") and probe is not None and probe.works:
+        return f"{_message(code, ref)}; {urls.https_twin(url)} works (probed)"
     if code == "MC102":
         dest = ref.destination or "request"
         if ref.detail == "icon":
@@ -110,20 +142,20 @@ def classify(ref: Reference, file: str | None,
 
 
 def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fingerprint: str = "",
-                suppressed_by: str | None = None) -> Finding:
-    """The Finding for a reference already judged as ``code``."""
+                suppressed_by: str | None = None, https: ProbeResult | None = None) -> Finding:
+    """The Finding for a reference already judged as ``code`` (``https``: its probe result, if probed)."""
     rule = RULES[code]
     span = ref.span
     is_request = ref.kind in (RefKind.REQUEST,)
     return Finding(
         code=code, name=rule.name, category=rule.category, severity=rule.severity,
-        message=_message(code, ref), file=file, page=ref.page,
+        message=_message(code, ref, https), file=file, page=ref.page,
         line=span.line, column=span.column, offset=span.start, length=span.length,
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
         destination=ref.destination if is_request else None,
         initiator=ref.initiator if is_request else None,
-        fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by,
+        https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by,
     )
 
 
-__all__ = ["classify", "decide", "describe", "finding_for", "Category", "Severity"]
+__all__ = ["classify", "decide", "describe", "finding_for", "needs_probe", "Category", "Severity"]

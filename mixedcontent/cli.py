@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -15,13 +16,17 @@ from typing import TextIO
 
 from . import __version__, urls
 from .errors import InputError, MixedContentError, UsageError
-from .model import ScanResult, Severity
+from .model import ScanResult, Severity, Target
 from .report import FORMATS
 from .rules import RULES
-from .pipeline import scan_paths
+from .pipeline import scan_paths, scan_site
+from .progress import CrawlProgress
+from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
 from .report import fixes as fixes_report
 from .rewrite import write_atomic
+from .net import NetSettings, parse_resolve
+from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
@@ -105,6 +110,188 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                         f"{DEFAULT_MAX_FILE_SIZE // (1024 * 1024)})")
 
 
+def add_net_options(parser: argparse.ArgumentParser) -> None:
+    """Network flags for every command that goes online (scan --probe, crawls, audit); read them back
+    with ``net_settings(args)``."""
+    d = NetSettings()
+    g = parser.add_argument_group("network (used only by requests the command makes)")
+    g.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
+                   help="connect to ADDRESS whenever HOST:PORT is requested, as curl's --resolve (repeatable; "
+                        "IPv6 in brackets); this also permits that address if it is private or loopback")
+    g.add_argument("--cacert", metavar="FILE", help="also trust the CA certificates in FILE (PEM), besides the system store")
+    g.add_argument("--insecure", action="store_true",
+                   help="do not verify certificates when fetching (the https probe always verifies them)")
+    g.add_argument("--allow-private", action="store_true",
+                   help="allow private, link-local, reserved and loopback addresses (refused by default, "
+                        "except an address a --resolve entry names)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help=f"give up on one request after SECONDS in all (default: {d.total_timeout:g})")
+    g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help=f"give up connecting (TCP and TLS) after SECONDS (default: {d.connect_timeout:g})")
+    g.add_argument("--concurrency", type=int, metavar="N", help=f"requests in flight at once (default: {d.concurrency})")
+    g.add_argument("--per-host", type=int, metavar="N", help=f"requests in flight per host (default: {d.per_host})")
+    g.add_argument("--delay", type=float, metavar="SECONDS",
+                   help=f"least time between two requests to one host (default: {d.min_interval:g})")
+    g.add_argument("--retries", type=int, metavar="N",
+                   help=f"retries after connection errors, 429 and 503, with backoff and Retry-After (default: {d.retries})")
+    g.add_argument("--user-agent", metavar="TEXT", help=f"User-Agent header (default: {d.user_agent})")
+
+
+def net_settings(args: argparse.Namespace) -> NetSettings:
+    """NetSettings from the flags of ``add_net_options``, validated (UsageError names the flag)."""
+    d = NetSettings()
+    resolve = tuple(parse_resolve(t) for t in (getattr(args, "resolve", None) or ()))
+    cacert = getattr(args, "cacert", None)
+    if cacert is not None and not os.path.isfile(cacert):
+        raise UsageError(f"--cacert {cacert}: no such file")
+    numbers: dict[str, float] = {}
+    for flag, attr, default in (("--timeout", "timeout", d.total_timeout),
+                                ("--connect-timeout", "connect_timeout", d.connect_timeout),
+                                ("--delay", "delay", d.min_interval)):
+        value = getattr(args, attr, None)
+        value = default if value is None else value
+        if not value >= 0 or value == float("inf") or (value == 0 and flag != "--delay"):
+            raise UsageError(f"{flag} must be a positive number of seconds, got {value!r}")
+        numbers[attr] = value
+    counts: dict[str, int] = {}
+    for flag, attr, default, least in (("--concurrency", "concurrency", d.concurrency, 1),
+                                       ("--per-host", "per_host", d.per_host, 1),
+                                       ("--retries", "retries", d.retries, 0)):
+        value = getattr(args, attr, None)
+        value = default if value is None else value
+        if value < least:
+            raise UsageError(f"{flag} must be {least} or more, got {value}")
+        counts[attr] = value
+    settings = NetSettings(
+        resolve=resolve, cacert=cacert, insecure=bool(getattr(args, "insecure", False)),
+        allow_private=bool(getattr(args, "allow_private", False)),
+        user_agent=getattr(args, "user_agent", None) or d.user_agent,
+        connect_timeout=numbers["connect_timeout"], total_timeout=numbers["timeout"],
+        read_timeout=min(d.read_timeout, numbers["timeout"]), concurrency=counts["concurrency"],
+        per_host=counts["per_host"], min_interval=numbers["delay"], retries=counts["retries"])
+    if cacert is not None:
+        from .net import ssl_context
+
+        ssl_context(settings)  # an unreadable or non-PEM bundle is a usage error now, not a failed probe later
+    return settings
+
+
+def add_probe_options(parser: argparse.ArgumentParser) -> None:
+    """--probe and its cache (SPEC §8); read back with ``probe_settings(args)``."""
+    g = parser.add_argument_group("https probe (SPEC §8)")
+    g.add_argument("--probe", action="store_true",
+                   help="check the https twin of every unique insecure URL (HEAD, else GET): MC301/MC302/MC303 "
+                        "when it does not work, a safe fix when it does (without --probe nothing goes online)")
+    g.add_argument("--probe-cache", metavar="FILE",
+                   help="keep probe results in FILE (JSON) and reuse them on later runs until they expire")
+    g.add_argument("--probe-cache-ttl", type=float, metavar="SECONDS",
+                   help=f"how long a cached probe result stays valid (default: {DEFAULT_CACHE_TTL:g}, one day)")
+
+
+def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
+    """The probe stage's settings, or None without --probe."""
+    net = net_settings(args)  # validated even without --probe: a bad flag is a bad flag
+    ttl = getattr(args, "probe_cache_ttl", None)
+    if ttl is not None and not 0 <= ttl < float("inf"):
+        raise UsageError(f"--probe-cache-ttl must be 0 or more seconds, got {ttl!r}")
+    if not getattr(args, "probe", False):
+        if getattr(args, "probe_cache", None) is not None:
+            raise UsageError("--probe-cache needs --probe")
+        return None
+    return ProbeSettings(net=net, cache_file=getattr(args, "probe_cache", None),
+                         cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
+
+
+_CRAWL_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|(?i:https?):")
+
+
+def _is_crawl_target(text: str) -> bool:
+    """Is a scan PATH argument a URL to crawl (``https://…``, also ``ftp://…`` so it can be refused)?"""
+    return _CRAWL_TARGET.match(text) is not None
+
+
+def add_crawl_options(parser: argparse.ArgumentParser) -> None:
+    """Flags of a live-site crawl (``scan https://site.example/``); read back with ``crawl_settings``."""
+    g = parser.add_argument_group("live sites (when PATH is an http:// or https:// URL)")
+    g.add_argument("--allow-host", action="append", metavar="HOST",
+                   help="also crawl pages and fetch stylesheets on HOST (repeatable); the start URL's host is "
+                        "always in scope, other hosts are never contacted")
+    g.add_argument("--path-prefix", metavar="PATH",
+                   help="follow only pages whose path starts with PATH, such as /docs/ (the start URL and "
+                        "stylesheets are not limited)")
+    g.add_argument("--max-pages", type=int, metavar="N",
+                   help=f"fetch at most N pages, breadth first (default: {DEFAULT_MAX_PAGES})")
+    g.add_argument("--max-depth", type=int, metavar="N",
+                   help="follow links at most N steps from the start page; pages a sitemap lists are 1 step "
+                        "(default: no limit)")
+    g.add_argument("--no-sitemaps", action="store_true",
+                   help="do not read sitemaps (robots.txt Sitemap: lines, else /sitemap.xml)")
+    g.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress display on stderr (there is none when stderr is not a terminal)")
+
+
+def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
+    """CrawlSettings from the PATH arguments (URLs) and the flags of ``add_crawl_options``."""
+    if not all(_is_crawl_target(p) for p in args.paths):
+        raise UsageError("give either URLs to crawl or paths to scan, not both")
+    start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
+    if args.max_pages is not None and args.max_pages < 1:
+        raise UsageError(f"--max-pages must be 1 or more, got {args.max_pages}")
+    if args.max_depth is not None and args.max_depth < 0:
+        raise UsageError(f"--max-depth must be 0 or more, got {args.max_depth}")
+    return CrawlSettings(
+        start=start, allow_hosts=tuple(scope_host(h) for h in args.allow_host or ()),
+        path_prefix=None if args.path_prefix is None else path_prefix(args.path_prefix),
+        max_pages=DEFAULT_MAX_PAGES if args.max_pages is None else args.max_pages,
+        max_depth=args.max_depth, sitemaps=not args.no_sitemaps)
+
+
+# flags that describe files on disk: a crawl judges each page as it is served instead
+_DISK_ONLY = (("--base-url", "base_url"), ("--csp-header", "csp_header"), ("--jobs", "jobs"),
+              ("--follow-symlinks", "follow_symlinks"), ("--follow-symlinks-outside", "follow_symlinks_outside"),
+              ("--max-file-size", "max_file_size"))
+_CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"), ("--max-pages", "max_pages"),
+               ("--max-depth", "max_depth"))
+
+
+def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    for flag, attr in _DISK_ONLY:
+        if getattr(args, attr, None) is not None:
+            raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
+    crawl = crawl_settings(args)
+    opts = _options(args)
+    opts.pop("base-url", None)  # a configured base URL describes the built site, not this crawl
+    settings = _settings(opts, args)
+    fmt = str(opts.get("format", "text"))
+    if fmt not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
+    probe = probe_settings(args)
+    net = net_settings(args)
+    isatty = getattr(stderr, "isatty", None)
+    with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
+        result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
+                           log=lambda message: progress.log(f"mixedcontent: {message}"), progress=progress)
+    if result.pages == 0:
+        why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
+        raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
+    return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, object], fmt: str,
+                 stdout: TextIO, stderr: TextIO) -> int:
+    """The end of a scan (directory or crawl): baseline, report, errors on stderr, exit code."""
+    if args.write_baseline:
+        recorded = [f for f in result.findings if f.suppressed_by is None]
+        write_baseline(args.write_baseline, recorded)
+        stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
+        return 0
+    _emit(result, fmt, args.output, stdout)
+    if fmt != "text" and result.errors:
+        for e in result.errors:
+            stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
+    return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
+
+
 def _parser(out: TextIO) -> argparse.ArgumentParser:
     p = _Parser(prog="mixedcontent", description=_DESCRIPTION,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,12 +299,15 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("scan", help="scan a built static site directory or single HTML files",
+    s = sub.add_parser("scan", help="scan a built static site directory, single HTML files, or a live site",
                        description="Scan a built static site directory (every .html/.htm/.xhtml/.shtml page "
                                    "and the same-site stylesheets the pages load, @import chains included) "
-                                   "or single files, judging each page as served over https at --base-url.",
+                                   "or single files, judging each page as served over https at --base-url; "
+                                   "or crawl a live site from an http(s):// URL, judging each page as it is "
+                                   "served (its scheme, its Content-Security-Policy header, its charset).",
                        epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("paths", nargs="+", metavar="PATH", help="site directory or HTML file(s)")
+    s.add_argument("paths", nargs="+", metavar="PATH",
+                   help="site directory or HTML file(s), or http(s):// URL(s) of a live site to crawl")
     s.add_argument("--format", choices=sorted(FORMATS), help="report format (default: text)")
     s.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     s.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit code 1 (default: error)")
@@ -132,6 +322,9 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     s.add_argument("--show-suppressed", action="store_true",
                    help="keep suppressed findings in the report, marked with suppressed_by")
     _add_site_options(s)
+    add_probe_options(s)
+    add_net_options(s)
+    add_crawl_options(s)
 
     fx = sub.add_parser("fix", help="rewrite insecure references in a built site, in place",
                         description="Rewrite the http:// references a scan finds in a built or archived static "
@@ -161,6 +354,8 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     fx.add_argument("--no-fsync", action="store_true",
                     help="skip fsync of each file (still atomic against crashes of this process, not power cuts)")
     _add_site_options(fx)
+
+    _add_posture_parsers(sub, out)
 
     r = sub.add_parser("rule", help="print the documentation of a rule code (or list the codes)",
                        description="Print a rule's documentation page, or list every rule code.")
@@ -241,25 +436,26 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> N
 
 
 def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if any(_is_crawl_target(p) for p in args.paths):
+        return _cmd_crawl(args, stdout, stderr)
+    for flag, attr in _CRAWL_ONLY:
+        if getattr(args, attr, None) is not None:
+            raise UsageError(f"{flag} applies only when scanning a URL (a live site)")
     opts = _options(args)
     settings = _settings(opts, args)
     fmt = str(opts.get("format", "text"))
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
-    result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed)
+    probe = probe_settings(args)
+
+    def log(message: str) -> None:
+        stderr.write(f"mixedcontent: {message}\n")
+
+    result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
-    if args.write_baseline:
-        recorded = [f for f in result.findings if f.suppressed_by is None]
-        write_baseline(args.write_baseline, recorded)
-        stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
-        return 0
-    _emit(result, fmt, args.output, stdout)
-    if fmt != "text" and result.errors:
-        for e in result.errors:
-            stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
-    return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
+    return _report_scan(result, args, opts, fmt, stdout, stderr)
 
 
 def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -288,6 +484,155 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if bool(opts.get("strict", False)) and result.errors:
         return 2
     return 1 if failed else 0
+
+
+_CSP_EPILOG = """\
+what it suggests (SPEC §10): (1) Content-Security-Policy: upgrade-insecure-requests, when every insecure
+reference has a working https twin (proven with --probe), otherwise the list of what would still break;
+(2) a Content-Security-Policy-Report-Only allowlist built from the hosts the scan found, per directive,
+with a report endpoint (--report-uri; a placeholder by default); (3) the HSTS header with the preload
+caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy and <meta http-equiv>.
+
+exit codes: 0 suggestions written; 2 bad command line, no input, or the URL could not be fetched."""
+
+_AUDIT_EPILOG = """\
+checks (SPEC §11): the plain-http URL redirects, first hop a 301/308 to https on the same host name
+(ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
+Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
+rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
+(MC505); and the landing page's own mixed content (as scan). localhost, loopback addresses and
+--allow-http-host names are exempt from the redirect rules.
+
+exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad command line, the
+site could not be reached at all, or (with --strict) some check could not be made."""
+
+
+def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) -> None:
+    """The csp and audit subcommands (SPEC §10, §11)."""
+    c = sub.add_parser("csp", help="suggest CSP (upgrade-insecure-requests, a Report-Only allowlist) and HSTS "
+                                   "headers, with server snippets",
+                       description="Suggest security headers for a site from a scan of a built site directory, "
+                                   "files, or one page URL.",
+                       epilog=_CSP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("targets", nargs="+", metavar="PATH|URL", help="site directory or HTML file(s), or one http(s) URL")
+    c.add_argument("--report-uri", metavar="URL",
+                   help="where browsers send CSP reports (default: a placeholder to replace)")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    _add_site_options(c)
+    add_probe_options(c)
+    add_net_options(c)
+    a = sub.add_parser("audit", help="audit a site's HTTPS posture: redirect, HSTS, preload, cookies, mixed content",
+                       description="Audit the HTTPS posture of the host of URL (http or https).",
+                       epilog=_AUDIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("url", metavar="URL", help="an http:// or https:// URL of the site")
+    a.add_argument("--allow-http-host", action="append", metavar="HOST", default=[],
+                   help="a host name that may stay on plain http (no MC501/MC507), like localhost (repeatable)")
+    a.add_argument("--http-port", type=int, metavar="PORT",
+                   help="port of the plain-http site when URL is https (default: 80)")
+    a.add_argument("--https-port", type=int, metavar="PORT",
+                   help="port of the https site when URL is http (default: where the redirect goes, else 443)")
+    a.add_argument("--no-www-check", action="store_true",
+                   help="do not request https://www.<domain>/ for the preload rules")
+    a.add_argument("--no-page-scan", action="store_true", help="do not scan the landing page for mixed content")
+    a.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
+    a.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    a.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                   help="lowest severity that makes the exit code 1 (default: error)")
+    a.add_argument("--select", action="append", metavar="PREFIX", help="report only codes starting with PREFIX")
+    a.add_argument("--ignore", action="append", metavar="PREFIX", help="do not report codes starting with PREFIX")
+    a.add_argument("--strict", action="store_true", help="exit 2 when some check could not be made")
+    add_net_options(a)
+    c.out = a.out = out
+
+
+def _is_url(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def _write_out(text: str, output: str | None, stdout: TextIO) -> None:
+    if output is None:
+        stdout.write(text)
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as e:
+        raise InputError(f"--output {output}: {e.strerror or e}") from None
+
+
+def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from . import csp
+    from .posture import fetch_page, page_findings
+    from .report import csp as csp_report
+
+    def log(message: str) -> None:
+        stderr.write(f"mixedcontent: {message}\n")
+
+    probe = probe_settings(args)
+    report_uri = args.report_uri or csp.REPORT_URI_PLACEHOLDER
+    checked = urls.resolve(report_uri, "about:blank")
+    if checked is None or urls.scheme(checked) not in ("http:", "https:"):
+        raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
+    if any(_is_url(t) for t in args.targets):
+        if len(args.targets) != 1:
+            raise UsageError("csp takes either one URL or paths, not both")
+        url = urls.resolve(args.targets[0], "about:blank")
+        if url is None:
+            raise UsageError(f"not a URL: {args.targets[0]!r}")
+        page = fetch_page(url, net_settings(args))
+        if page.status is None:
+            raise InputError(f"{url}: {page.error}" + (f" ({page.detail})" if page.detail else ""))
+        # judged as served over https, whatever it is served with today: what would break after the move
+        found, errors, pages = page_findings(page, probe=probe, log=log, assume_https=True)
+        if pages == 0 and not errors:
+            raise InputError(f"{page.url}: answered {page.status} with no HTML page to scan")
+        result = ScanResult(target=Target(kind="site", inputs=(url,), base_url=None),
+                            findings=tuple(sorted(found, key=lambda f: f.sort_key)), errors=tuple(errors),
+                            documents=pages, pages=pages, stylesheets=0, tool_version=__version__,
+                            scanned=(page.url,))
+    else:
+        settings = _settings(_options(args), args)
+        result = scan_paths(list(args.targets), settings, probe=probe, log=log)
+        if result.pages == 0 and not result.errors:
+            raise InputError("no HTML pages found in " + ", ".join(args.targets))
+    for e in result.errors:
+        log(f"{e.file or e.url}: {e.message}")
+    suggestion = csp.suggest(result, report_uri=report_uri)
+    buf = io.StringIO()
+    if args.format == "json":
+        csp_report.write_json(suggestion, buf, __version__)
+    else:
+        csp_report.write_text(suggestion, buf)
+    _write_out(buf.getvalue(), args.output, stdout)
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .posture import AuditOptions, run_audit
+
+    url = urls.resolve(args.url, "about:blank")
+    if url is None or urls.scheme(url) not in ("http:", "https:"):
+        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}")
+    for flag, port in (("--http-port", args.http_port), ("--https-port", args.https_port)):
+        if port is not None and not 0 < port < 65536:
+            raise UsageError(f"{flag} must be a port number from 1 to 65535, got {port}")
+    options = AuditOptions(
+        allow_http_hosts=tuple(args.allow_http_host), http_port=args.http_port, https_port=args.https_port,
+        check_www=not args.no_www_check, scan_page=not args.no_page_scan,
+        select=code_prefixes(args.select) if args.select else (),
+        ignore=code_prefixes(args.ignore) if args.ignore else ())
+    def log(message: str) -> None:
+        stderr.write(f"mixedcontent: {message}\n")
+
+    result, record = run_audit(url, options, net_settings(args), log=log)
+    reached = [c for c in (record.http_chain, record.https_chain) if c is not None and c.exchanges[0].status is not None]
+    if not reached:
+        raise InputError(f"{url}: the site could not be reached over http or https: "
+                         + "; ".join(e.message for e in record.errors))
+    _emit(result, args.format, args.output, stdout)
+    if args.format != "text":
+        stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
+    return exit_code(result, args.fail_on, args.strict)
 
 
 def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -322,6 +667,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _cmd_scan(args, stdout, stderr)
         if args.command == "fix":
             return _cmd_fix(args, stdout, stderr)
+        if args.command == "csp":
+            return _cmd_csp(args, stdout, stderr)
+        if args.command == "audit":
+            return _cmd_audit(args, stdout, stderr)
         return _cmd_rule(args, stdout)
     except MixedContentError as e:
         stderr.write(f"mixedcontent: {e}\n")

@@ -21,6 +21,7 @@ from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Applicability, Context, Finding, ScanError, ScanResult
 from .pipeline import scan_paths
+from .probe import ProbeSettings
 from .rewrite import FileChangedError, apply_edits, remove_temp_files, replace_file, sync_directories, unified_diff
 from .settings import ScanSettings
 from .sources.files import collect
@@ -142,21 +143,43 @@ class _FilePlan:
     path: str
     rel: str
     context: Context
+    root: str  # real path of the scanned root: nothing outside it is ever written
     edits: dict[tuple[int, int], PlannedEdit] = field(default_factory=dict)
     conflicts: set[tuple[int, int]] = field(default_factory=set)
     meta: bool = False  # add the CSP <meta>
     page_url: str | None = None
 
 
-def _plan(result: ScanResult, paths: dict[str, str], options: FixOptions,
-          pages: dict[str, tuple[str, str]]) -> tuple[dict[str, _FilePlan], list[Unfixed]]:
+def _proven(f: Finding) -> bool:
+    """The probe showed this reference's https twin works (SPEC §8)."""
+    if f.fix is not None and f.fix.applicability is Applicability.SAFE:
+        return True
+    return f.https is not None and f.https.status == "available"
+
+
+def _base_verdicts(findings: Iterable[Finding]) -> dict[tuple[str | None, int], bool]:
+    """An edit on an http <base href> serves every reference resolved through it: it is proven only
+    when each of those requests is (the base element itself, MC105, is not a request)."""
+    verdict: dict[tuple[str | None, int], bool] = {}
+    for f in findings:
+        if f.fix is None or f.suppressed_by is not None or f.code == "MC105":
+            continue
+        for e in f.fix.edits:
+            if e.offset != f.offset or (e.file or f.file) != f.file:
+                key = (e.file or f.file, e.offset)
+                verdict[key] = verdict.get(key, True) and _proven(f)
+    return verdict
+
+
+def _plan(result: ScanResult, paths: dict[str, tuple[str, str]], options: FixOptions,
+          pages: dict[str, tuple[str, str, str]]) -> tuple[dict[str, _FilePlan], list[Unfixed]]:
     plans: dict[str, _FilePlan] = {}
     unfixed: list[Unfixed] = []
-    # edits through an http <base href> land on the base: group them to decide once
+    bases = _base_verdicts(result.findings)
     for f in result.findings:
         if f.suppressed_by is not None:
             continue
-        reason = _refusal(f, options)
+        reason = _refusal(f, options, bases)
         if reason is not None:
             unfixed.append(Unfixed(f, reason))
             continue
@@ -179,8 +202,8 @@ def _plan(result: ScanResult, paths: dict[str, str], options: FixOptions,
                 break
             plan = plans.get(rel)
             if plan is None:
-                plan = plans[rel] = _FilePlan(paths[rel], rel, f.context if f.context is Context.STYLESHEET
-                                              else Context.HTML)
+                plan = plans[rel] = _FilePlan(paths[rel][0], rel, f.context if f.context is Context.STYLESHEET
+                                              else Context.HTML, paths[rel][1])
             key = (e.offset, e.length)
             have = plan.edits.get(key)
             if e.old is None:
@@ -195,15 +218,15 @@ def _plan(result: ScanResult, paths: dict[str, str], options: FixOptions,
             else:
                 plan.conflicts.add(key)
     if options.add_csp_meta:
-        for rel, (path, url) in pages.items():
+        for rel, (path, url, root) in pages.items():
             plan = plans.get(rel)
             if plan is None:
-                plan = plans[rel] = _FilePlan(path, rel, Context.HTML)
+                plan = plans[rel] = _FilePlan(path, rel, Context.HTML, root)
             plan.meta, plan.page_url = True, url
     return plans, unfixed
 
 
-def _refusal(f: Finding, options: FixOptions) -> str | None:
+def _refusal(f: Finding, options: FixOptions, bases: dict[tuple[str | None, int], bool]) -> str | None:
     """Why a finding is not fixed under ``options`` (None: it is)."""
     if f.code == "MC401":
         return "script literals are never rewritten (the script may build or compare URLs)"
@@ -217,7 +240,14 @@ def _refusal(f: Finding, options: FixOptions) -> str | None:
     if f.url is not None and _mapped(f.url, options.maps) is not None:
         return None
     if f.fix.applicability is Applicability.UNSAFE and not options.unsafe:
-        return "the https twin was not proven to work (run with --probe, or --unsafe to upgrade anyway)"
+        on_base = [(e.file or f.file, e.offset) for e in f.fix.edits if (e.file or f.file, e.offset) in bases]
+        if on_base and all(bases[k] for k in on_base):
+            return None  # every request under this <base href> was proven
+        if f.https is not None and f.https.status != "available":
+            return f"the https twin does not work ({f.https.reason})"
+        if on_base and f.code != "MC105" and _proven(f):
+            return "other references under the same <base href> were not proven to work over https"
+        return "the https twin was not proven to work (probe it, or --unsafe to upgrade anyway)"
     return None
 
 
@@ -229,6 +259,9 @@ def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: boo
         return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
     if not os.path.isfile(plan.path) or os.path.islink(plan.path):
         return FileOutcome(rel, "skipped", (), "a symlink or not a regular file: never written through")
+    real = os.path.realpath(plan.path)
+    if not (real == plan.root or real.startswith(plan.root.rstrip(os.sep) + os.sep)):
+        return FileOutcome(rel, "skipped", (), "lies outside the scanned root (through a symlink): never written")
     if st.st_mtime_ns >= started_ns:
         return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again")
     try:
@@ -287,7 +320,8 @@ def _meta_edit(rel: str, src: SourceText, url: str, scripting: bool) -> PlannedE
     return PlannedEdit(rel, src.byte_offset(index), 0, "", newline + tag, ("",), None, "csp-meta")
 
 
-def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions) -> FixResult:
+def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
+              probe: ProbeSettings | None = None) -> FixResult:
     """Scan ``inputs`` and rewrite what ``options`` allow. Raises InputError for a missing input."""
     removed: list[str] = []
     if not options.dry_run:
@@ -301,8 +335,8 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions) ->
     time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
     pages, _, _ = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
                           follow_outside=settings.follow_outside)
-    result = scan_paths(list(inputs), settings)
-    paths: dict[str, str] = {f.rel: f.path for _, f in pages}
+    result = scan_paths(list(inputs), settings, probe=None if options.unsafe else probe)
+    paths: dict[str, tuple[str, str]] = {f.rel: (f.path, root.directory) for root, f in pages}
     roots = {f.rel: root for root, f in pages}
     # stylesheets: the scan names them by report path; find their files through the page's root
     for finding in result.findings:
@@ -310,10 +344,10 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions) ->
             for root in {id(r): r for r in roots.values()}.values():
                 located = root.file_for(finding.page)
                 if located is not None and located[1] == finding.file:
-                    paths[finding.file] = located[0]
+                    paths[finding.file] = (located[0], root.directory)
                     break
     scanned = set(result.scanned)
-    page_files = {f.rel: (f.path, f.url) for _, f in pages if f.rel in scanned}
+    page_files = {f.rel: (f.path, f.url, root.directory) for root, f in pages if f.rel in scanned}
     plans, unfixed = _plan(result, paths, options, page_files if options.add_csp_meta else {})
     failed = {e.file for e in result.errors if e.file}
     outcomes: list[FileOutcome] = []

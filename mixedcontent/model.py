@@ -126,6 +126,25 @@ class ProbeResult:
     final_url: str | None = None
     content_type: str | None = None
 
+    @property
+    def works(self) -> bool:
+        """SPEC §8: the https twin works (status ``available``)."""
+        return self.status == "available"
+
+    @property
+    def fails(self) -> bool:
+        """The twin was tried and did not work (unavailable, error, timeout); ``skipped`` proves nothing."""
+        return self.status in ("unavailable", "error", "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """SPEC §6 ``record``: the WARC/ARC record a finding was read from. ``offset`` is the byte offset
+    of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
+
+    offset: int
+    target_uri: str
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -152,10 +171,13 @@ class Finding:
     fingerprint: str = ""
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
+    record: ArchiveRecord | None = None  # WARC input: the record holding the document
 
     @property
-    def sort_key(self) -> tuple[str, int, str]:
-        return (self.file if self.file is not None else self.page, self.offset or 0, self.code)
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """(file or page, record offset (0 outside archives), offset, code)."""
+        return (self.file if self.file is not None else self.page, self.record.offset if self.record else 0,
+                self.offset or 0, self.code)
 
 
 @dataclass(frozen=True, slots=True)

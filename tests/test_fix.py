@@ -311,6 +311,18 @@ def test_symlinked_pages_are_never_written_through(run, tmp_path) -> None:  # ty
     assert (site / "own.html").read_bytes() == b'<img src="https://i.example/b.png">'
 
 
+def test_pages_reached_through_a_directory_symlink_outside_the_root_are_not_written(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "p.html").write_bytes(b'<img src="http://i.example/a.png">')
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "shared").symlink_to(elsewhere, target_is_directory=True)
+    r = run("fix", str(site), "--unsafe", "--follow-symlinks-outside")
+    assert (elsewhere / "p.html").read_bytes() == b'<img src="http://i.example/a.png">'
+    assert "outside the scanned root" in r.out and r.code == 1
+
+
 def test_leftover_temp_files_are_removed_by_the_next_run(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "sub").mkdir()
     left = tmp_path / "sub" / ".p.html.4242-0a1b2c3d.mixedcontent.tmp"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from .. import urls
 from ..model import Context, RefKind, Reference, Span
@@ -138,6 +139,43 @@ _SKIP_FAST = re.compile(rf"(?:{_TEXT}|{_COMMON_END}|{_COMMON_START}|{_BORING_STA
                         rf"|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}|{_BORING_MEDIA})*+")
 _SKIP_HEAD = re.compile(rf"(?:[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL})*+")
 
+# Elements whose links a crawler follows (extract_html(links=True)): besides these, <iframe> is
+# stateful already and every <link> goes to Python (for rel=next).
+_FOLLOWED = ("a", "area", "frame")
+
+
+@cache
+def _link_skips() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The fast and in-media skip patterns for extract_html(links=True): the same as _SKIP_FAST and
+    _SKIP_TREE except that <a>, <area>, <frame> and <link> tags are never boring. Compiled on first
+    use (about 20 ms), so scans that follow no links never pay for it."""
+    stateful = _trie(_STATEFUL + list(_FOLLOWED))
+    start = (rf"<(?!{stateful}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
+             rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>")
+    common = _trie([c for c in _COMMON if c not in _FOLLOWED], ignore_case=False)
+    common_start = rf"<{common}(?={_WSC})(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>"
+    void = _trie(sorted(_VOID - set(_STATEFUL) - set(_FOLLOWED)))
+    boring_void = (rf"<(?={void}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
+                   rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>")
+    media = "|".join(_whole(n, rf"(?:{_TEXT}|{boring_void}|{_COMMENT})*+") for n in ("picture", "video", "audio"))
+    fast = re.compile(rf"(?:{_TEXT}|{_COMMON_END}|{common_start}|{start}|{_BORING_END}|{_COMMENT}|{_BOGUS_ALL}"
+                      rf"|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}|{media})*+")
+    tree = re.compile(rf"(?:{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL})*+")
+    return fast, tree
+
+
+# An <a>/<area> start tag whose only possible contribution is its href: every other attribute is
+# boring (so, as for a boring tag, nothing in it can be a reference) and the href, if any, holds no
+# character reference. Group 1, 2 or 3 is the href value (the first href wins, as in §13.2.5.33).
+# Measured on 40 KB pages with ~190 links: link collection costs 0.4 ms a page this way, 1.4 ms
+# through the general tag path.
+_NOT_HREF = rf"(?![hH][rR][eE][fF][\t\n\f\r /=>]){_BORING_ATTR}"
+_SIMPLE_FOLLOWED = re.compile(
+    rf"<(?:[aA][rR][eE][aA]|[aA])(?={_WSC})(?:[\t\n\f\r /]*+{_NOT_HREF})*+"
+    rf"(?:[\t\n\f\r /]*+[hH][rR][eE][fF][\t\n\f\r ]*+=[\t\n\f\r ]*+"
+    rf"""(?:"([^"&]*+)"|'([^'&]*+)'|(?!["'])([^\t\n\f\r >&"']++)(?=[\t\n\f\r >]))"""
+    rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+)?+[\t\n\f\r /]*+>")
+
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*+)")
 _ATTR = re.compile(
     r"([\t\n\f\r /]*+)(?:(>)|([^\t\n\f\r />][^\t\n\f\r /=>]*+)"
@@ -193,6 +231,8 @@ class StylesheetLoad:
 class Extraction:
     references: list[Reference] = field(default_factory=list)
     stylesheets: list[StylesheetLoad] = field(default_factory=list)
+    # with extract_html(links=True): absolute URLs a crawler follows, in document order
+    links: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -241,18 +281,26 @@ class _Doc:
         n = len(text)
         pos = 0
         xml = self.x.xml
+        fast, in_media = (_SKIP_FAST, _SKIP_TREE) if self.x.links is None else _link_skips()
         while pos < n:
             if self.foreign or self.http_base or xml or self.x.exhaustive or self.x.markers:
                 skip = _SKIP_SLOW
             elif self.tree:
-                skip = _SKIP_TREE
+                skip = in_media
             else:
-                skip = _SKIP_FAST
+                skip = fast
             m = skip.match(text, pos)
             pos = m.end() if m else pos
             if pos >= n:
                 break
             nxt = text[pos + 1] if pos + 1 < n else ""
+            if nxt in "aA" and skip is fast and self.x.links is not None:
+                simple = _SIMPLE_FOLLOWED.match(text, pos)
+                if simple is not None:
+                    if simple.lastindex is not None and self.template == 0:
+                        self.follow_value(simple.group(simple.lastindex))
+                    pos = simple.end()
+                    continue
             if nxt == "!":
                 # only <![CDATA[ reaches here: CDATA in foreign content / XML, else a bogus comment
                 if self.foreign or xml:
@@ -674,6 +722,24 @@ class _Doc:
                          detail=detail)
         return resolved
 
+    def follow(self, a: _Attr | None) -> None:
+        """extract_html(links=True): record a navigation or frame URL, resolved against the base."""
+        if a is None or a.start < 0 or self.x.links is None:
+            return
+        self.follow_value(charrefs.decode(a.value, attribute=True, xml=self.x.xml)[0])
+
+    def follow_value(self, decoded: str) -> None:
+        """Record a link (its attribute value, character references decoded) once per document."""
+        assert self.x.links is not None
+        s, e = urls.strip_ascii_whitespace(decoded)
+        key = (decoded[s:e], self.base)
+        if key in self.x.links_seen:
+            return
+        self.x.links_seen.add(key)
+        url = urls.resolve(key[0], self.base)
+        if url is not None:
+            self.x.links.append(url)
+
     def html_context(self) -> Context:
         return Context.SRCDOC if self.depth else Context.HTML
 
@@ -782,6 +848,8 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
         return
     rel = set(charrefs.decode(attrs["rel"].value, attribute=True)[0].lower().split()) if "rel" in attrs else set()
     href = attrs.get("href")
+    if "next" in rel and d.x.links is not None:
+        d.follow(href)  # HTML §4.6.7.13: the next document in a series (pagination)
     if "stylesheet" in rel:
         ltype = charrefs.decode(attrs["type"].value, attribute=True)[0].strip(_WS).lower() if "type" in attrs else ""
         if "disabled" in attrs or ltype not in ("", "text/css") or href is None:
@@ -822,6 +890,8 @@ def _iframe(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> 
         return
     if "src" in attrs:
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "")
+        if d.x.links is not None:
+            d.follow(attrs["src"])
 
 
 def _object(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
@@ -835,6 +905,8 @@ def _embed(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> N
 
 
 def _ping(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
+    if d.x.links is not None:
+        d.follow(attrs.get("href"))
     a = attrs.get("ping")
     if a is None or a.start < 0:
         return
@@ -973,6 +1045,8 @@ class _Extractor:
         self.xml = xml
         self.references: list[Reference] = []
         self.stylesheets: list[StylesheetLoad] = []
+        self.links: list[str] | None = None  # collected only when asked (extract_html(links=True))
+        self.links_seen: set[tuple[str, str]] = set()  # (value, base) pairs already recorded
 
     def span(self, start: int, end: int) -> Span:
         src = self.source
@@ -1022,13 +1096,20 @@ def csp_meta_insertion(source: SourceText, page: PageContext, *, xml: bool = Fal
 
 
 def extract_html(source: SourceText, page: PageContext, *, xml: bool = False,
-                 exhaustive: bool = False) -> Extraction:
+                 exhaustive: bool = False, links: bool = False) -> Extraction:
     """All http references of one document (page or XHTML), with exact spans, in document order.
 
     ``exhaustive`` hands every tag to the Python handlers instead of letting the fast pattern skip
     the boring ones; results must be identical (a property test checks it).
+
+    ``links`` also collects what a crawler follows (``Extraction.links``): ``<a href>``, ``<area
+    href>``, ``<link rel=next href>``, ``<iframe src>`` and ``<frame src>``, resolved against the
+    document base, outside ``<template>``. It costs a few more tags through Python per page (measured
+    about the same as a second parse with lxml, without a second reading of the HTML rules).
     """
     x = _Extractor(source, page, xml, exhaustive)
+    if links:
+        x.links = []
     doc = _Doc(x, source.text, page, Context.HTML, 0, None, 0)
     doc.run()
-    return Extraction(x.references, x.stylesheets)
+    return Extraction(x.references, x.stylesheets, x.links or [])

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from ..model import Finding, ProbeResult, ScanResult, Severity
+from ..model import (Applicability, ArchiveRecord, Category, Context, Edit, Finding, Fix, ProbeResult, ScanError,
+                     ScanResult, Severity)
 
 CONTRACT_VERSION = 1
 
@@ -36,7 +37,35 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["referrers"] = list(f.referrers)
     if f.suppressed_by is not None:
         d["suppressed_by"] = f.suppressed_by
+    if f.record is not None:
+        d["record"] = {"offset": f.record.offset, "target_uri": f.record.target_uri}
     return d
+
+
+def finding_from_dict(d: dict[str, Any]) -> Finding:
+    """The inverse of ``finding_dict`` (JSON Lines shards are read back with it). An edit's ``old``
+    text, which the contract does not carry, comes back when the dict has it."""
+    fix = d["fix"]
+    probe = d["https"]
+    record = d.get("record")
+    referrers = d.get("referrers")
+    return Finding(
+        code=d["code"], name=d["name"], category=Category(d["category"]), severity=Severity(d["severity"]),
+        message=d["message"], file=d["file"], page=d["page"], line=d["line"], column=d["column"],
+        offset=d["offset"], length=d["length"], url=d["url"], raw=d["raw"], element=d["element"],
+        attribute=d["attribute"], context=Context(d["context"]), destination=d["destination"],
+        initiator=d["initiator"], https=None if probe is None else ProbeResult(**probe),
+        fix=None if fix is None else Fix(
+            fix["replacement"], Applicability(fix["applicability"]),
+            tuple(Edit(e["file"], e["offset"], e["length"], e["new"], e.get("old")) for e in fix["edits"]),
+            fix.get("note")),
+        fingerprint=d["fingerprint"], referrers=None if referrers is None else tuple(referrers),
+        suppressed_by=d.get("suppressed_by"),
+        record=None if record is None else ArchiveRecord(record["offset"], record["target_uri"]))
+
+
+def error_dict(e: ScanError) -> dict[str, Any]:
+    return {"file": e.file, "url": e.url, "message": e.message}
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
@@ -59,7 +88,7 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
         "target": {"kind": result.target.kind, "inputs": list(result.target.inputs),
                    "base_url": result.target.base_url},
         "findings": [finding_dict(f) for f in result.findings],
-        "errors": [{"file": e.file, "url": e.url, "message": e.message} for e in result.errors],
+        "errors": [error_dict(e) for e in result.errors],
         "summary": summary(result),
     }
 

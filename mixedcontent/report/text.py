@@ -28,6 +28,8 @@ def _plural(n: int, word: str) -> str:
 def write(result: ScanResult, out: TextIO) -> None:
     for f in result.findings:
         where = f.file if f.file is not None else f.page
+        if f.record is not None:  # an archived document: the archive, the record's offset, its URI
+            where = f"{where}@{f.record.offset} {f.record.target_uri}"
         loc = f"{safe(where)}:{f.line}:{f.column}" if f.line is not None else safe(where)
         out.write(f"{loc}: {f.code} {safe(f.message)}\n")
     for e in result.errors:

@@ -1,0 +1,587 @@
+"""Live sites (``mixedcontent scan https://site.example/``): crawl a site and hand each page, as it
+was served, to the scanner the pipeline passes in.
+
+The stages, named as scrapy names them:
+
+frontier  URLs admitted in a deterministic order (breadth first, ties in discovery order),
+          deduplicated by request fingerprint, in scope (the start hosts, ``--allow-host``,
+          ``--path-prefix``), allowed by robots.txt for our user agent (RFC 9309, via Protego),
+          bounded by ``max_pages`` and ``max_depth``;
+fetch     ``net.Net``, one session for the run: global and per-host concurrency, per-host pacing,
+          timeouts, retries, redirects (loops detected), decompressed size caps all live there;
+parse     content-type dispatch: ``text/html`` and ``application/xhtml+xml`` are pages, handed to
+          the scanner with the Content-Type charset and the enforced CSP header; the scanner returns
+          the page's links and stylesheet loads, and the body is dropped when it returns;
+follow    outcomes are *released* in admission order, and only then are links admitted, duplicate
+          pages (two URLs redirecting to one) dropped and stylesheet loads handed on, so what is
+          crawled and reported never depends on which response arrived first.
+
+Stylesheets on hosts in scope are fetched once each and fed to the stylesheet phase, which
+answers with their ``@import`` URLs (fetched in turn, cycle-safe). Sitemaps (the robots.txt
+``Sitemap:`` lines, else ``/sitemap.xml``; sitemap indexes; gzip) list pages as if the start page
+linked them (depth 1, after its own links). Other hosts are never contacted.
+
+Memory: a body lives from its fetch to the end of its parse. What grows with the site is the
+frontier (a URL, a depth and a number per admitted page) and the fingerprints of URLs seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from ada_url import URL
+from lxml import etree
+from protego import Protego
+
+from .. import urls
+from ..errors import UsageError
+from ..extract.source import looks_binary
+from ..model import ScanError
+from ..net import Net, NetSettings, Response
+
+DEFAULT_MAX_PAGES = 1000
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 §2.5: a crawler must parse at least the first 500 KiB
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps.org: at most 50 MB (uncompressed) per sitemap file
+SITEMAP_MAX_URLS = 50_000  # sitemaps.org: at most 50,000 URLs per sitemap; also our total per crawl
+SITEMAP_MAX_FILES = 50  # sitemap files fetched per crawl (an index and the sitemaps it lists)
+PAGE_TYPES = {"text/html": False, "application/xhtml+xml": True}  # media type -> parsed as XML
+_GZIP_MAGIC = b"\x1f\x8b"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlSettings:
+    """What to crawl. ``start`` URLs are absolute http(s) URLs without fragments (``start_url``)."""
+
+    start: tuple[str, ...]
+    allow_hosts: tuple[str, ...] = ()  # hosts in scope besides the start URLs' (``scope_host``)
+    path_prefix: str | None = None  # pages (not stylesheets) must have a path starting with it
+    max_pages: int = DEFAULT_MAX_PAGES  # pages fetched at most (stylesheets: as many again at most)
+    max_depth: int | None = None  # links from a start page are depth 1; None: no limit
+    sitemaps: bool = True
+
+
+def start_url(text: str) -> str:
+    """A start URL as given on the command line, normalised (WHATWG, fragment dropped). Raises
+    UsageError for anything that is not an absolute http(s) URL with a host."""
+    resolved = urls.resolve(text.strip(), "about:blank")
+    if resolved is None:
+        raise UsageError(f"{text!r} is not a valid URL")
+    if urls.scheme(resolved) not in ("http:", "https:"):
+        raise UsageError(f"{text!r}: only http:// and https:// sites can be crawled")
+    if not urls.host(resolved):
+        raise UsageError(f"{text!r}: the URL has no host")
+    return _drop_fragment(resolved)
+
+
+def scope_host(text: str) -> str:
+    """A host name for ``--allow-host``, normalised as the URL parser normalises hosts."""
+    name = text.strip()
+    resolved = urls.resolve(f"http://{name}/", "about:blank") if name else None
+    if resolved is None or resolved != f"http://{urls.host(resolved)}/":
+        raise UsageError(f"--allow-host {text!r}: expected a host name only, such as cdn.example.org "
+                         f"(no scheme, port or path)")
+    return urls.host(resolved)
+
+
+def path_prefix(text: str) -> str:
+    """A ``--path-prefix``, percent-encoded as the URL parser encodes paths."""
+    if not text.startswith("/"):
+        raise UsageError(f"--path-prefix {text!r}: must start with /")
+    resolved = urls.resolve(text, "http://h/")
+    if resolved is None:
+        raise UsageError(f"--path-prefix {text!r}: not a valid URL path")
+    return URL(resolved).pathname
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One page as it was served, which is how it is judged."""
+
+    url: str  # final URL, after redirects (fragment dropped)
+    body: bytes  # as received, decompressed: finding spans index into these bytes
+    charset: str | None  # the Content-Type charset parameter
+    csp: str | None  # the enforced Content-Security-Policy header values, comma-joined (None: none)
+    xml: bool  # served as application/xhtml+xml
+    tls: bool  # came over TLS (an https URL)
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned(Generic[T]):
+    """What the scanner made of one page: its own result (kept for pages that are not duplicates),
+    the links to follow, and the stylesheets it loads as (URL, page upgrades insecure requests)."""
+
+    result: T
+    links: tuple[str, ...] = ()
+    stylesheets: tuple[tuple[str, bool], ...] = ()
+
+
+class StylesheetSink(Protocol):
+    """The stylesheet phase (``pipeline.StylesheetPhase``), as the crawl feeds it."""
+
+    def page_target(self, url: str, upgrade: bool) -> str | None: ...
+    def import_target(self, url: str) -> tuple[str, bool]: ...
+    def page_load(self, key: str, url: str, file: str | None, page: str, upgrade: bool) -> bool: ...
+    def import_load(self, key: str, url: str, file: str | None, importer: str, via_http: bool) -> bool: ...
+    def add(self, key: str, data: bytes, *, url: str | None = None, transport_charset: str | None = None,
+            environment: str | None = None) -> list[str]: ...
+    def add_error(self, key: str, message: str) -> None: ...
+
+
+@dataclass(slots=True)
+class CrawlStats:
+    """Counters for progress display (a live object; the crawl updates it)."""
+
+    pages: int = 0  # pages scanned
+    queued: int = 0  # admitted, not yet released
+    stylesheets: int = 0  # stylesheets fetched and scanned
+    skipped: int = 0  # responses that are not pages, off-site redirects, duplicates
+    disallowed: int = 0  # URLs robots.txt disallows
+    errors: int = 0
+    requests: int = 0  # HTTP requests sent
+
+
+@dataclass(frozen=True, slots=True)
+class Crawled(Generic[T]):
+    pages: tuple[tuple[str, T], ...]  # (final URL, scanner result) per page, in admission order
+    errors: tuple[ScanError, ...]  # pages and files that could not be fetched (stylesheets: in the sink)
+    stats: CrawlStats
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    index: bool  # a <sitemapindex> (its locations are sitemaps), else a <urlset> (pages)
+    locations: tuple[str, ...]
+
+
+# ---- pure parts ----------------------------------------------------------------------------------
+
+def _drop_fragment(url: str) -> str:
+    # a serialised WHATWG URL escapes '#' everywhere but before its fragment
+    return url.split("#", 1)[0]
+
+
+def fingerprint(url: str) -> bytes:
+    """Request fingerprint (scrapy's idea): a digest of the normalised URL, 16 bytes per URL seen."""
+    return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def page_kind(content_type: str | None, body: bytes) -> bool | None:
+    """Content-type dispatch for a response reached as a page: False for HTML, True for XHTML (parsed
+    as XML), None when it is not a page (skipped). Without a Content-Type, anything that does not
+    look binary is read as HTML, as browsers sniff it (MIME Sniffing §7.1)."""
+    if content_type is None:
+        return None if looks_binary(body) else False
+    return PAGE_TYPES.get(content_type)
+
+
+def gunzip(data: bytes, cap: int) -> bytes | None:
+    """A gzip file's content, or None when it is corrupt or larger than ``cap`` bytes (a bomb stops
+    at the cap: zlib never produces more than asked for)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, cap + 1)
+    except zlib.error:
+        return None
+    return None if len(out) > cap else out
+
+
+def parse_sitemap(data: bytes, limit: int = SITEMAP_MAX_URLS) -> Sitemap | None:
+    """The ``<loc>`` URLs of a sitemap (sitemaps.org: ``<urlset><url><loc>`` or ``<sitemapindex>
+    <sitemap><loc>``), at most ``limit``; None when ``data`` is not a sitemap.
+
+    Parsed with lxml's incremental parser, safely: no DTD loaded, no entity expanded, no network,
+    no huge-tree mode, and every finished entry cleared so memory stays flat."""
+    root: str | None = None
+    locations: list[str] = []
+    depth = 0
+    try:
+        for event, el in etree.iterparse(io.BytesIO(data), events=("start", "end"), load_dtd=False,
+                                         no_network=True, resolve_entities=False, huge_tree=False,
+                                         remove_comments=True, remove_pis=True):
+            if not isinstance(el.tag, str):
+                continue  # an entity reference left unexpanded
+            name = etree.QName(el).localname
+            if event == "start":
+                depth += 1
+                if root is None:
+                    root = name
+                    if name not in ("urlset", "sitemapindex"):
+                        return None
+                continue
+            depth -= 1
+            if name == "loc" and depth == 2:
+                text = (el.text or "").strip()
+                if text:
+                    locations.append(text)
+                    if len(locations) >= limit:
+                        break
+            elif depth == 1:
+                el.clear()
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+    except etree.XMLSyntaxError:
+        if root is None:
+            return None  # not XML at all; a sitemap cut short keeps what it listed
+    if root is None:
+        return None
+    return Sitemap(root == "sitemapindex", tuple(locations))
+
+
+def _problem(resp: Response) -> str:
+    """One line for an errors entry: the reason word and its explanation, or the HTTP status."""
+    if resp.error is not None:
+        return f"{resp.error}: {resp.detail}" if resp.detail else resp.error
+    return f"HTTP {resp.status}"
+
+
+# ---- the crawler ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Robots:
+    parser: Protego | None  # None: no rules (everything allowed, or nothing with ``allow`` False)
+    allow: bool = True
+
+    def allows(self, url: str, agent: str) -> bool:
+        if self.parser is None:
+            return self.allow
+        return bool(self.parser.can_fetch(url, agent))
+
+    @property
+    def sitemaps(self) -> list[str]:
+        return list(self.parser.sitemaps) if self.parser is not None else []
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    url: str
+    depth: int
+    seq: int
+    sitemaps: bool = False  # the sitemap job (its outcome's links are the sitemaps' pages)
+
+
+@dataclass(slots=True)
+class _Outcome(Generic[T]):
+    final: str | None = None
+    scanned: Scanned[T] | None = None
+    links: tuple[str, ...] = ()
+    errors: list[ScanError] = field(default_factory=list)
+    skipped: bool = False
+
+
+class _Crawler(Generic[T]):
+    def __init__(self, settings: CrawlSettings, net: Net, scan: Callable[[Served], Scanned[T]],
+                 sheets: StylesheetSink | None, progress: Callable[[CrawlStats], None] | None) -> None:
+        self.s = settings
+        self.net = net
+        self.scan = scan
+        self.sheets = sheets
+        self.progress = progress
+        self.agent = net.settings.user_agent
+        self.hosts = {urls.host(u) for u in settings.start} | set(settings.allow_hosts)
+        self.queue: asyncio.Queue[_Request] = asyncio.Queue()
+        self.outcomes: dict[int, asyncio.Future[tuple[_Request, _Outcome[T]]]] = {}
+        self.seen: set[bytes] = set()  # fingerprints of pages admitted or found (frontier dedup)
+        self.claimed: set[bytes] = set()  # fingerprints of the final URLs of released pages
+        self.admitted = 0  # pages admitted (max_pages counts these)
+        self.next_seq = 0
+        self.robots: dict[str, asyncio.Task[_Robots]] = {}
+        self.sheet_keys: set[str] = set()
+        self.sheet_tasks: list[asyncio.Task[None]] = []
+        self.seed_urls: list[str] = []
+        self.seeds_released = asyncio.Event()
+        self.pages: list[tuple[str, T]] = []
+        self.errors: list[ScanError] = []
+        self.stats = CrawlStats()
+
+    # ---- scope -------------------------------------------------------------------------------------
+    def host_in_scope(self, url: str) -> bool:
+        return urls.scheme(url) in ("http:", "https:") and urls.host(url) in self.hosts
+
+    def in_scope(self, url: str) -> bool:
+        if not self.host_in_scope(url):
+            return False
+        return self.s.path_prefix is None or URL(url).pathname.startswith(self.s.path_prefix)
+
+    # ---- the run -------------------------------------------------------------------------------------
+    async def run(self) -> Crawled[T]:
+        workers = [asyncio.create_task(self.worker()) for _ in range(max(1, self.net.settings.concurrency))]
+        try:
+            await self.follow()
+            i = 0
+            while i < len(self.sheet_tasks):  # stylesheets can @import more stylesheets
+                await self.sheet_tasks[i]
+                i += 1
+        finally:
+            for task in (*workers, *self.sheet_tasks, *self.robots.values()):
+                task.cancel()
+            await asyncio.gather(*workers, *self.sheet_tasks, *self.robots.values(), return_exceptions=True)
+        self.stats.requests = self.net.requests
+        self.report()
+        return Crawled(tuple(self.pages), tuple(self.errors), self.stats)
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.stats.requests = self.net.requests
+            self.progress(self.stats)
+
+    # ---- frontier ------------------------------------------------------------------------------------
+    def push(self, request: _Request) -> None:
+        self.outcomes[request.seq] = asyncio.get_running_loop().create_future()
+        self.next_seq += 1
+        self.stats.queued += 1
+        self.queue.put_nowait(request)
+
+    async def admit(self, url: str, depth: int, *, seed: bool = False) -> None:
+        """Frontier: admit one page URL if it is new, in scope, within the limits and allowed."""
+        if urls.scheme(url) not in ("http:", "https:"):
+            return
+        url = _drop_fragment(url)
+        if not seed and (self.s.max_depth is not None and depth > self.s.max_depth or not self.in_scope(url)):
+            return
+        fp = fingerprint(url)
+        if fp in self.seen or self.admitted >= self.s.max_pages:
+            return
+        self.seen.add(fp)
+        # RFC 9309 §2.2.2: the most specific group for our user agent; disallowed URLs are not fetched
+        if not (await self.robots_for(url)).allows(url, self.agent):
+            self.stats.disallowed += 1
+            if seed:
+                self.errors.append(ScanError(None, url, f"not crawled: robots.txt disallows it for {self.agent}"))
+            return
+        self.admitted += 1
+        self.push(_Request(url, depth, self.next_seq))
+
+    # ---- follow: release outcomes in admission order ----------------------------------------------------
+    async def follow(self) -> None:
+        for url in self.s.start:
+            await self.admit(url, 0, seed=True)
+        seeds = self.next_seq
+        if self.s.sitemaps and self.s.max_depth != 0:
+            self.push(_Request(self.s.start[0], 0, self.next_seq, sitemaps=True))
+        if seeds == 0:
+            self.seeds_released.set()
+        seq = 0
+        while seq < self.next_seq:
+            request, outcome = await self.outcomes[seq]
+            del self.outcomes[seq]
+            await self.release(request, outcome)
+            seq += 1
+            if seq == seeds:
+                self.seeds_released.set()
+            self.report()
+
+    async def release(self, request: _Request, outcome: _Outcome[T]) -> None:
+        self.stats.queued -= 1
+        self.errors.extend(outcome.errors)
+        self.stats.errors += len(outcome.errors)
+        if outcome.skipped:
+            self.stats.skipped += 1
+        links = outcome.links
+        if outcome.scanned is not None and outcome.final is not None:
+            final = outcome.final
+            if request.depth == 0 and not request.sitemaps:
+                self.seed_urls.append(final)
+                # a start URL that redirects to another host (example.org -> www.example.org) takes
+                # its scope along
+                self.hosts.add(urls.host(final))
+            fp = fingerprint(final)
+            if fp in self.claimed:
+                self.stats.skipped += 1  # a second way to the same page (a redirect)
+                return
+            self.claimed.add(fp)
+            self.seen.add(fp)
+            self.pages.append((final, outcome.scanned.result))
+            self.stats.pages += 1
+            for url, upgrade in outcome.scanned.stylesheets:
+                self.load_stylesheet(final, url, upgrade)
+            links = outcome.scanned.links
+        for link in links:
+            await self.admit(link, request.depth + 1)
+
+    # ---- fetch and parse -------------------------------------------------------------------------------
+    async def worker(self) -> None:
+        while True:
+            request = await self.queue.get()
+            future = self.outcomes[request.seq]
+            try:
+                if request.sitemaps:
+                    outcome: _Outcome[T] = await self.sitemap_job()
+                else:
+                    outcome = await self.fetch_page(request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a bug: handed to the follow stage, which raises it
+                future.set_exception(e)
+                continue
+            future.set_result((request, outcome))
+
+    async def fetch_page(self, request: _Request) -> _Outcome[T]:
+        url = request.url
+        if fingerprint(url) in self.claimed:
+            return _Outcome(skipped=True)  # already scanned: a redirect reached it first
+        resp = await self.net.fetch(url)
+        if resp.error is not None:
+            return _Outcome(errors=[ScanError(None, url, _problem(resp))])
+        final = _drop_fragment(resp.final_url)
+        if request.depth > 0 and not self.host_in_scope(final):
+            return _Outcome(skipped=True)  # redirected off-site
+        if resp.status is None or not 200 <= resp.status < 300:
+            via = f" (after redirects, at {final})" if final != url else ""
+            return _Outcome(errors=[ScanError(None, url, _problem(resp) + via)])
+        xml = page_kind(resp.content_type, resp.body)
+        if xml is None:
+            return _Outcome(skipped=True)  # not a page (images, PDFs, stylesheets reached by a link, ...)
+        # CSP3 §3.1: only Content-Security-Policy is enforced (Report-Only never is); several
+        # headers are one comma-separated list of policies
+        csp = ", ".join(resp.header_all("Content-Security-Policy")) or None
+        served = Served(final, resp.body, resp.charset, csp, xml, resp.tls)
+        del resp
+        return _Outcome(final=final, scanned=self.scan(served))
+
+    # ---- robots.txt ---------------------------------------------------------------------------------
+    def robots_for(self, url: str) -> asyncio.Task[_Robots]:
+        origin = urls.origin(url) or url
+        task = self.robots.get(origin)
+        if task is None:
+            task = self.robots[origin] = asyncio.create_task(self.fetch_robots(origin))
+        return task
+
+    async def fetch_robots(self, origin: str) -> _Robots:
+        url = origin + "/robots.txt"
+        resp = await self.net.fetch(url, max_body=ROBOTS_MAX_BYTES)
+        # RFC 9309 §2.5: content past the size limit may be ignored
+        if resp.error == "too-large" or resp.error is None and resp.status is not None and 200 <= resp.status < 300:
+            return _Robots(Protego.parse(resp.body.decode("utf-8", "replace")))
+        # RFC 9309 §2.3.1.3: "unavailable" (4xx) means no rules
+        if resp.error is None and resp.status is not None and 400 <= resp.status < 500:
+            return _Robots(None, allow=True)
+        # RFC 9309 §2.3.1.4: "unreachable" (5xx, network errors) means complete disallow
+        self.errors.append(ScanError(None, url, f"robots.txt unreachable ({_problem(resp)}): nothing on "
+                                                f"{origin} is crawled (RFC 9309 §2.3.1.4)"))
+        self.stats.errors += 1
+        return _Robots(None, allow=False)
+
+    # ---- sitemaps -------------------------------------------------------------------------------------
+    async def sitemap_job(self) -> _Outcome[T]:
+        """The pages the start hosts' sitemaps list, in order (deduplication is the frontier's)."""
+        await self.seeds_released.wait()  # the scope is final once the start pages are in
+        origins: list[str] = []
+        for url in (*self.s.start, *self.seed_urls):
+            origin = urls.origin(url)
+            if origin is not None and origin not in origins:
+                origins.append(origin)
+        outcome: _Outcome[T] = _Outcome()
+        found: list[str] = []
+        fetched: set[str] = set()
+        for origin in origins:
+            robots = await self.robots_for(origin + "/")
+            listed = robots.sitemaps
+            queue: deque[tuple[str, int, bool]] = deque((u, 0, True) for u in listed)
+            if not listed:
+                queue.append((origin + "/sitemap.xml", 0, False))  # the conventional place, if any
+            while queue and len(fetched) < SITEMAP_MAX_FILES and len(found) < SITEMAP_MAX_URLS:
+                text, level, listed_somewhere = queue.popleft()
+                loc = urls.resolve(text, origin + "/")
+                if loc is None or not self.host_in_scope(loc) or _drop_fragment(loc) in fetched:
+                    continue
+                loc = _drop_fragment(loc)
+                if not listed_somewhere and not (await self.robots_for(loc)).allows(loc, self.agent):
+                    continue
+                fetched.add(loc)
+                sitemap, problem = await self.fetch_sitemap(loc)
+                if sitemap is None:
+                    if listed_somewhere and problem is not None:
+                        outcome.errors.append(ScanError(None, loc, f"sitemap not read: {problem}"))
+                    continue
+                if sitemap.index:
+                    if level == 0:  # sitemaps.org: an index lists sitemaps, not other indexes
+                        queue.extend((u, 1, True) for u in sitemap.locations)
+                else:
+                    found.extend(sitemap.locations[:SITEMAP_MAX_URLS - len(found)])
+        outcome.links = tuple(u for u in (urls.resolve(t, "about:blank") for t in found) if u is not None)
+        return outcome
+
+    async def fetch_sitemap(self, url: str) -> tuple[Sitemap | None, str | None]:
+        resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES)
+        if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
+            return None, _problem(resp)
+        data = resp.body
+        if data[:2] == _GZIP_MAGIC:  # sitemap.xml.gz served as a file (not Content-Encoding)
+            unpacked = gunzip(data, SITEMAP_MAX_BYTES)
+            if unpacked is None:
+                return None, f"corrupt gzip, or more than {SITEMAP_MAX_BYTES} bytes unpacked"
+            data = unpacked
+        sitemap = parse_sitemap(data)
+        return sitemap, None if sitemap is not None else "not a sitemap (no <urlset> or <sitemapindex>)"
+
+    # ---- stylesheets -----------------------------------------------------------------------------------
+    def load_stylesheet(self, page: str, url: str, upgrade: bool) -> None:
+        if self.sheets is None:
+            return
+        target = self.sheets.page_target(url, upgrade)
+        if target is None:
+            return
+        key = _drop_fragment(target)
+        if self.admit_stylesheet(key) and self.sheets.page_load(key, key, None, page, upgrade):
+            self.start_stylesheet(key)
+
+    def admit_stylesheet(self, key: str) -> bool:
+        """Only hosts in scope are asked for stylesheets, at most ``max_pages`` of them."""
+        if key in self.sheet_keys:
+            return True
+        if not self.host_in_scope(key) or len(self.sheet_keys) >= self.s.max_pages:
+            return False
+        self.sheet_keys.add(key)
+        return True
+
+    def start_stylesheet(self, key: str) -> None:
+        self.sheet_tasks.append(asyncio.create_task(self.fetch_stylesheet(key)))
+
+    async def fetch_stylesheet(self, key: str) -> None:
+        assert self.sheets is not None
+        if not (await self.robots_for(key)).allows(key, self.agent):
+            self.stats.disallowed += 1
+            self.sheets.add_error(key, f"not fetched: robots.txt disallows it for {self.agent}")
+            return
+        resp = await self.net.fetch(key)
+        if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
+            self.sheets.add_error(key, _problem(resp))
+            return
+        media = resp.content_type
+        if media not in (None, "text/css"):
+            # HTML §4.6.7.5 (rel=stylesheet): a style sheet not served as text/css is not applied
+            self.sheets.add_error(key, f"not scanned: served as {media}, which browsers do not apply as a stylesheet")
+            return
+        imports = self.sheets.add(key, resp.body, url=_drop_fragment(resp.final_url), transport_charset=resp.charset)
+        del resp
+        self.stats.stylesheets += 1
+        for url in imports:
+            target, via_http = self.sheets.import_target(url)
+            imported = _drop_fragment(target)
+            if self.admit_stylesheet(imported) and self.sheets.import_load(imported, imported, None, key, via_http):
+                self.start_stylesheet(imported)
+        self.report()
+
+
+async def crawl(settings: CrawlSettings, net_settings: NetSettings, scan: Callable[[Served], Scanned[T]],
+                sheets: StylesheetSink | None = None,
+                progress: Callable[[CrawlStats], None] | None = None) -> Crawled[T]:
+    """Crawl from ``settings.start``; ``scan`` judges each page (synchronously, in the loop), and
+    ``sheets`` receives the stylesheets. Never raises for network or HTTP problems: they become
+    errors entries (a bug in ``scan`` does propagate)."""
+    async with Net(net_settings) as net:
+        return await _Crawler(settings, net, scan, sheets, progress).run()
+
+
+__all__ = ["CrawlSettings", "CrawlStats", "Crawled", "DEFAULT_MAX_PAGES", "PAGE_TYPES", "Scanned", "Served",
+           "Sitemap", "StylesheetSink", "crawl", "fingerprint", "gunzip", "page_kind", "parse_sitemap",
+           "path_prefix", "scope_host", "start_url"]

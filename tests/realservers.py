@@ -1,0 +1,335 @@
+"""Real web servers from Debian packages (nginx, Apache httpd, Caddy, HAProxy), started for a test on
+loopback with a configuration written into a temporary directory: their own config, pid, log and
+state paths, TLS with a trustme certificate, and a port the OS picked. Never the system service,
+never a privileged port, never anything but 127.0.0.1.
+
+Each ``*_server(...)`` context manager first runs the server's own configuration check
+(``nginx -t``, ``apache2ctl -t``, ``caddy validate``, ``haproxy -c``) and raises ``ConfigRejected``
+with its output when the check fails, then starts the server in the foreground and yields a
+``Running`` once it accepts connections.
+
+Binaries are looked up under /usr/sbin and /usr/bin. When one is missing the test is skipped, except
+in CI (``CI`` set) or with ``MIXEDCONTENT_REQUIRE_SERVERS=1``, where it fails: `.ci/run` installs them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+import trustme
+
+LOOPBACK = "127.0.0.1"
+SEARCH_PATH = "/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
+START_TIMEOUT = 15.0
+PAGE = "<!doctype html><title>served</title><p>hello</p>\n"
+
+
+class ConfigRejected(Exception):
+    """The server's own configuration check refused the configuration (its output is the message)."""
+
+
+def servers_required() -> bool:
+    return bool(os.environ.get("CI")) or os.environ.get("MIXEDCONTENT_REQUIRE_SERVERS") == "1"
+
+
+def binary(name: str) -> str:
+    """Path of a server binary; a missing one skips the test, or fails it in CI."""
+    path = shutil.which(name, path=SEARCH_PATH)
+    if path is None:
+        message = f"{name} is not installed (Debian package; .ci/run installs it)"
+        if servers_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def free_port() -> int:
+    """A loopback port the OS considers free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Certs:
+    """A CA and a leaf certificate for the test host names, as files."""
+
+    ca_file: str
+    cert: str
+    key: str
+    pem: str  # certificate chain and key in one file (HAProxy)
+
+
+def make_certs(directory: str, hostnames: tuple[str, ...] = ("site.example", "www.site.example")) -> Certs:
+    ca = trustme.CA()
+    leaf = ca.issue_cert(*hostnames)
+    paths = {n: os.path.join(directory, n) for n in ("ca.pem", "cert.pem", "key.pem", "both.pem")}
+    ca.cert_pem.write_to_path(paths["ca.pem"])
+    with open(paths["cert.pem"], "wb") as f:
+        f.writelines(blob.bytes() for blob in leaf.cert_chain_pems)
+    leaf.private_key_pem.write_to_path(paths["key.pem"])
+    with open(paths["both.pem"], "wb") as f:
+        f.writelines(blob.bytes() for blob in leaf.cert_chain_pems)
+        f.write(leaf.private_key_pem.bytes())
+    return Certs(paths["ca.pem"], paths["cert.pem"], paths["key.pem"], paths["both.pem"])
+
+
+@dataclass(frozen=True)
+class Running:
+    name: str
+    port: int  # the https port
+    certs: Certs
+    directory: str
+    check_output: str  # what the configuration check printed
+    http_port: int | None = None  # a plain-http port, when the configuration has one
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def all(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+
+def https_get(port: int, path: str, ca_file: str, host: str = "site.example") -> Reply:
+    """GET over TLS to 127.0.0.1:port with SNI and Host ``host``, the certificate checked against ca_file."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    raw = socket.create_connection((LOOPBACK, port), timeout=10)
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+    conn.sock = ctx.wrap_socket(raw, server_hostname=host)
+    try:
+        conn.request("GET", path, headers={"Host": f"{host}:{port}", "Connection": "close"})
+        resp = conn.getresponse()
+        return Reply(resp.status, resp.getheaders(), resp.read())
+    finally:
+        conn.close()
+
+
+def _wait_for(port: int, proc: subprocess.Popen[bytes], log: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {_tail(log)}")
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {START_TIMEOUT} s: {_tail(log)}")
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()[-2000:]
+    except OSError:
+        return "(no log)"
+
+
+def _check(cmd: list[str], env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
+    output = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        raise ConfigRejected(output)
+    return output
+
+
+@contextmanager
+def _process(cmd: list[str], port: int, log: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        _wait_for(port, proc, log)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def _site(directory: str) -> str:
+    www = os.path.join(directory, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "w", encoding="utf-8") as f:
+        f.write(PAGE)
+    return www
+
+
+@contextmanager
+def nginx_server(snippet: str, *, extra_http: str = "", redirect_http: bool = False) -> Iterator[Running]:
+    """nginx with ``snippet`` in the https server block; ``redirect_http`` adds a plain-http server
+    that answers 301 to https on the same host name (and the https port)."""
+    exe = binary("nginx")
+    with tempfile.TemporaryDirectory(prefix="mc-nginx-") as d:
+        certs = make_certs(d)
+        www = _site(d)
+        port, http_port = free_port(), free_port()
+        redirect = ""
+        if redirect_http:
+            redirect = (f"server {{ listen {LOOPBACK}:{http_port}; server_name site.example www.site.example;\n"
+                        f"  return 301 https://$host:{port}$request_uri; }}\n")
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  default_type text/html;
+  {extra_http}
+  {redirect}
+  server {{
+    listen {LOOPBACK}:{port} ssl;
+    server_name site.example www.site.example;
+    ssl_certificate {certs.cert};
+    ssl_certificate_key {certs.key};
+    root {www};
+{snippet}
+  }}
+}}
+""")
+        args = [exe, "-p", d + "/", "-e", f"{d}/error.log", "-c", conf]
+        output = _check(args + ["-t"])
+        with _process(args, port, f"{d}/error.log"):
+            yield Running("nginx", port, certs, d, output, http_port if redirect_http else None)
+
+
+_APACHE_MODULES = ("mpm_event", "authz_core", "headers", "ssl", "socache_shmcb", "mime", "dir", "rewrite")
+
+
+@contextmanager
+def apache_server(snippet: str) -> Iterator[Running]:
+    """Apache httpd with ``snippet`` in the https VirtualHost; checked with ``apache2ctl -t``."""
+    exe = binary("apache2")
+    ctl = binary("apache2ctl")
+    with tempfile.TemporaryDirectory(prefix="mc-apache-") as d:
+        certs = make_certs(d)
+        www = _site(d)
+        port = free_port()
+        modules = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in _APACHE_MODULES)
+        conf = os.path.join(d, "apache2.conf")
+        user = "www-data" if os.geteuid() == 0 else f"#{os.geteuid()}"
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""ServerRoot {d}
+ServerName site.example
+{modules}
+User {user}
+Group {'www-data' if os.geteuid() == 0 else f'#{os.getegid()}'}
+PidFile {d}/apache2.pid
+DefaultRuntimeDir {d}
+Mutex file:{d} default
+ErrorLog {d}/error.log
+LogLevel warn
+Listen {LOOPBACK}:{port}
+TypesConfig /etc/mime.types
+DirectoryIndex index.html
+SSLSessionCache shmcb:{d}/ssl_scache(512000)
+<Directory {www}>
+  Require all granted
+</Directory>
+<VirtualHost {LOOPBACK}:{port}>
+  ServerName site.example
+  DocumentRoot {www}
+  SSLEngine on
+  SSLCertificateFile {certs.cert}
+  SSLCertificateKeyFile {certs.key}
+{snippet}
+</VirtualHost>
+""")
+        os.chmod(d, 0o755)
+        env = dict(os.environ, APACHE_CONFDIR="/etc/apache2")
+        output = _check([ctl, "-t", "-f", conf], env=env)
+        with _process([exe, "-f", conf, "-DFOREGROUND"], port, f"{d}/error.log", env=env):
+            yield Running("apache", port, certs, d, output)
+
+
+@contextmanager
+def caddy_server(snippet: str) -> Iterator[Running]:
+    """Caddy with ``snippet`` in the site block; checked with ``caddy validate``."""
+    exe = binary("caddy")
+    with tempfile.TemporaryDirectory(prefix="mc-caddy-") as d:
+        certs = make_certs(d)
+        www = _site(d)
+        port, http_port = free_port(), free_port()
+        conf = os.path.join(d, "Caddyfile")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""{{
+	admin off
+	auto_https disable_redirects
+	http_port {http_port}
+	https_port {port}
+	storage file_system {d}/data
+	default_bind {LOOPBACK}
+	log {{
+		output file {d}/caddy.log
+	}}
+}}
+https://site.example:{port}, https://www.site.example:{port} {{
+	tls {certs.cert} {certs.key}
+	root * {www}
+	file_server
+{snippet}
+}}
+""")
+        env = dict(os.environ, HOME=d, XDG_CONFIG_HOME=f"{d}/config", XDG_DATA_HOME=f"{d}/data")
+        output = _check([exe, "validate", "--config", conf, "--adapter", "caddyfile"], env=env)
+        with _process([exe, "run", "--config", conf, "--adapter", "caddyfile"], port, f"{d}/caddy.log", env=env):
+            yield Running("caddy", port, certs, d, output)
+
+
+@contextmanager
+def haproxy_server(snippet: str) -> Iterator[Running]:
+    """HAProxy with ``snippet`` in the https frontend, answering pages itself (``http-request return``)
+    and refusing /forbidden with a 403 it makes; checked with ``haproxy -c``."""
+    exe = binary("haproxy")
+    with tempfile.TemporaryDirectory(prefix="mc-haproxy-") as d:
+        certs = make_certs(d)
+        page = os.path.join(d, "page.html")
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(PAGE)
+        port = free_port()
+        conf = os.path.join(d, "haproxy.cfg")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""global
+	log stderr format raw local0 err
+defaults
+	mode http
+	log global
+	timeout connect 5s
+	timeout client 10s
+	timeout server 10s
+frontend https
+	bind {LOOPBACK}:{port} ssl crt {certs.pem}
+	http-request deny deny_status 403 if {{ path /forbidden }}
+	http-request return status 200 content-type text/html file {page}
+{snippet}
+""")
+        output = _check([exe, "-c", "-f", conf])
+        log = os.path.join(d, "haproxy.log")
+        with _process([exe, "-db", "-f", conf, "-p", f"{d}/haproxy.pid"], port, log):
+            yield Running("haproxy", port, certs, d, output)
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
