@@ -57,10 +57,12 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
 
 def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, dry_run: bool = False,
         forms: bool = False, maps: tuple[tuple[str, str], ...] = (), add_csp_meta: bool = False,
-        backup: str | None = None, settings: ScanSettings | None = None) -> FixResult:
+        backup: str | None = None, settings: ScanSettings | None = None,
+        probe: ProbeSettings | None = None) -> FixResult:
     """Rewrite the insecure references of built sites or HTML files in place; the same edits as
-    ``mixedcontent fix``. ``maps`` holds (http prefix, https prefix) pairs. Raises ``InputError`` when a
-    path does not exist."""
+    ``mixedcontent fix``. ``maps`` holds (http prefix, https prefix) pairs. Without ``unsafe``, only
+    references whose https twin ``probe`` proved are upgraded (``probe=None``: nothing is probed, so
+    only ``maps`` apply). Raises ``InputError`` when a path does not exist."""
     from .fixer import fix_paths
     from .settings import DEFAULT_BASE_URL
 
@@ -68,7 +70,7 @@ def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, 
         settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL)
     options = FixOptions(unsafe=unsafe, forms=forms, maps=maps, add_csp_meta=add_csp_meta, dry_run=dry_run,
                          backup=backup)
-    return fix_paths(list(paths), settings, options)
+    return fix_paths(list(paths), settings, options, probe)
 
 
 __all__ = [

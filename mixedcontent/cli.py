@@ -16,7 +16,7 @@ from typing import TextIO
 
 from . import __version__, urls
 from .errors import InputError, MixedContentError, UsageError
-from .model import ScanResult, Severity, Target
+from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
 from .pipeline import scan_paths, scan_site
@@ -176,12 +176,18 @@ def net_settings(args: argparse.Namespace) -> NetSettings:
     return settings
 
 
-def add_probe_options(parser: argparse.ArgumentParser) -> None:
-    """--probe and its cache (SPEC §8); read back with ``probe_settings(args)``."""
+def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = False) -> None:
+    """--probe (or, where probing is the default, --no-probe) and its cache (SPEC §8); read back with
+    ``probe_settings(args)``."""
     g = parser.add_argument_group("https probe (SPEC §8)")
-    g.add_argument("--probe", action="store_true",
-                   help="check the https twin of every unique insecure URL (HEAD, else GET): MC301/MC302/MC303 "
-                        "when it does not work, a safe fix when it does (without --probe nothing goes online)")
+    if on_by_default:
+        g.add_argument("--no-probe", dest="probe", action="store_false", default=True,
+                       help="do not probe https twins (then only --unsafe and --map rewrite anything)")
+    else:
+        g.add_argument("--probe", action="store_true",
+                       help="check the https twin of every unique insecure URL (HEAD, else GET): MC301/MC302/"
+                            "MC303 when it does not work, a safe fix when it does (without --probe nothing goes "
+                            "online)")
     g.add_argument("--probe-cache", metavar="FILE",
                    help="keep probe results in FILE (JSON) and reuse them on later runs until they expire")
     g.add_argument("--probe-cache-ttl", type=float, metavar="SECONDS",
@@ -196,7 +202,7 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
         raise UsageError(f"--probe-cache-ttl must be 0 or more seconds, got {ttl!r}")
     if not getattr(args, "probe", False):
         if getattr(args, "probe_cache", None) is not None:
-            raise UsageError("--probe-cache needs --probe")
+            raise UsageError("--probe-cache needs the probe (--probe, or no --no-probe)")
         return None
     return ProbeSettings(net=net, cache_file=getattr(args, "probe_cache", None),
                          cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
@@ -340,8 +346,6 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     fx.add_argument("--map", action="append", metavar="FROM=TO", default=[],
                     help="rewrite URLs under the http prefix FROM to the https prefix TO, e.g. "
                          "http://old.example=https://cdn.example (repeatable; applied as given, not probed)")
-    fx.add_argument("--no-probe", action="store_true",
-                    help="do not probe https twins (then only --unsafe and --map rewrite anything)")
     fx.add_argument("--forms", action="store_true", help="also rewrite insecure form actions (MC201)")
     fx.add_argument("--add-csp-meta", action="store_true",
                     help="insert <meta http-equiv=\"Content-Security-Policy\" content=\"upgrade-insecure-requests\"> "
@@ -354,6 +358,8 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     fx.add_argument("--no-fsync", action="store_true",
                     help="skip fsync of each file (still atomic against crashes of this process, not power cuts)")
     _add_site_options(fx)
+    add_probe_options(fx, on_by_default=True)
+    add_net_options(fx)
 
     _add_posture_parsers(sub, out)
 
@@ -471,7 +477,9 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"--backup wants a file-name suffix such as .orig, got {args.backup!r}")
     options = FixOptions(unsafe=args.unsafe, forms=args.forms, maps=tuple(maps), add_csp_meta=args.add_csp_meta,
                          dry_run=args.dry_run, backup=args.backup, durable=not args.no_fsync)
-    result = fix_paths(list(args.paths), settings, options)
+    # --unsafe proves nothing and needs no proof: it never goes online
+    probe = None if args.unsafe else probe_settings(args)
+    result = fix_paths(list(args.paths), settings, options, probe)
     if result.scan.pages == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
@@ -514,13 +522,15 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                        description="Suggest security headers for a site from a scan of a built site directory, "
                                    "files, or one page URL.",
                        epilog=_CSP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("targets", nargs="+", metavar="PATH|URL", help="site directory or HTML file(s), or one http(s) URL")
+    c.add_argument("paths", nargs="+", metavar="PATH|URL",
+                   help="site directory or HTML file(s), or http(s):// URL(s) of a live site to crawl")
     c.add_argument("--report-uri", metavar="URL",
                    help="where browsers send CSP reports (default: a placeholder to replace)")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     _add_site_options(c)
     add_probe_options(c)
+    add_crawl_options(c)
     add_net_options(c)
     a = sub.add_parser("audit", help="audit a site's HTTPS posture: redirect, HSTS, preload, cookies, mixed content",
                        description="Audit the HTTPS posture of the host of URL (http or https).",
@@ -546,10 +556,6 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     c.out = a.out = out
 
 
-def _is_url(text: str) -> bool:
-    return text.lower().startswith(("http://", "https://"))
-
-
 def _write_out(text: str, output: str | None, stdout: TextIO) -> None:
     if output is None:
         stdout.write(text)
@@ -562,7 +568,6 @@ def _write_out(text: str, output: str | None, stdout: TextIO) -> None:
 
 def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from . import csp
-    from .posture import fetch_page, page_findings
     from .report import csp as csp_report
 
     def log(message: str) -> None:
@@ -573,28 +578,26 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     checked = urls.resolve(report_uri, "about:blank")
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
-    if any(_is_url(t) for t in args.targets):
-        if len(args.targets) != 1:
-            raise UsageError("csp takes either one URL or paths, not both")
-        url = urls.resolve(args.targets[0], "about:blank")
-        if url is None:
-            raise UsageError(f"not a URL: {args.targets[0]!r}")
-        page = fetch_page(url, net_settings(args))
-        if page.status is None:
-            raise InputError(f"{url}: {page.error}" + (f" ({page.detail})" if page.detail else ""))
-        # judged as served over https, whatever it is served with today: what would break after the move
-        found, errors, pages = page_findings(page, probe=probe, log=log, assume_https=True)
-        if pages == 0 and not errors:
-            raise InputError(f"{page.url}: answered {page.status} with no HTML page to scan")
-        result = ScanResult(target=Target(kind="site", inputs=(url,), base_url=None),
-                            findings=tuple(sorted(found, key=lambda f: f.sort_key)), errors=tuple(errors),
-                            documents=pages, pages=pages, stylesheets=0, tool_version=__version__,
-                            scanned=(page.url,))
+    if any(_is_crawl_target(t) for t in args.paths):
+        for flag, attr in _DISK_ONLY:
+            if getattr(args, attr, None) is not None:
+                raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
+        crawl = crawl_settings(args)
+        opts = _options(args)
+        opts.pop("base-url", None)
+        # judged as served over https, whatever the site is served with today: what would break after the move
+        opts["assume-https"] = True
+        result = scan_site(crawl, net_settings(args), _settings(opts, args), probe=probe, log=log)
+        if result.pages == 0:
+            why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
+            raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
     else:
-        settings = _settings(_options(args), args)
-        result = scan_paths(list(args.targets), settings, probe=probe, log=log)
+        for flag, attr in _CRAWL_ONLY:
+            if getattr(args, attr, None) is not None:
+                raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
+        result = scan_paths(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
         if result.pages == 0 and not result.errors:
-            raise InputError("no HTML pages found in " + ", ".join(args.targets))
+            raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:
         log(f"{e.file or e.url}: {e.message}")
     suggestion = csp.suggest(result, report_uri=report_uri)

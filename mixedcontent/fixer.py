@@ -235,10 +235,10 @@ def _refusal(f: Finding, options: FixOptions, bases: dict[tuple[str | None, int]
     if f.fix is None or not f.fix.edits:
         return "no automatic fix: " + ("the page itself must be served over https"
                                        if f.page.startswith("http:") else "no https equivalent to write")
+    if f.url is not None and _mapped(f.url, options.maps) is not None:
+        return None  # the user named the new home; whether the old host's https twin works is moot
     if f.fix.applicability is Applicability.DISPLAY_ONLY:
         return f.fix.note or "shown only, never applied"
-    if f.url is not None and _mapped(f.url, options.maps) is not None:
-        return None
     if f.fix.applicability is Applicability.UNSAFE and not options.unsafe:
         on_base = [(e.file or f.file, e.offset) for e in f.fix.edits if (e.file or f.file, e.offset) in bases]
         if on_base and all(bases[k] for k in on_base):

@@ -189,7 +189,7 @@ def test_map_rewrites_to_another_host(run, tmp_path) -> None:  # type: ignore[no
     page = tmp_path / "p.html"
     page.write_bytes(b'<img src="HTTP://Old.Example/i/a.png"><script src="http://old.example/s.js"></script>'
                      b'<img src="http://other.example/b.png">')
-    r = run("fix", str(tmp_path), "--map", "http://old.example=https://cdn.example/static")
+    r = run("fix", str(tmp_path), "--no-probe", "--map", "http://old.example=https://cdn.example/static")
     assert r.code == 0, r.err
     assert page.read_bytes() == (b'<img src="https://cdn.example/static/i/a.png"><script src="https://cdn.example/static/s.js">'
                                  b'</script><img src="http://other.example/b.png">')
@@ -198,7 +198,7 @@ def test_map_rewrites_to_another_host(run, tmp_path) -> None:  # type: ignore[no
 @pytest.mark.parametrize("bad", ["http://a.example", "ftp://a=https://b", "http://a=http://b", "http://a=not a url"])
 def test_bad_map_is_a_usage_error(run, tmp_path, bad) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "p.html").write_text("<p>")
-    r = run("fix", str(tmp_path), "--map", bad)
+    r = run("fix", str(tmp_path), "--no-probe", "--map", bad)
     assert r.code == 2 and r.err.startswith("mixedcontent: --map") and r.err.count("\n") == 1
 
 
@@ -243,10 +243,10 @@ def test_escaped_css_scheme_is_left_with_a_reason(run, tmp_path) -> None:  # typ
 def test_add_csp_meta_goes_first_in_head_after_the_charset(run, tmp_path, page, expected) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "p.html"
     p.write_bytes(page)
-    r = run("fix", str(tmp_path), "--add-csp-meta")
+    r = run("fix", str(tmp_path), "--add-csp-meta", "--no-probe")
     assert r.code == 0, r.err
     assert p.read_bytes() == expected
-    run("fix", str(tmp_path), "--add-csp-meta")
+    run("fix", str(tmp_path), "--add-csp-meta", "--no-probe")
     assert p.read_bytes() == expected  # idempotent: the head now has one
 
 
@@ -255,14 +255,14 @@ def test_add_csp_meta_respects_an_existing_policy_meta(run, tmp_path) -> None:  
     body = (b"<head><meta http-equiv=content-security-policy content=\"default-src https:; "
             b"upgrade-insecure-requests\"></head><img src=http://i.example/a.png>")
     p.write_bytes(body)
-    run("fix", str(tmp_path), "--add-csp-meta")
+    run("fix", str(tmp_path), "--add-csp-meta", "--no-probe")
     assert p.read_bytes() == body
 
 
 def test_add_csp_meta_in_xhtml_is_well_formed(run, mirror) -> None:  # type: ignore[no-untyped-def]
     from lxml import etree
 
-    run("fix", mirror, "--add-csp-meta", "--base-url", BASE)
+    run("fix", mirror, "--add-csp-meta", "--base-url", BASE, "--no-probe")
     data = _read(os.path.join(mirror, "feed.xhtml"))
     assert b'<head><meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests" /><title>' in data
     etree.fromstring(data)  # still well-formed XML
@@ -361,3 +361,44 @@ def test_python_m_entry_point_runs_fix(tmp_path) -> None:  # type: ignore[no-unt
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "p.html").read_bytes() == b'<img src="https://i.example/a.png">'
+
+
+# ---- the default policy: only what the probe proved (real TLS server on loopback, --resolve) ------
+
+def _cdn_app():  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    async def image(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name.startswith("ok"):
+            return web.Response(body=b"\x89PNG\r\n\x1a\n", content_type="image/png")
+        return web.Response(status=404, text="no")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*/}{name}", image)
+    app.router.add_route("*", "/{name}", image)
+    return app
+
+
+def test_default_fix_upgrades_only_what_the_probe_proved(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from servers import serve
+
+    with serve(_cdn_app(), hostnames=["cdn.example"]) as srv:
+        port = srv.port
+        (tmp_path / "a.html").write_bytes(
+            f'<img src="http://cdn.example:{port}/ok1.png"><img src="http://cdn.example:{port}/gone.png">'.encode())
+        # every request under this base works: the base is fixed once
+        (tmp_path / "b.html").write_bytes(
+            f'<base href="http://cdn.example:{port}/d/"><img src="ok2.png"><img src="ok3.png">'.encode())
+        # one request under this base fails: the base stays
+        (tmp_path / "c.html").write_bytes(
+            f'<base href="http://cdn.example:{port}/e/"><img src="ok4.png"><img src="missing.png">'.encode())
+        r = run("fix", str(tmp_path), *srv.resolve("cdn.example"), "--cacert", srv.ca_file or "")
+    assert r.code == 0, r.err
+    assert (tmp_path / "a.html").read_bytes() == (
+        f'<img src="https://cdn.example:{port}/ok1.png"><img src="http://cdn.example:{port}/gone.png">'.encode())
+    assert (tmp_path / "b.html").read_bytes() == (
+        f'<base href="https://cdn.example:{port}/d/"><img src="ok2.png"><img src="ok3.png">'.encode())
+    assert (tmp_path / "c.html").read_bytes() == (
+        f'<base href="http://cdn.example:{port}/e/"><img src="ok4.png"><img src="missing.png">'.encode())
+    assert "gone.png left as is" in r.out and "http-404" in r.out
