@@ -20,6 +20,8 @@ from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
 from .pipeline import scan_paths, scan_site
+from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
+from .sources.warc import is_archive
 from .progress import CrawlProgress
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
@@ -183,6 +185,7 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
     if on_by_default:
         g.add_argument("--no-probe", dest="probe", action="store_false", default=True,
                        help="do not probe https twins (then only --unsafe and --map rewrite anything)")
+        parser.set_defaults(probe_on_by_default=True)
     else:
         g.add_argument("--probe", action="store_true",
                        help="check the https twin of every unique insecure URL (HEAD, else GET): MC301/MC302/"
@@ -202,7 +205,8 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
         raise UsageError(f"--probe-cache-ttl must be 0 or more seconds, got {ttl!r}")
     if not getattr(args, "probe", False):
         if getattr(args, "probe_cache", None) is not None:
-            raise UsageError("--probe-cache needs the probe (--probe, or no --no-probe)")
+            raise UsageError("--probe-cache cannot be used with --no-probe"
+                             if getattr(args, "probe_on_by_default", False) else "--probe-cache needs --probe")
         return None
     return ProbeSettings(net=net, cache_file=getattr(args, "probe_cache", None),
                          cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
@@ -331,6 +335,7 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     add_probe_options(s)
     add_net_options(s)
     add_crawl_options(s)
+    add_engine_options(s)
 
     fx = sub.add_parser("fix", help="rewrite insecure references in a built site, in place",
                         description="Rewrite the http:// references a scan finds in a built or archived static "
@@ -442,8 +447,18 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> N
 
 
 def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    engine = engine_settings(args)
     if any(_is_crawl_target(p) for p in args.paths):
+        for flag, attr in _ENGINE_FLAGS:
+            if getattr(args, attr, None) is not None:
+                raise UsageError(f"{flag} applies to directories and web archives, not to a crawl")
         return _cmd_crawl(args, stdout, stderr)
+    if any(is_archive(p) for p in args.paths):
+        return _cmd_archive(args, engine, stdout, stderr)
+    if engine.shards is not None and not engine.distributed:
+        raise UsageError("--shards needs --workers or --scheduler when scanning a directory")
+    if engine.distributed and getattr(args, "probe", False):
+        raise UsageError("--probe does not run on --workers/--scheduler yet: scan without them to probe")
     for flag, attr in _CRAWL_ONLY:
         if getattr(args, attr, None) is not None:
             raise UsageError(f"{flag} applies only when scanning a URL (a live site)")
@@ -457,10 +472,70 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
-    result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
+    if engine.distributed:
+        result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    else:
+        result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
+    return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+# ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
+
+_ENGINE_FLAGS = (("--workers", "workers"), ("--scheduler", "scheduler"), ("--shards", "shards"))
+# flags that describe a built site on disk: an archive holds each page as it was served
+_SITE_ONLY = (("--base-url", "base_url"), ("--csp-header", "csp_header"), ("--jobs", "jobs"),
+              ("--follow-symlinks", "follow_symlinks"), ("--follow-symlinks-outside", "follow_symlinks_outside"))
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Web archive input and the distributed engine; read back with ``engine_settings``."""
+    g = parser.add_argument_group(
+        "web archives and clusters (PATH may be .warc, .warc.gz, .arc or .arc.gz files: each archived page is "
+        "judged as it was served, stylesheets resolved from the same archives)")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="run the scan on a local Dask cluster of N worker processes (loopback only); for web "
+                        "archives and directories")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the scan on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers must "
+                        "read the input paths at the same absolute paths and have mixedcontent installed)")
+    g.add_argument("--shards", metavar="DIR",
+                   help="also write each task's findings to DIR/<task key>.jsonl (JSON Lines, written atomically) "
+                        "and DIR/manifest.json (the shards of this run and the summary)")
+
+
+def engine_settings(args: argparse.Namespace) -> EngineSettings:
+    engine = EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
+                            shards=getattr(args, "shards", None))
+    check_engine(engine)
+    return engine
+
+
+def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:
+    """``scan FILE.warc.gz ...``: every archived page as it was served (SPEC §1, §6 ``record``)."""
+    if not all(is_archive(p) for p in args.paths):
+        raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+    for flag, attr in _SITE_ONLY + _CRAWL_ONLY:
+        if getattr(args, attr, None) is not None:
+            raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
+    if getattr(args, "probe", False):
+        raise UsageError("--probe does not apply to web archives yet")
+    opts = _options(args)
+    opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
+    opts.pop("csp-header", None)
+    settings = _settings(opts, args)
+    fmt = str(opts.get("format", "text"))
+    if fmt not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
+
+    def log(message: str) -> None:
+        stderr.write(f"mixedcontent: {message}\n")
+
+    result = scan_archives(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    if result.pages == 0 and not result.errors:
+        raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
 
 
@@ -519,8 +594,9 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     """The csp and audit subcommands (SPEC §10, §11)."""
     c = sub.add_parser("csp", help="suggest CSP (upgrade-insecure-requests, a Report-Only allowlist) and HSTS "
                                    "headers, with server snippets",
-                       description="Suggest security headers for a site from a scan of a built site directory, "
-                                   "files, or one page URL.",
+                       description="Suggest security headers for a site from a scan of a built site directory "
+                                   "or files, or from a crawl of a live site (pages judged as if served over "
+                                   "https).",
                        epilog=_CSP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("paths", nargs="+", metavar="PATH|URL",
                    help="site directory or HTML file(s), or http(s):// URL(s) of a live site to crawl")

@@ -128,8 +128,8 @@ def _where(f: Finding) -> str:
 
 
 def site_origin(target: Target, pages: tuple[str, ...] = ()) -> str | None:
-    """The origin of the scanned site: --base-url for files, the page URL for a fetched page."""
-    for candidate in (target.base_url, *pages, *target.inputs):
+    """The origin of the scanned site: --base-url for files, the start URL for a crawl."""
+    for candidate in (target.base_url, *target.inputs, *pages):
         if candidate and candidate.lower().startswith(("https:", "http:")):
             o = urls.origin(urls.https_twin(candidate) if urls.is_http(candidate) else candidate)
             if o and o != "null":

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from . import __version__, urls
 from .model import Context, Finding, ScanError, ScanResult, Severity, Target
 from .net import Net, NetSettings, Response
-from .probe import ProbeSettings
 from .rules import RULES
 
 if TYPE_CHECKING:
@@ -677,14 +676,12 @@ class _Recorder:
 
 
 def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (),
-                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None,
-                  assume_https: bool = False) -> tuple[list[Finding], list[ScanError], int]:
+                  ) -> tuple[list[Finding], list[ScanError], int]:
     """A fetched page's own mixed content, through the scan's one-document path (pipeline.scan_document)
     with its transport facts: URL, https or not, Content-Type charset and CSP header. Returns
-    (findings, errors, pages scanned). With ``probe`` (sync callers only) the https twins are checked;
-    ``assume_https`` judges a page served over http as if it were https (a pre-migration check)."""
+    (findings, errors, pages scanned)."""
     from .extract.html import PageContext, header_upgrades
-    from .pipeline import _Policy, _probe_stage, scan_document
+    from .pipeline import scan_document
     from .suppress import selected
 
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
@@ -698,27 +695,11 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
             charset = val.strip().strip('"') or None
     # SPEC §3 step 4: an enforced CSP header with upgrade-insecure-requests (Report-Only never counts)
     upgrade = any(header_upgrades(v) for k, v in page.headers if k.lower() == "content-security-policy")
-    context = PageContext(page.url, page.tls or assume_https, upgrade)
-    outcome = scan_document(page.body, context, xml=media == "application/xhtml+xml",
-                            transport_charset=charset, probing=probe is not None)
+    context = PageContext(page.url, page.tls, upgrade)
+    outcome = scan_document(page.body, context, xml=media == "application/xhtml+xml", transport_charset=charset)
     if outcome.error is not None:
         return [], [outcome.error], 0
-    found = list(outcome.findings)
-    if probe is not None and outcome.pending is not None:
-        found = _probe_stage([outcome.pending], _Policy(), probe, log)
-    return [f for f in found if selected(f.code, select, ignore)], [], 1
-
-
-def fetch_page(url: str, net_settings: NetSettings) -> Exchange:
-    """GET ``url`` following redirects (for ``csp URL``); the final response as an Exchange."""
-
-    async def go() -> Response:
-        async with Net(net_settings) as net:
-            return await net.fetch(url)
-
-    r = asyncio.run(go())
-    return Exchange(url=r.final_url, status=r.status, headers=r.headers, error=r.error, detail=r.detail,
-                    body=r.body)
+    return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1
 
 
 def _error(url: str, ex: Exchange, what: str) -> ScanError:
@@ -831,7 +812,6 @@ __all__ = [
     "Issue",
     "Problem",
     "audit",
-    "fetch_page",
     "is_exempt_host",
     "judge_cookies",
     "judge_hsts",

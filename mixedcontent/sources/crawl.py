@@ -342,15 +342,15 @@ class _Crawler(Generic[T]):
 
     async def admit(self, url: str, depth: int, *, seed: bool = False) -> None:
         """Frontier: admit one page URL if it is new, in scope, within the limits and allowed."""
-        if urls.scheme(url) not in ("http:", "https:"):
-            return
         url = _drop_fragment(url)
-        if not seed and (self.s.max_depth is not None and depth > self.s.max_depth or not self.in_scope(url)):
-            return
         fp = fingerprint(url)
         if fp in self.seen or self.admitted >= self.s.max_pages:
             return
-        self.seen.add(fp)
+        if self.s.max_depth is not None and depth > self.s.max_depth and not seed:
+            return  # breadth first: depths only grow, so this URL can come back no nearer
+        self.seen.add(fp)  # in scope or not, it is decided once
+        if urls.scheme(url) not in ("http:", "https:") or not seed and not self.in_scope(url):
+            return
         # RFC 9309 §2.2.2: the most specific group for our user agent; disallowed URLs are not fetched
         if not (await self.robots_for(url)).allows(url, self.agent):
             self.stats.disallowed += 1

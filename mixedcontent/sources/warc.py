@@ -72,7 +72,8 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveIndex:
-    path: str  # as given
+    path: str  # where it is read from
+    name: str  # how reports name it (the path as given)
     entries: tuple[Entry, ...]
     errors: tuple[ScanError, ...]
     records: int  # records read, of any type
@@ -213,10 +214,11 @@ def _describe(e: Exception) -> str:
     return f"a corrupt or truncated record ({type(e).__name__})"
 
 
-def index_archive(path: str) -> ArchiveIndex:
+def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
     """Read every record header of one archive file. Never raises for bad content: unreadable
-    stretches become errors entries (named by the archive path) and reading resumes at the next
+    stretches become errors entries (named ``name``, else ``path``) and reading resumes at the next
     record start. Raises OSError only when the file cannot be opened."""
+    name = path if name is None else name
     entries: list[Entry] = []
     errors: list[ScanError] = []
     records = 0
@@ -236,7 +238,7 @@ def index_archive(path: str) -> ArchiveIndex:
                     records += 1
                     uri = _normal_uri(record.rec_headers.get_header("WARC-Target-URI"))
                     if _cut_short(record):
-                        errors.append(ScanError(path, uri, f"record at offset {offset} is truncated: the file ends "
+                        errors.append(ScanError(name, uri, f"record at offset {offset} is truncated: the file ends "
                                                            f"inside it; skipped"))
                         end = size
                         break
@@ -255,8 +257,8 @@ def index_archive(path: str) -> ArchiveIndex:
                 break
             pos = _next_start(f, end, size, gz)
             then = f"; reading resumed at offset {pos}" if pos is not None else "; nothing after it could be read"
-            errors.append(ScanError(path, None, f"unreadable data at offset {end}: {problem}{then}"))
-    return ArchiveIndex(path, tuple(entries), tuple(errors), records)
+            errors.append(ScanError(name, None, f"unreadable data at offset {end}: {problem}{then}"))
+    return ArchiveIndex(path, name, tuple(entries), tuple(errors), records)
 
 
 def read_response(path: str, offset: int, max_size: int, payload: tuple[str, int] | None = None,
@@ -370,7 +372,7 @@ class Archive:
             for e in index.entries:
                 found = self._page(e)
                 if isinstance(found, str):
-                    errors.append(ScanError(index.path, e.uri, f"record at offset {e.offset} {found}: skipped"))
+                    errors.append(ScanError(index.name, e.uri, f"record at offset {e.offset} {found}: skipped"))
                 elif found is not None:
                     docs.append(Doc(index.path, e.offset, e.uri, e.length, found.payload, found.headers_from_payload))
         return docs
