@@ -513,20 +513,25 @@ class _Doc:
             name, _, _, end = parsed
             if name not in _HEAD_OK:
                 return p
-            if name == "script":
-                content_end, tag_start = self.find_script_end(end)
-                close = _TAG_END.search(text, tag_start)
-                p = close.end() if close else n
-            elif name in _RAW_END and not (name == "noscript" and not self.page.scripting):
-                close_m = _RAW_END[name].search(text, end)
-                close = _TAG_END.search(text, close_m.end()) if close_m else None
-                p = close.end() if close else n
-            elif name == "template":
-                close_m = _TEMPLATE_END.search(text, end)
-                p = close_m.end() if close_m else n
-            else:
-                p = end
+            p = self.past_head_element(name, end)
         return n
+
+    def past_head_element(self, name: str, end: int) -> int:
+        """Where a head element whose start tag ends at ``end`` is over: past the end tag of a script,
+        raw-text or template element (their content is not markup), else ``end``."""
+        text, n = self.text, len(self.text)
+        if name == "script":
+            _, tag_start = self.find_script_end(end)
+            close = _TAG_END.search(text, tag_start)
+            return close.end() if close else n
+        if name in _RAW_END and not (name == "noscript" and not self.page.scripting):
+            close_m = _RAW_END[name].search(text, end)
+            close = _TAG_END.search(text, close_m.end()) if close_m else None
+            return close.end() if close else n
+        if name == "template":
+            close_m = _TEMPLATE_END.search(text, end)
+            return close_m.end() if close_m else n
+        return end
 
     def meta_insertion(self) -> tuple[int, bool]:
         """Where a CSP <meta> goes so that it governs the whole document, and whether a <meta> CSP in
@@ -584,19 +589,7 @@ class _Doc:
             other_since_insert = True
             if first is None:
                 first = p
-            if name == "script":
-                content_end, tag_start = self.find_script_end(end)
-                close = _TAG_END.search(text, tag_start)
-                p = close.end() if close else n
-            elif name in _RAW_END and not (name == "noscript" and not self.page.scripting):
-                close_m = _RAW_END[name].search(text, end)
-                close = _TAG_END.search(text, close_m.end()) if close_m else None
-                p = close.end() if close else n
-            elif name == "template":
-                close_m = _TEMPLATE_END.search(text, end)
-                p = close_m.end() if close_m else n
-            else:
-                p = end
+            p = self.past_head_element(name, end)
         if insert is None:
             insert = first if first is not None else min(p, n)
         return insert, already
