@@ -317,7 +317,8 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                                    "served (its scheme, its Content-Security-Policy header, its charset).",
                        epilog=_SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("paths", nargs="+", metavar="PATH",
-                   help="site directory or HTML file(s), or http(s):// URL(s) of a live site to crawl")
+                   help="site directory or HTML file(s), http(s):// URL(s) of a live site to crawl, or web "
+                        "archives (.warc, .warc.gz, .arc, .arc.gz)")
     s.add_argument("--format", choices=sorted(FORMATS), help="report format (default: text)")
     s.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     s.add_argument("--fail-on", choices=FAIL_ON, help="lowest severity that makes the exit code 1 (default: error)")
@@ -499,7 +500,7 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                    help="run the scan on a local Dask cluster of N worker processes (loopback only); for web "
                         "archives and directories")
     g.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the scan on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers must "
+                   help="run the scan on an existing Dask cluster, e.g. tcp://scheduler.example:8786 (its workers must "
                         "read the input paths at the same absolute paths and have mixedcontent installed)")
     g.add_argument("--shards", metavar="DIR",
                    help="also write each task's findings to DIR/<task key>.jsonl (JSON Lines, written atomically) "

@@ -297,7 +297,7 @@ class _DaskRunner(_Runner):
         futures = [self.client.submit(fn, item, key=key, retries=self.retries, pure=False)
                    for item, key in zip(items, keys)]
         try:
-            for future in as_completed(futures, loop=self.client.loop):
+            for future in as_completed(futures, loop=self.client.loop):  # type: ignore[no-untyped-call]
                 result = future.result()
                 future.release()
                 yield result
@@ -316,7 +316,7 @@ def _runner(engine: EngineSettings) -> Iterator[_Runner]:
 
     if engine.scheduler is not None:
         try:
-            client = Client(engine.scheduler, timeout="10s", set_as_default=False)
+            client = Client(engine.scheduler, timeout="10s", set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as e:
             raise InputError(f"--scheduler {engine.scheduler}: cannot reach the Dask scheduler ({e})") from None
         try:
@@ -324,20 +324,20 @@ def _runner(engine: EngineSettings) -> Iterator[_Runner]:
             yield _DaskRunner(client, engine.retries, f"on the Dask cluster at {engine.scheduler} ({workers} workers)",
                               workers)
         finally:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
         return
     assert engine.workers is not None
     # loopback only, no dashboard; one thread per worker process (the scan is CPU-bound Python)
-    cluster = LocalCluster(n_workers=engine.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR,
-                           memory_limit=engine.memory_limit or "auto")
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=engine.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+        silence_logs=logging.ERROR, memory_limit=engine.memory_limit or "auto")
     try:
-        client = Client(cluster, set_as_default=False)
+        client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
         try:
             yield _DaskRunner(client, engine.retries, f"on a local Dask cluster of {engine.workers} workers",
                               engine.workers)
         finally:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
     finally:
         cluster.close()
 
@@ -522,16 +522,16 @@ def _archive_stylesheets(archive: Archive, loads: Sequence[tuple[str, str, bool]
                     queue.append(imported)
     findings, errors, keys = phase.finish(True, _Policy.of(settings))
     # name each stylesheet's findings and errors by its archive and record, like the pages'
-    where = {loc.url: loc for loc in located.values()}
+    where = {found.url: found for found in located.values()}
     named: list[Finding] = []
     for f in findings:
-        loc = where.get(f.page)
-        named.append(f if loc is None else replace(f, file=_display(archive, loc.path),
-                                                    record=ArchiveRecord(loc.entry.offset, loc.url)))
+        sheet = where.get(f.page)
+        named.append(f if sheet is None else replace(f, file=_display(archive, sheet.path),
+                                                      record=ArchiveRecord(sheet.entry.offset, sheet.url)))
     named_errors = []
     for e in errors:
-        loc = where.get(e.url or "") or located.get(e.url or "")
-        named_errors.append(e if loc is None else replace(e, file=_display(archive, loc.path)))
+        sheet = where.get(e.url or "") or located.get(e.url or "")
+        named_errors.append(e if sheet is None else replace(e, file=_display(archive, sheet.path)))
     return named, named_errors, keys
 
 

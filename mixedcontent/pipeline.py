@@ -436,8 +436,10 @@ def _scan_stylesheets(loads: list[tuple[Root, str, StylesheetLoad]], settings: S
 
     for root, page_rel, load in loads:
         target = phase.page_target(load.url, load.upgrade_insecure)
-        located = locate(root, target) if target is not None else None
-        if located is not None and phase.page_load(located[1], target, located[1], page_rel,  # type: ignore[arg-type]
+        if target is None:
+            continue  # an http stylesheet is blocked (MC102 on the page); its content never loads
+        located = locate(root, target)
+        if located is not None and phase.page_load(located[1], target, located[1], page_rel,
                                                    load.upgrade_insecure):
             queue.append((root, *located))
     while queue:

@@ -7,10 +7,10 @@ so logs and CI output stay clean.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TaskID
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from .sources.crawl import CrawlStats
 
@@ -39,7 +39,7 @@ class CrawlProgress:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
-    def __enter__(self) -> CrawlProgress:
+    def __enter__(self) -> Self:
         if self.enabled:
             console = Console(file=self.stream, stderr=True)
             self._progress = Progress(SpinnerColumn(), TextColumn("crawling: {task.description}"),

@@ -20,18 +20,18 @@ import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from servers import Server, serve
+from test_properties import FRAGMENTS
 
 from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
 from mixedcontent.sources.crawl import gunzip, page_kind, parse_sitemap
-from servers import Server, serve
-from test_properties import FRAGMENTS
 
 
 @dataclass
 class Page:
     body: bytes | str
-    content_type: str | None = "text/html"
+    content_type: str = "text/html"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -52,14 +52,8 @@ class Site:
             page = self.routes.get(request.path_qs) or self.routes.get(request.path)
             if page is None:
                 return web.Response(status=404, text="not found")
-            headers = dict(page.headers)
-            if page.content_type is not None:
-                headers.setdefault("Content-Type", page.content_type)
-            resp = web.Response(body=page.raw(), status=page.status, headers=headers)
-            if page.content_type is None:
-                resp.content_type = ""  # type: ignore[assignment]
-                del resp.headers["Content-Type"]
-            return resp
+            headers = {"Content-Type": page.content_type, **page.headers}
+            return web.Response(body=page.raw(), status=page.status, headers=headers)
 
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", handler)
@@ -76,13 +70,21 @@ def hosting(routes: dict[str, Page], *hostnames: str) -> Iterator[tuple[Site, Se
         yield site, srv
 
 
+@dataclass
+class Crawl:
+    code: int
+    report: dict  # type: ignore[type-arg]  # the JSON report ({} unless --format json)
+    out: str
+    err: str
+
+
 def crawl(run: Callable[..., object], srv: Server, *args: str, hosts: tuple[str, ...] = ("site.example",),
-          start: str = "/", fmt: str = "json") -> tuple[int, dict | str, str]:  # type: ignore[type-arg]
+          start: str = "/", fmt: str = "json") -> Crawl:
     assert srv.ca_file is not None
     r = run("scan", srv.url("site.example", start), *srv.resolve(*hosts), "--cacert", srv.ca_file,
             "--format", fmt, *args)
-    out = json.loads(r.out) if fmt == "json" and r.out else r.out  # type: ignore[attr-defined]
-    return r.code, out, r.err  # type: ignore[attr-defined]
+    out, err, code = r.out, r.err, r.code  # type: ignore[attr-defined]
+    return Crawl(code, json.loads(out) if fmt == "json" and out else {}, out, err)
 
 
 def codes(report: dict) -> list[tuple[str, str, str | None]]:  # type: ignore[type-arg]
@@ -97,28 +99,28 @@ def test_links_to_other_hosts_are_not_followed(run) -> None:  # type: ignore[no-
     with hosting(routes, "site.example", "other.example") as (site, srv):
         # other.example is routed to the same server: had it been followed, the server would know
         routes["/"] = Page(f'<a href="{srv.url("other.example", "/p.html")}">o</a><a href="/b.html">b</a>')
-        code, rep, err = crawl(run, srv, hosts=("site.example", "other.example"))
-    assert code == 0, err
+        c = crawl(run, srv, hosts=("site.example", "other.example"))
+    assert c.code == 0, c.err
     assert [h for h in site.hits if h[0] == "other.example"] == []
-    assert rep["summary"]["pages"] == 2 and rep["findings"] == []
+    assert c.report["summary"]["pages"] == 2 and c.report["findings"] == []
 
 
 def test_allow_host_puts_another_host_in_scope(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/p.html": Page('<img src="http://cdn.example/o.png">')}
     with hosting(routes, "site.example", "other.example") as (site, srv):
         routes["/"] = Page(f'<a href="{srv.url("other.example", "/p.html")}">o</a>')
-        code, rep, err = crawl(run, srv, "--allow-host", "OTHER.example", hosts=("site.example", "other.example"))
-    assert code == 0, err
+        c = crawl(run, srv, "--allow-host", "OTHER.example", hosts=("site.example", "other.example"))
+    assert c.code == 0, c.err
     assert site.fetched("/p.html", "other.example") == 1
-    assert codes(rep) == [("MC101", srv.url("other.example", "/p.html"), "http://cdn.example/o.png")]
+    assert codes(c.report) == [("MC101", srv.url("other.example", "/p.html"), "http://cdn.example/o.png")]
 
 
 def test_path_prefix_limits_the_pages_followed(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/docs/": Page('<a href="/docs/a.html">a</a><a href="/blog/b.html">b</a>'),
               "/docs/a.html": Page("a"), "/blog/b.html": Page("b")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv, "--path-prefix", "/docs/", start="/docs/")
-    assert code == 0, err
+        c = crawl(run, srv, "--path-prefix", "/docs/", start="/docs/")
+    assert c.code == 0, c.err
     assert site.fetched("/docs/a.html") == 1 and site.fetched("/blog/b.html") == 0
 
 
@@ -130,10 +132,10 @@ def test_robots_txt_disallow_is_honoured(run) -> None:  # type: ignore[no-untype
               "/private/x.html": Page('<script src="http://cdn.example/x.js"></script>'),
               "/public.html": Page("p")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 0, err
+        c = crawl(run, srv)
+    assert c.code == 0, c.err
     assert site.fetched("/private/x.html") == 0 and site.fetched("/public.html") == 1
-    assert rep["findings"] == [] and rep["summary"]["pages"] == 2
+    assert c.report["findings"] == [] and c.report["summary"]["pages"] == 2
 
 
 def test_robots_txt_group_for_our_user_agent_wins_over_the_star_group(run) -> None:  # type: ignore[no-untyped-def]
@@ -142,8 +144,8 @@ def test_robots_txt_group_for_our_user_agent_wins_over_the_star_group(run) -> No
               "/": Page('<a href="/yes.html">y</a><a href="/no/n.html">n</a>'),
               "/yes.html": Page("y"), "/no/n.html": Page("n")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 0, err
+        c = crawl(run, srv)
+    assert c.code == 0, c.err
     assert (site.fetched("/"), site.fetched("/yes.html"), site.fetched("/no/n.html")) == (1, 1, 0)
 
 
@@ -153,19 +155,19 @@ def test_max_pages_stops_the_crawl_breadth_first(run) -> None:  # type: ignore[n
         routes[f"/p{i}.html"] = Page(f'<a href="/deep{i}.html">d</a>')
         routes[f"/deep{i}.html"] = Page("d")
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv, "--max-pages", "3")
-    assert code == 0, err
+        c = crawl(run, srv, "--max-pages", "3")
+    assert c.code == 0, c.err
     pages = sorted(path for (_, path), n in site.hits.items() if path.endswith(".html") or path == "/")
     assert pages == ["/", "/p0.html", "/p1.html"]
-    assert rep["summary"]["pages"] == 3
+    assert c.report["summary"]["pages"] == 3
 
 
 def test_max_depth_limits_link_steps_from_the_start(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/": Page('<a href="/a.html">a</a>'), "/a.html": Page('<a href="/b.html">b</a>'),
               "/b.html": Page('<a href="/c.html">c</a>'), "/c.html": Page("c")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv, "--max-depth", "2")
-    assert code == 0, err
+        c = crawl(run, srv, "--max-depth", "2")
+    assert c.code == 0, c.err
     assert [site.fetched(p) for p in ("/", "/a.html", "/b.html", "/c.html")] == [1, 1, 1, 0]
 
 
@@ -175,7 +177,7 @@ def test_sitemap_index_and_gzip_sitemap_lead_to_unlinked_pages(run) -> None:  # 
     routes = {"/": Page("<p>no links</p>"),
               "/orphan.html": Page('<img src="http://cdn.example/orphan.png">')}
     with hosting(routes) as (site, srv):
-        u = lambda p: srv.url("site.example", p)  # noqa: E731
+        u = lambda p: srv.url("site.example", p)
         routes["/robots.txt"] = Page(f"User-agent: *\nAllow: /\nSitemap: {u('/sitemap_index.xml')}\n", "text/plain")
         routes["/sitemap_index.xml"] = Page(
             '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -184,9 +186,9 @@ def test_sitemap_index_and_gzip_sitemap_lead_to_unlinked_pages(run) -> None:  # 
             ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
              f'<url><loc>{u("/orphan.html")}</loc></url><url><loc>https://elsewhere.example/x</loc></url>'
              '</urlset>').encode()), "application/gzip")
-        code, rep, err = crawl(run, srv)
-    assert code == 0, err
-    assert codes(rep) == [("MC101", srv.url("site.example", "/orphan.html"), "http://cdn.example/orphan.png")]
+        c = crawl(run, srv)
+    assert c.code == 0, c.err
+    assert codes(c.report) == [("MC101", srv.url("site.example", "/orphan.html"), "http://cdn.example/orphan.png")]
     assert site.fetched("/pages.xml.gz") == 1
 
 
@@ -195,8 +197,8 @@ def test_sitemap_xml_is_read_when_robots_txt_names_none(run) -> None:  # type: i
     with hosting(routes) as (site, srv):
         routes["/sitemap.xml"] = Page(f'<urlset><url><loc>{srv.url("site.example", "/orphan.html")}</loc></url>'
                                       '</urlset>', "text/xml")
-        code, rep, err = crawl(run, srv)
-    assert site.fetched("/orphan.html") == 1 and rep["summary"]["pages"] == 2
+        c = crawl(run, srv)
+    assert site.fetched("/orphan.html") == 1 and c.report["summary"]["pages"] == 2
 
 
 def test_no_sitemaps_flag_reads_no_sitemap(run) -> None:  # type: ignore[no-untyped-def]
@@ -216,11 +218,11 @@ def test_each_page_and_stylesheet_is_fetched_once(run) -> None:  # type: ignore[
               "/s.css": Page("body{background:url(http://cdn.example/bg.png)}", "text/css")}
     with hosting(routes) as (site, srv):
         routes["/a.html"] = Page(nav + f'<a href="{srv.url("SITE.EXAMPLE", "/b.html")}">B</a>')
-        code, rep, err = crawl(run, srv)
-    assert code == 0, err
+        c = crawl(run, srv)
+    assert c.code == 0, c.err
     assert {path: n for (_, path), n in site.hits.items()} == {
         "/robots.txt": 1, "/sitemap.xml": 1, "/": 1, "/a.html": 1, "/b.html": 1, "/s.css": 1}
-    assert rep["summary"]["pages"] == 3 and rep["summary"]["stylesheets"] == 1
+    assert c.report["summary"]["pages"] == 3 and c.report["summary"]["stylesheets"] == 1
 
 
 def test_followed_elements_are_a_area_link_next_and_frames(run) -> None:  # type: ignore[no-untyped-def]
@@ -229,7 +231,7 @@ def test_followed_elements_are_a_area_link_next_and_frames(run) -> None:  # type
               "/n.html": Page('<iframe src="/if.html"></iframe>'), "/ar.html": Page("a"), "/fr.html": Page("f"),
               "/if.html": Page("i")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
+        crawl(run, srv)
     assert [site.fetched(p) for p in ("/n.html", "/ar.html", "/fr.html", "/if.html")] == [1, 1, 1, 1]
 
 
@@ -248,18 +250,18 @@ MIXED = '<img src="http://cdn.example/a.png"><script src="http://cdn.example/a.j
 
 def test_header_csp_upgrade_insecure_requests_means_nothing_is_mixed(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/": Page(MIXED, headers={"Content-Security-Policy": "default-src https:; upgrade-insecure-requests"})}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 0, err
-    assert rep["findings"] == [] and rep["summary"]["pages"] == 1
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert c.code == 0, c.err
+    assert c.report["findings"] == [] and c.report["summary"]["pages"] == 1
 
 
 def test_report_only_csp_header_upgrades_nothing(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/": Page(MIXED, headers={"Content-Security-Policy-Report-Only": "upgrade-insecure-requests"})}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 1
-    assert [f["code"] for f in rep["findings"]] == ["MC101", "MC102"]
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert c.code == 1
+    assert [f["code"] for f in c.report["findings"]] == ["MC101", "MC102"]
 
 
 def test_page_served_over_plain_http_is_mc508_and_nothing_on_it_is_mixed(run) -> None:  # type: ignore[no-untyped-def]
@@ -267,9 +269,9 @@ def test_page_served_over_plain_http_is_mc508_and_nothing_on_it_is_mixed(run) ->
     with serve(old.app(), tls=False) as plain, hosting({}) as (site, srv):
         old_url = plain.url("site.example", "/old.html")
         site.routes["/"] = Page(f'<a href="{old_url}">old</a>')
-        code, rep, err = crawl(run, srv, *plain.resolve("site.example"))
-    assert code == 1, err
-    assert [(f["code"], f["page"], f["file"], f["offset"]) for f in rep["findings"]] == [("MC508", old_url, None, None)]
+        c = crawl(run, srv, *plain.resolve("site.example"))
+    assert c.code == 1, c.err
+    assert [(f["code"], f["page"], f["file"], f["offset"]) for f in c.report["findings"]] == [("MC508", old_url, None, None)]
     assert old.fetched("/old.html") == 1
 
 
@@ -278,9 +280,9 @@ def test_http_page_that_redirects_to_https_is_not_mc508(run) -> None:  # type: i
     with serve(old.app(), tls=False) as plain, hosting({"/new.html": Page("new")}) as (site, srv):
         old.routes["/old.html"] = Page("", status=301, headers={"Location": srv.url("site.example", "/new.html")})
         site.routes["/"] = Page(f'<a href="{plain.url("site.example", "/old.html")}">old</a>')
-        code, rep, err = crawl(run, srv, *plain.resolve("site.example"))
-    assert code == 0, err
-    assert rep["findings"] == [] and site.fetched("/new.html") == 1
+        c = crawl(run, srv, *plain.resolve("site.example"))
+    assert c.code == 0, c.err
+    assert c.report["findings"] == [] and site.fetched("/new.html") == 1
 
 
 def test_charset_from_the_header_wins_and_spans_are_exact(run) -> None:  # type: ignore[no-untyped-def]
@@ -289,9 +291,9 @@ def test_charset_from_the_header_wins_and_spans_are_exact(run) -> None:  # type:
     body = '<meta charset="utf-8"><p>Ã©€ <img src="http://cdn.example/caf\u00e9.png">'.encode("cp1252")
     assert body.decode("utf-8", "replace") != body.decode("cp1252")
     routes = {"/": Page(body, "text/html; charset=windows-1252")}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    (f,) = rep["findings"]
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    (f,) = c.report["findings"]
     assert body[f["offset"]:f["offset"] + f["length"]].decode("cp1252") == f["raw"] == "http://cdn.example/caf\u00e9.png"
     text = body.decode("cp1252")
     assert f["column"] == text.index("http://") + 1
@@ -300,10 +302,10 @@ def test_charset_from_the_header_wins_and_spans_are_exact(run) -> None:  # type:
 def test_gzip_encoded_page_spans_index_the_decompressed_body(run) -> None:  # type: ignore[no-untyped-def]
     body = ("<p>" + "filler " * 200 + "</p>" + MIXED).encode()
     routes = {"/": Page(gzip.compress(body), headers={"Content-Encoding": "gzip"})}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert [f["code"] for f in rep["findings"]] == ["MC101", "MC102"]
-    for f in rep["findings"]:
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert [f["code"] for f in c.report["findings"]] == ["MC101", "MC102"]
+    for f in c.report["findings"]:
         assert body[f["offset"]:f["offset"] + f["length"]].decode() == f["raw"]
 
 
@@ -312,11 +314,11 @@ def test_stylesheet_import_cycle_is_fetched_once_each(run) -> None:  # type: ign
               "/a.css": Page('@import "b.css";\nbody{background:url(http://cdn.example/a.png)}', "text/css"),
               "/b.css": Page('@import url(/a.css);\n@font-face{src:url(http://cdn.example/b.woff)}', "text/css")}
     with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
+        c = crawl(run, srv)
     assert (site.fetched("/a.css"), site.fetched("/b.css")) == (1, 1)
     a, b = srv.url("site.example", "/a.css"), srv.url("site.example", "/b.css")
-    assert codes(rep) == [("MC101", a, "http://cdn.example/a.png"), ("MC102", b, "http://cdn.example/b.woff")]
-    assert rep["findings"][1]["referrers"] == [srv.url("site.example", "/")]
+    assert codes(c.report) == [("MC101", a, "http://cdn.example/a.png"), ("MC102", b, "http://cdn.example/b.woff")]
+    assert c.report["findings"][1]["referrers"] == [srv.url("site.example", "/")]
 
 
 def test_stylesheet_is_judged_by_every_page_that_loads_it(run) -> None:  # type: ignore[no-untyped-def]
@@ -324,9 +326,9 @@ def test_stylesheet_is_judged_by_every_page_that_loads_it(run) -> None:  # type:
     routes = {"/": Page('<link rel=stylesheet href="/s.css"><a href="/plain.html">p</a>', headers=csp),
               "/plain.html": Page('<link rel=stylesheet href="/s.css">'),
               "/s.css": Page("body{background:url(http://cdn.example/bg.png)}", "text/css")}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    (f,) = rep["findings"]
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    (f,) = c.report["findings"]
     assert (f["code"], f["referrers"]) == ("MC101", [srv.url("site.example", "/plain.html")])
 
 
@@ -334,8 +336,8 @@ def test_stylesheets_on_other_hosts_are_not_fetched(run) -> None:  # type: ignor
     routes = {"/s.css": Page("body{background:url(http://cdn.example/bg.png)}", "text/css")}
     with hosting(routes, "site.example", "cdn.example") as (site, srv):
         routes["/"] = Page(f'<link rel=stylesheet href="{srv.url("cdn.example", "/s.css")}">')
-        code, rep, err = crawl(run, srv, hosts=("site.example", "cdn.example"))
-    assert site.fetched("/s.css", "cdn.example") == 0 and rep["summary"]["stylesheets"] == 0
+        c = crawl(run, srv, hosts=("site.example", "cdn.example"))
+    assert site.fetched("/s.css", "cdn.example") == 0 and c.report["summary"]["stylesheets"] == 0
 
 
 # ---- failures are values ------------------------------------------------------------------------------
@@ -344,20 +346,20 @@ def test_redirect_loop_is_an_error_entry_and_the_crawl_goes_on(run) -> None:  # 
     routes = {"/": Page('<a href="/loop1">l</a><a href="/ok.html">ok</a>'), "/ok.html": Page(MIXED),
               "/loop1": Page("", status=302, headers={"Location": "/loop2"}),
               "/loop2": Page("", status=302, headers={"Location": "/loop1"})}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 1
-    assert [(e["file"], e["url"], e["message"].split(":")[0]) for e in rep["errors"]] == [
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert c.code == 1
+    assert [(e["file"], e["url"], e["message"].split(":")[0]) for e in c.report["errors"]] == [
         (None, srv.url("site.example", "/loop1"), "redirect-loop")]
-    assert [f["page"] for f in rep["findings"]] == [srv.url("site.example", "/ok.html")] * 2
+    assert [f["page"] for f in c.report["findings"]] == [srv.url("site.example", "/ok.html")] * 2
 
 
 def test_http_error_status_is_an_error_entry(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/": Page('<a href="/gone.html">g</a>')}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert code == 0
-    assert [(e["url"], e["message"]) for e in rep["errors"]] == [(srv.url("site.example", "/gone.html"), "HTTP 404")]
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert c.code == 0
+    assert [(e["url"], e["message"]) for e in c.report["errors"]] == [(srv.url("site.example", "/gone.html"), "HTTP 404")]
 
 
 def test_responses_that_are_not_pages_are_skipped(run) -> None:  # type: ignore[no-untyped-def]
@@ -365,10 +367,10 @@ def test_responses_that_are_not_pages_are_skipped(run) -> None:  # type: ignore[
               "/notes.txt": Page(MIXED, "text/plain"), "/pic.png": Page(b"\x89PNG\r\n\x1a\n", "image/png"),
               "/x.xhtml": Page('<html xmlns="http://www.w3.org/1999/xhtml"><body>'
                                '<img src="http://cdn.example/x.png"/></body></html>', "application/xhtml+xml")}
-    with hosting(routes) as (site, srv):
-        code, rep, err = crawl(run, srv)
-    assert codes(rep) == [("MC101", srv.url("site.example", "/x.xhtml"), "http://cdn.example/x.png")]
-    assert rep["summary"]["pages"] == 2
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    assert codes(c.report) == [("MC101", srv.url("site.example", "/x.xhtml"), "http://cdn.example/x.png")]
+    assert c.report["summary"]["pages"] == 2
 
 
 def test_two_crawls_give_byte_identical_json(run) -> None:  # type: ignore[no-untyped-def]
@@ -379,15 +381,13 @@ def test_two_crawls_give_byte_identical_json(run) -> None:  # type: ignore[no-un
     for j in range(3):
         routes[f"/s{j}.css"] = Page(f'@import "s{(j + 1) % 3}.css"; a{{background:url(http://cdn.example/s{j}.png)}}',
                                     "text/css")
-    with hosting(routes) as (site, srv):
-        first = crawl(run, srv, "--concurrency", "8", fmt="text")
-        second = crawl(run, srv, "--concurrency", "3", fmt="text")
-        j1 = run("scan", srv.url("site.example", "/"), *srv.resolve("site.example"), "--cacert", srv.ca_file,
-                 "--format", "json")
-        j2 = run("scan", srv.url("site.example", "/"), *srv.resolve("site.example"), "--cacert", srv.ca_file,
-                 "--format", "json", "--per-host", "1")
-    assert first == second and first[0] == 1
-    assert j1.out == j2.out and json.loads(j1.out)["summary"]["pages"] == 13
+    with hosting(routes) as (_, srv):
+        text1 = crawl(run, srv, "--concurrency", "8", fmt="text")
+        text2 = crawl(run, srv, "--concurrency", "3", fmt="text")
+        json1 = crawl(run, srv)
+        json2 = crawl(run, srv, "--per-host", "1")
+    assert text1.code == 1 and text1.out == text2.out
+    assert json1.out == json2.out and json1.report["summary"]["pages"] == 13
 
 
 def test_unreachable_start_url_is_a_one_line_error_exit_2(run) -> None:  # type: ignore[no-untyped-def]
@@ -423,10 +423,10 @@ def test_base_url_with_a_crawl_is_a_usage_error(run) -> None:  # type: ignore[no
 
 
 def test_progress_is_silent_when_stderr_is_not_a_terminal(run) -> None:  # type: ignore[no-untyped-def]
-    with hosting({"/": Page(MIXED)}) as (site, srv):
-        code, out, err = crawl(run, srv, fmt="text")
-    assert code == 1 and err == ""
-    assert out.splitlines()[-1].startswith("2 findings (1 error, 1 warning) in 1 page, 0 stylesheets")
+    with hosting({"/": Page(MIXED)}) as (_, srv):
+        c = crawl(run, srv, fmt="text")
+    assert c.code == 1 and c.err == ""
+    assert c.out.splitlines()[-1].startswith("2 findings (1 error, 1 warning) in 1 page, 0 stylesheets")
 
 
 # ---- pure parts ------------------------------------------------------------------------------------------
@@ -457,9 +457,9 @@ def test_content_type_dispatch(media: str | None, body: bytes, expected: bool | 
 
 
 def test_link_collection_changes_no_reference() -> None:
-    html = ('<base href="/d/"><a href="x.html" ping="http://t.example/p">x</a><img src="http://c.example/i.png">'
-            '<link rel="next stylesheet" href="http://c.example/s.css"><area href=y.html><frame src=f.html>'
-            '<video><area href=v.html><source src="http://c.example/v.mp4"></video>').encode()
+    html = (b'<base href="/d/"><a href="x.html" ping="http://t.example/p">x</a><img src="http://c.example/i.png">'
+            b'<link rel="next stylesheet" href="http://c.example/s.css"><area href=y.html><frame src=f.html>'
+            b'<video><area href=v.html><source src="http://c.example/v.mp4"></video>')
     src = decode_html(html)
     page = PageContext("https://s.example/", True)
     without, with_links = extract_html(src, page), extract_html(src, page, links=True)
@@ -484,3 +484,22 @@ def test_fast_link_collection_equals_the_general_path_and_changes_no_reference(h
     slow = extract_html(src, page, links=True, exhaustive=True)
     assert fast.references == plain.references
     assert fast.links == slow.links
+
+
+def test_robots_txt_server_error_means_nothing_is_crawled(run) -> None:  # type: ignore[no-untyped-def]
+    routes = {"/robots.txt": Page("oops", "text/plain", status=500), "/": Page(MIXED)}
+    with hosting(routes) as (site, srv):
+        c = crawl(run, srv, "--retries", "0")
+    assert c.code == 2 and c.out == "" and site.fetched("/") == 0
+    assert c.err.startswith("mixedcontent: nothing could be scanned from") and "robots.txt unreachable (HTTP 500)" in c.err
+
+
+def test_probe_checks_the_https_twins_of_what_the_crawl_found(run) -> None:  # type: ignore[no-untyped-def]
+    routes = {"/a.png": Page(b"\x89PNG\r\n\x1a\n", "image/png")}
+    with hosting(routes, "site.example", "cdn.example") as (site, srv):
+        img = srv.url("cdn.example", "/a.png").replace("https://", "http://")
+        routes["/"] = Page(f'<img src="{img}">')
+        c = crawl(run, srv, "--probe", hosts=("site.example", "cdn.example"))
+    (f,) = c.report["findings"]
+    assert (f["code"], f["https"]["status"], f["fix"]["applicability"]) == ("MC101", "available", "safe")
+    assert site.fetched("/a.png", "cdn.example") >= 1 and site.fetched("/", "cdn.example") == 0

@@ -16,15 +16,17 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from importlib import resources
 from typing import Any
 
+import jsonschema
 import pytest
 from aiohttp import web
+from servers import Server, serve
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from mixedcontent.sources.warc import index_archive
-from servers import Server, serve
 
 CDN = "http://cdn.example"
 
@@ -81,6 +83,22 @@ def test_finding_location_is_archive_record_offset_and_target_uri(run, tmp_path)
     assert report["target"] == {"kind": "warc", "inputs": [path], "base_url": None}
 
 
+def test_archive_report_validates_against_the_schema(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "a.warc.gz")
+    write_warc(path, lambda w: [
+        http_response(w, "https://site.example/a.html", b'<link rel="stylesheet" href="/s.css"><img src="http://x.example/">'),
+        http_response(w, "https://site.example/s.css", b"p{background:url(http://x.example/b.png)}",
+                      [("Content-Type", "text/css")])])
+    report = scan_json(run, path)
+    assert [f["record"]["target_uri"] for f in report["findings"]] == ["https://site.example/a.html",
+                                                                       "https://site.example/s.css"]
+    schema = json.loads(resources.files("mixedcontent.report").joinpath("schema.json").read_text())
+    jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+    broken = {**report, "findings": [{**report["findings"][0], "record": {"offset": -1, "target_uri": "x"}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
+
+
 def test_text_report_names_archive_offset_and_uri(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = str(tmp_path / "a.warc")
     offsets = write_warc(path, lambda w: [http_response(w, "https://site.example/x.html", img_page(f"{CDN}/1.png"))],
@@ -116,7 +134,7 @@ def test_charset_only_in_the_header_decides_the_decoding(run, tmp_path) -> None:
     write_warc(path, lambda w: [http_response(w, "https://site.example/cp.html", page,
                                               [("Content-Type", "text/html; charset=windows-1252")])])
     [f] = scan_json(run, path)["findings"]
-    assert (f["raw"], f["offset"], f["column"]) == ("http://cdn.example/Ã©.png", 21, 21)
+    assert (f["raw"], f["offset"], f["column"]) == ("http://cdn.example/Ã©.png", 22, 23)
 
 
 def test_csp_header_with_upgrade_insecure_requests_leaves_nothing_mixed(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -193,7 +211,8 @@ def test_garbage_between_records_of_a_plain_warc_is_skipped(run, tmp_path) -> No
         http_response(w, "https://site.example/1.html", img_page(f"{CDN}/1.png")),
         http_response(w, "https://site.example/2.html", img_page(f"{CDN}/2.png")),
     ], gz=False)
-    data = open(clean, "rb").read()
+    with open(clean, "rb") as f:
+        data = f.read()
     path = str(tmp_path / "garbage.warc")
     junk = b"this is not a record\r\n"
     with open(path, "wb") as f:
@@ -442,8 +461,11 @@ def test_wget_archive_findings_equal_a_live_crawl_of_the_same_site(run, archived
     live = scan_json(run, srv.url("127.0.0.1", "/"), "--cacert", srv.ca_file, "--allow-private")
     assert live["errors"] == [] and archived["errors"] == []
     a = sorted((_without_location(f) for f in archived["findings"]), key=_located)
-    b = sorted(live["findings"], key=_located)
+    b = sorted((_without_location(f) for f in live["findings"]), key=_located)
     assert a == b
+    assert {f["file"] for f in live["findings"]} == {None}
+    assert {(f["file"], f["record"]["target_uri"]) for f in archived["findings"]} == {
+        (warc, f["page"]) for f in archived["findings"]}
     assert (archived["summary"]["pages"], archived["summary"]["stylesheets"]) == (6, 2)
 
 
@@ -453,7 +475,8 @@ def test_wget_archive_findings_cover_every_kind_the_site_holds(run, archived_sit
     base = archived_site[0].url("127.0.0.1", "")
     got = sorted((f["page"].removeprefix(base), f["code"], f["raw"]) for f in report["findings"])
     assert got == sorted([
-        ("/", "MC101", "http://cdn.example/hero.jpg"), ("/", "MC103", "http://cdn.example/hero-2x.jpg"),
+        # an <img> with a srcset picks even its src through the set: both are imageset requests
+        ("/", "MC103", "http://cdn.example/hero.jpg"), ("/", "MC103", "http://cdn.example/hero-2x.jpg"),
         ("/", "MC201", "http://forms.example/post"),
         ("/a.html", "MC102", "http://cdn.example/app.js"), ("/a.html", "MC104", "http://192.0.2.7/pixel.gif"),
         ("/a.html", "MC401", "http://api.example/v1"),

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from ada_url import URL
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 from protego import Protego
 
 from .. import urls
@@ -249,6 +249,7 @@ def _problem(resp: Response) -> str:
 class _Robots:
     parser: Protego | None  # None: no rules (everything allowed, or nothing with ``allow`` False)
     allow: bool = True
+    why: str | None = None  # why nothing is allowed
 
     def allows(self, url: str, agent: str) -> bool:
         if self.parser is None:
@@ -352,10 +353,12 @@ class _Crawler(Generic[T]):
         if urls.scheme(url) not in ("http:", "https:") or not seed and not self.in_scope(url):
             return
         # RFC 9309 §2.2.2: the most specific group for our user agent; disallowed URLs are not fetched
-        if not (await self.robots_for(url)).allows(url, self.agent):
+        robots = await self.robots_for(url)
+        if not robots.allows(url, self.agent):
             self.stats.disallowed += 1
             if seed:
-                self.errors.append(ScanError(None, url, f"not crawled: robots.txt disallows it for {self.agent}"))
+                why = robots.why or f"robots.txt disallows it for {self.agent}"
+                self.errors.append(ScanError(None, url, f"not crawled: {why}"))
             return
         self.admitted += 1
         self.push(_Request(url, depth, self.next_seq))
@@ -419,7 +422,7 @@ class _Crawler(Generic[T]):
                     outcome = await self.fetch_page(request)
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # a bug: handed to the follow stage, which raises it
+            except Exception as e:  # noqa: BLE001 - a bug: handed to the follow stage, which raises it
                 future.set_exception(e)
                 continue
             future.set_result((request, outcome))
@@ -465,10 +468,10 @@ class _Crawler(Generic[T]):
         if resp.error is None and resp.status is not None and 400 <= resp.status < 500:
             return _Robots(None, allow=True)
         # RFC 9309 §2.3.1.4: "unreachable" (5xx, network errors) means complete disallow
-        self.errors.append(ScanError(None, url, f"robots.txt unreachable ({_problem(resp)}): nothing on "
-                                                f"{origin} is crawled (RFC 9309 §2.3.1.4)"))
+        why = f"robots.txt unreachable ({_problem(resp)}), so nothing on {origin} is crawled (RFC 9309 §2.3.1.4)"
+        self.errors.append(ScanError(None, url, why))
         self.stats.errors += 1
-        return _Robots(None, allow=False)
+        return _Robots(None, allow=False, why=why)
 
     # ---- sitemaps -------------------------------------------------------------------------------------
     async def sitemap_job(self) -> _Outcome[T]:
@@ -582,6 +585,6 @@ async def crawl(settings: CrawlSettings, net_settings: NetSettings, scan: Callab
         return await _Crawler(settings, net, scan, sheets, progress).run()
 
 
-__all__ = ["CrawlSettings", "CrawlStats", "Crawled", "DEFAULT_MAX_PAGES", "PAGE_TYPES", "Scanned", "Served",
+__all__ = ["DEFAULT_MAX_PAGES", "PAGE_TYPES", "CrawlSettings", "CrawlStats", "Crawled", "Scanned", "Served",
            "Sitemap", "StylesheetSink", "crawl", "fingerprint", "gunzip", "page_kind", "parse_sitemap",
            "path_prefix", "scope_host", "start_url"]

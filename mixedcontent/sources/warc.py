@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.recordloader import ArcWarcRecord
+from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untyped]
+from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
+from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
 
 from .. import urls
 from ..model import ScanError
@@ -172,10 +172,10 @@ def _cut_short(record: ArcWarcRecord) -> bool:
 
 
 def _next_start(f: object, pos: int, size: int, gz: bool) -> int | None:
-    """The offset of the first readable record that starts after ``pos``: a gzip member header (in
-    a compressed file) or a ``WARC/1.x`` line (in a plain one) where a record really begins."""
+    """The offset of the first readable record that starts at or after ``pos``: a gzip member header
+    (in a compressed file) or a ``WARC/1.x`` line (in a plain one) where a record really begins."""
     fh = f  # a binary file object
-    start = pos + 1
+    start = pos
     while start < size:
         fh.seek(start)  # type: ignore[attr-defined]
         window = fh.read(_RESYNC_WINDOW + 16)  # type: ignore[attr-defined]
@@ -190,10 +190,37 @@ def _next_start(f: object, pos: int, size: int, gz: bool) -> int | None:
         else:
             candidates = [start + m.start(1) for m in _RECORD_START.finditer(window)]
         for cand in candidates:
-            if cand > pos and _readable_at(fh, cand):
+            if cand >= pos and _readable_at(fh, cand):
                 return cand
         start += _RESYNC_WINDOW
     return None
+
+
+def _skip_blank(f: object, pos: int, size: int) -> int:
+    """``pos`` moved past the blank lines that separate records."""
+    f.seek(pos)  # type: ignore[attr-defined]
+    chunk = f.read(4096)  # type: ignore[attr-defined]
+    return min(size, pos + len(chunk) - len(chunk.lstrip(b"\r\n\t \x00")))
+
+
+def _partial_head(f: object, pos: int, gz: bool) -> bytes | None:
+    """The first bytes of a record that starts at ``pos`` (decompressed as far as they go), or None
+    when no record starts there."""
+    f.seek(pos)  # type: ignore[attr-defined]
+    data = f.read(64 * 1024)  # type: ignore[attr-defined]
+    if gz:
+        if not data.startswith(_GZIP_MEMBER):
+            return None
+        try:
+            data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, 64 * 1024)
+        except zlib.error:
+            return None
+    return data if data.startswith(b"WARC/") else None
+
+
+def _header(head: bytes, name: bytes) -> str | None:
+    m = re.search(rb"\r?\n" + re.escape(name) + rb":[ \t]*([^\r\n]*)", head, re.IGNORECASE)
+    return m.group(1).decode("utf-8", "replace").strip() if m else None
 
 
 def _readable_at(fh: object, offset: int) -> bool:
@@ -208,7 +235,7 @@ def _readable_at(fh: object, offset: int) -> bool:
 def _describe(e: Exception) -> str:
     """What went wrong, in words (never the garbage bytes themselves)."""
     if isinstance(e, ArchiveLoadFailed):
-        return "not the start of a WARC or ARC record (a corrupt gzip member, or garbage)"
+        return "not the start of a WARC or ARC record"
     if isinstance(e, (zlib.error, EOFError, OSError)):
         return f"corrupt compressed data ({type(e).__name__})"
     return f"a corrupt or truncated record ({type(e).__name__})"
@@ -235,7 +262,6 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
                 for record in it:
                     offset = it.get_record_offset()  # reads the record to its end
                     length = it.get_record_length()
-                    records += 1
                     uri = _normal_uri(record.rec_headers.get_header("WARC-Target-URI"))
                     if _cut_short(record):
                         errors.append(ScanError(name, uri, f"record at offset {offset} is truncated: the file ends "
@@ -243,6 +269,7 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
                         end = size
                         break
                     end = offset + length
+                    records += 1
                     if uri is not None and record.rec_type in ("response", "revisit", "resource"):
                         entries.append(_entry(record, offset, length, uri))
             except Exception as e:  # noqa: BLE001 - a corrupt record: report it and resynchronise
@@ -252,12 +279,25 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
                 rest = f.read(64 * 1024)
                 if _BLANK.match(rest) and end + len(rest) >= size:
                     break  # trailing padding
-                problem = "data that is not a complete record (truncated or corrupt)"
+                problem = "data that is not a complete record"
             if problem is None:
                 break
-            pos = _next_start(f, end, size, gz)
-            then = f"; reading resumed at offset {pos}" if pos is not None else "; nothing after it could be read"
-            errors.append(ScanError(name, None, f"unreadable data at offset {end}: {problem}{then}"))
+            bad = _skip_blank(f, end, size)
+            # resume at the first record start from there (from the next byte when this pass read nothing)
+            resume = _next_start(f, bad if end > pos else pos + 1, size, gz)
+            head = _partial_head(f, bad, gz)
+            if resume is None and head is not None:
+                uri = _normal_uri(_header(head, b"WARC-Target-URI"))
+                errors.append(ScanError(name, uri, f"record at offset {bad} is truncated: the file ends inside it; "
+                                                   f"skipped"))
+            elif resume == bad:
+                # the reader lost its place on junk just before a good record: nothing here is lost
+                errors.append(ScanError(name, None, f"unreadable data just before offset {bad} ({problem}); reading "
+                                                    f"resumed there"))
+            else:
+                then = f"reading resumed at offset {resume}" if resume is not None else "nothing after it could be read"
+                errors.append(ScanError(name, None, f"unreadable data at offset {bad}: {problem}; {then}"))
+            pos = resume
     return ArchiveIndex(path, name, tuple(entries), tuple(errors), records)
 
 
@@ -309,6 +349,29 @@ def served(resp: Response) -> Served | None:
 # ---- the archive as a whole ---------------------------------------------------------------------
 
 
+class _Originals:
+    """Response records (the only ones a revisit can refer to) by record id, URI and date, payload
+    digest, and URI; the first of each in input order."""
+
+    def __init__(self, indexes: Sequence[ArchiveIndex]) -> None:
+        self.by_id: dict[str, tuple[str, Entry]] = {}
+        self.by_uri_date: dict[tuple[str, str], tuple[str, Entry]] = {}
+        self.by_digest: dict[str, tuple[str, Entry]] = {}
+        self.by_uri: dict[str, tuple[str, Entry]] = {}
+        for index in indexes:
+            for e in index.entries:
+                if e.kind != "response" or e.status is None:
+                    continue
+                where = (index.path, e)
+                if e.record_id:
+                    self.by_id.setdefault(e.record_id, where)
+                if e.date:
+                    self.by_uri_date.setdefault((e.uri, e.date), where)
+                if e.digest:
+                    self.by_digest.setdefault(e.digest, where)
+                self.by_uri.setdefault(e.uri, where)
+
+
 class Archive:
     """The records of every input archive, found by target URI, record id and payload digest. The
     first capture of a URI (in input order, then by offset) is the one a stylesheet URL resolves to."""
@@ -316,39 +379,28 @@ class Archive:
     def __init__(self, indexes: Sequence[ArchiveIndex]) -> None:
         self.indexes = list(indexes)
         self._by_uri: dict[str, tuple[str, Entry]] = {}
-        self._response_by_uri: dict[str, tuple[str, Entry]] = {}
-        self._by_id: dict[str, tuple[str, Entry]] = {}
-        self._by_uri_date: dict[tuple[str, str], tuple[str, Entry]] = {}
-        self._by_digest: dict[str, tuple[str, Entry]] = {}
         self.hosts: set[str] = set()
         for index in self.indexes:
             for e in index.entries:
-                where = (index.path, e)
                 self.hosts.add(urls.host(e.uri))
                 if e.kind in ("response", "revisit"):
-                    self._by_uri.setdefault(e.uri, where)
-                if e.record_id:
-                    self._by_id.setdefault(e.record_id, where)
-                if e.kind == "response" and e.status is not None:
-                    self._response_by_uri.setdefault(e.uri, where)
-                    if e.date:
-                        self._by_uri_date.setdefault((e.uri, e.date), where)
-                    if e.digest:
-                        self._by_digest.setdefault(e.digest, where)
+                    self._by_uri.setdefault(e.uri, (index.path, e))
+        self._originals: _Originals | None = None  # built when the first revisit asks (most archives have few)
 
     def original(self, e: Entry) -> tuple[str, Entry] | None:
         """A revisit's original response record (WARC 1.1 §6.7): by WARC-Refers-To, else by the
         referred target URI and date, else by payload digest, else the first response capture of
         the referred (or its own) URI."""
-        found = self._by_id.get(e.refers_to) if e.refers_to else None
+        if self._originals is None:
+            self._originals = _Originals(self.indexes)
+        o = self._originals
+        found = o.by_id.get(e.refers_to) if e.refers_to else None
         if found is None and e.refers_to_uri and e.refers_to_date:
-            found = self._by_uri_date.get((e.refers_to_uri, e.refers_to_date))
+            found = o.by_uri_date.get((e.refers_to_uri, e.refers_to_date))
         if found is None and e.digest:
-            found = self._by_digest.get(e.digest)
+            found = o.by_digest.get(e.digest)
         if found is None:
-            found = self._response_by_uri.get(e.refers_to_uri or e.uri)
-        if found is None or found[1].kind != "response" or found[1].status is None:
-            return None
+            found = o.by_uri.get(e.refers_to_uri or e.uri)
         return found
 
     def _effective(self, e: Entry) -> _Effective | str:
