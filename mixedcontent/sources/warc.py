@@ -223,6 +223,20 @@ def _header(head: bytes, name: bytes) -> str | None:
     return m.group(1).decode("utf-8", "replace").strip() if m else None
 
 
+def _member_inside(fh: object, offset: int, length: int) -> int | None:
+    """The first offset strictly inside the record at [offset, offset+length) where a readable
+    record (gzip member) starts, if any."""
+    fh.seek(offset + 1)  # type: ignore[attr-defined]
+    data = fh.read(max(0, length - 1))  # type: ignore[attr-defined]
+    i = data.find(_GZIP_MEMBER)
+    while i >= 0:
+        cand = offset + 1 + i
+        if _readable_at(fh, cand):
+            return cand
+        i = data.find(_GZIP_MEMBER, i + 1)
+    return None
+
+
 def _readable_at(fh: object, offset: int) -> bool:
     try:
         fh.seek(offset)  # type: ignore[attr-defined]
@@ -250,7 +264,7 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
     errors: list[ScanError] = []
     records = 0
     size = os.path.getsize(path)
-    with open(path, "rb") as f:
+    with open(path, "rb") as f, open(path, "rb") as raw:
         gz = f.read(2) == _GZIP_MEMBER[:2]
         pos: int | None = 0
         while pos is not None and pos < size:
@@ -258,10 +272,20 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
             it = ArchiveIterator(f, arc2warc=True)
             end = pos  # where the last good record ended
             problem: str | None = None
+            jump: int | None = None
             try:
                 for record in it:
                     offset = it.get_record_offset()  # reads the record to its end
                     length = it.get_record_length()
+                    # a corrupt gzip member can inflate to garbage whose lengths swallow the next
+                    # members: in a .warc.gz each record is one member, so a readable record starting
+                    # inside this one means this one is damaged
+                    inner = _member_inside(raw, offset, length) if gz else None
+                    if inner is not None:
+                        errors.append(ScanError(name, None, f"unreadable data at offset {offset}: a damaged "
+                                                            f"record; reading resumed at offset {inner}"))
+                        jump = inner
+                        break
                     uri = _normal_uri(record.rec_headers.get_header("WARC-Target-URI"))
                     if _cut_short(record):
                         errors.append(ScanError(name, uri, f"record at offset {offset} is truncated: the file ends "
@@ -274,6 +298,9 @@ def index_archive(path: str, name: str | None = None) -> ArchiveIndex:
                         entries.append(_entry(record, offset, length, uri))
             except Exception as e:  # noqa: BLE001 - a corrupt record: report it and resynchronise
                 problem = _describe(e)
+            if jump is not None and problem is None:
+                pos = jump
+                continue
             if problem is None and end < size:
                 f.seek(end)
                 rest = f.read(64 * 1024)
