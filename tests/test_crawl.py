@@ -503,3 +503,28 @@ def test_probe_checks_the_https_twins_of_what_the_crawl_found(run) -> None:  # t
     (f,) = c.report["findings"]
     assert (f["code"], f["https"]["status"], f["fix"]["applicability"]) == ("MC101", "available", "safe")
     assert site.fetched("/a.png", "cdn.example") >= 1 and site.fetched("/", "cdn.example") == 0
+
+
+def test_start_url_redirecting_to_another_host_takes_it_into_scope(run) -> None:  # type: ignore[no-untyped-def]
+    routes = {"/a.html": Page(MIXED)}
+    with hosting(routes, "site.example", "www.site.example") as (site, srv):
+        routes["/"] = Page("", status=301, headers={"Location": srv.url("www.site.example", "/home.html")})
+        routes["/home.html"] = Page('<a href="/a.html">a</a>')
+        c = crawl(run, srv, hosts=("site.example", "www.site.example"))
+    assert site.fetched("/a.html", "www.site.example") == 1
+    assert {f["page"] for f in c.report["findings"]} == {srv.url("www.site.example", "/a.html")}
+
+
+def test_crawl_report_validates_against_the_json_schema(run) -> None:  # type: ignore[no-untyped-def]
+    from importlib import resources
+
+    import jsonschema
+
+    routes = {"/": Page('<link rel=stylesheet href="/s.css"><a href="/gone.html">g</a>' + MIXED),
+              "/s.css": Page("a{background:url(http://cdn.example/s.png)}", "text/css")}
+    with hosting(routes) as (_, srv):
+        c = crawl(run, srv)
+    schema = json.loads(resources.files("mixedcontent.report").joinpath("schema.json").read_text())
+    jsonschema.validate(c.report, schema, cls=jsonschema.Draft202012Validator)
+    assert c.report["target"] == {"kind": "site", "inputs": [srv.url("site.example", "/")], "base_url": None}
+    assert len(c.report["findings"]) == 3 and len(c.report["errors"]) == 1
