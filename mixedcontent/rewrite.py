@@ -68,6 +68,27 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
     return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
 
 
+def _cut_points(src: SourceText, offset: int, stored: bytes, old: str, keep: int,
+                tail: int) -> tuple[int, int] | None:
+    """Byte offsets (within the span ``stored`` at ``offset``, which decodes to ``old``) where its first
+    ``keep`` code points end and its last ``tail`` begin. Usually found by encoding those code points
+    and checking that the stored bytes decode to them; where they do not (two byte sequences for one
+    code point, as cp932's NEC/IBM twins), by the document's own position map."""
+    head, rest = old[:keep], old[len(old) - tail:]
+    try:
+        b1 = len(src.encode(head))
+        b2 = len(stored) - len(src.encode(rest))
+    except UnicodeEncodeError:
+        b1 = b2 = -1
+    if 0 <= b1 <= b2 <= len(stored) and src.decode(stored[:b1]) == head and src.decode(stored[b2:]) == rest:
+        return b1, b2
+    # the code-point index of the span's start (byte offsets grow with the index)
+    index = bisect.bisect_left(range(len(src.text) + 1), offset, key=src.byte_offset)
+    if index > len(src.text) or src.byte_offset(index) != offset:
+        return None
+    return src.byte_offset(index + keep) - offset, src.byte_offset(index + len(old) - tail) - offset
+
+
 def splice(src: SourceText, offset: int, length: int, old: str, new: str) -> bytes:
     """The bytes that replace ``src.data[offset:offset+length]`` (which must decode to ``old``) so that
     they decode to ``new``, changing as few bytes as possible: the code points ``old`` and ``new``
@@ -78,10 +99,6 @@ def splice(src: SourceText, offset: int, length: int, old: str, new: str) -> byt
     stored = data[offset:offset + length]
     if src.decode(stored) != old:
         raise ValueError("the file no longer holds the scanned text at this offset")
-    # the code-point index of the span's start (byte offsets grow with the index)
-    index = bisect.bisect_left(range(len(src.text) + 1), offset, key=src.byte_offset)
-    if index > len(src.text) or src.byte_offset(index) != offset:
-        raise ValueError("the offset does not start a character in this encoding")
     keep = 0
     limit = min(len(old), len(new))
     while keep < limit and old[keep] == new[keep]:
@@ -89,8 +106,10 @@ def splice(src: SourceText, offset: int, length: int, old: str, new: str) -> byt
     tail = 0
     while tail < limit - keep and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
         tail += 1
-    cut_start = src.byte_offset(index + keep)
-    cut_end = src.byte_offset(index + len(old) - tail)
+    cut = _cut_points(src, offset, stored, old, keep, tail)
+    if cut is None:
+        raise ValueError("the offset does not start a character in this encoding")
+    cut_start, cut_end = offset + cut[0], offset + cut[1]
     try:
         middle = src.encode(new[keep:len(new) - tail])
     except UnicodeEncodeError:
