@@ -553,8 +553,9 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"--backup wants a file-name suffix such as .orig, got {args.backup!r}")
     options = FixOptions(unsafe=args.unsafe, forms=args.forms, maps=tuple(maps), add_csp_meta=args.add_csp_meta,
                          dry_run=args.dry_run, backup=args.backup, durable=not args.no_fsync)
-    # --unsafe proves nothing and needs no proof: it never goes online
-    probe = None if args.unsafe else probe_settings(args)
+    probe = probe_settings(args)  # validates the network flags even when nothing will be probed
+    if args.unsafe:
+        probe = None  # --unsafe proves nothing and needs no proof: it never goes online
     result = fix_paths(list(args.paths), settings, options, probe)
     if result.scan.pages == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)

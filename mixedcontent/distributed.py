@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
-from . import __version__
+from . import __version__, urls
 from .errors import InputError, UsageError
 from .extract.html import StylesheetLoad
 from .model import ArchiveRecord, Finding, ScanError, ScanResult, Target
@@ -482,7 +482,7 @@ def _archive_stylesheets(archive: Archive, loads: Sequence[tuple[str, str, bool]
         target = phase.page_target(url, upgrade)
         if target is None:
             continue
-        key = target.split("#", 1)[0]
+        key = urls.without_fragment(target)
         if archive.in_scope(key) and phase.page_load(key, key, None, page, upgrade):
             queue.append(key)
     while queue:
@@ -517,7 +517,7 @@ def _archive_stylesheets(archive: Archive, loads: Sequence[tuple[str, str, bool]
                 continue
             for url in phase.add(key, resp.body, url=loc.url, transport_charset=resp.charset):
                 target, via_http = phase.import_target(url)
-                imported = target.split("#", 1)[0]
+                imported = urls.without_fragment(target)
                 if archive.in_scope(imported) and phase.import_load(imported, imported, None, key, via_http):
                     queue.append(imported)
     findings, errors, keys = phase.finish(True, _Policy.of(settings))

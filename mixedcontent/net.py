@@ -172,11 +172,7 @@ class Response:
     @property
     def content_type(self) -> str | None:
         """The media type of Content-Type, lower case, without parameters (None when absent/empty)."""
-        value = self.header("Content-Type")
-        if value is None:
-            return None
-        media = value.split(";", 1)[0].strip().lower()
-        return media or None
+        return media_type(self.header("Content-Type"))
 
     @property
     def charset(self) -> str | None:
@@ -188,6 +184,14 @@ class Response:
             if key.strip().lower() == "charset":
                 return val.strip().strip('"') or None
         return None
+
+
+def media_type(content_type: str | None) -> str | None:
+    """The media type of a Content-Type value, lower case, without parameters (None when absent/empty)."""
+    if content_type is None:
+        return None
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media or None
 
 
 class _Blocked(OSError):

@@ -112,6 +112,12 @@ def https_twin(url: str) -> str:
     return u.href
 
 
+def without_fragment(url: str) -> str:
+    """A serialised URL without its fragment (a serialised WHATWG URL escapes '#' everywhere but
+    before its fragment, so the first '#' starts it)."""
+    return url.split("#", 1)[0]
+
+
 def origin(url: str) -> str | None:
     try:
         return URL(url).origin

@@ -402,3 +402,10 @@ def test_default_fix_upgrades_only_what_the_probe_proved(run, tmp_path) -> None:
     assert (tmp_path / "c.html").read_bytes() == (
         f'<base href="http://cdn.example:{port}/e/"><img src="ok4.png"><img src="missing.png">'.encode())
     assert "gone.png left as is" in r.out and "http-404" in r.out
+
+
+def test_bad_network_flag_is_a_usage_error_even_with_unsafe(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "p.html").write_bytes(b'<img src="http://i.example/a.png">')
+    r = run("fix", str(tmp_path), "--unsafe", "--resolve", "bad")
+    assert r.code == 2 and r.err.startswith("mixedcontent: ") and r.err.count("\n") == 1
+    assert (tmp_path / "p.html").read_bytes() == b'<img src="http://i.example/a.png">'

@@ -79,7 +79,7 @@ def start_url(text: str) -> str:
         raise UsageError(f"{text!r}: only http:// and https:// sites can be crawled")
     if not urls.host(resolved):
         raise UsageError(f"{text!r}: the URL has no host")
-    return _drop_fragment(resolved)
+    return urls.without_fragment(resolved)
 
 
 def scope_host(text: str) -> str:
@@ -163,11 +163,6 @@ class Sitemap:
 
 
 # ---- pure parts ----------------------------------------------------------------------------------
-
-def _drop_fragment(url: str) -> str:
-    # a serialised WHATWG URL escapes '#' everywhere but before its fragment
-    return url.split("#", 1)[0]
-
 
 def fingerprint(url: str) -> bytes:
     """Request fingerprint (scrapy's idea): a digest of the normalised URL, 16 bytes per URL seen."""
@@ -343,7 +338,7 @@ class _Crawler(Generic[T]):
 
     async def admit(self, url: str, depth: int, *, seed: bool = False) -> None:
         """Frontier: admit one page URL if it is new, in scope, within the limits and allowed."""
-        url = _drop_fragment(url)
+        url = urls.without_fragment(url)
         fp = fingerprint(url)
         if fp in self.seen or self.admitted >= self.s.max_pages:
             return
@@ -434,7 +429,7 @@ class _Crawler(Generic[T]):
         resp = await self.net.fetch(url)
         if resp.error is not None:
             return _Outcome(errors=[ScanError(None, url, _problem(resp))])
-        final = _drop_fragment(resp.final_url)
+        final = urls.without_fragment(resp.final_url)
         if request.depth > 0 and not self.host_in_scope(final):
             return _Outcome(skipped=True)  # redirected off-site
         if resp.status is None or not 200 <= resp.status < 300:
@@ -494,9 +489,9 @@ class _Crawler(Generic[T]):
             while queue and len(fetched) < SITEMAP_MAX_FILES and len(found) < SITEMAP_MAX_URLS:
                 text, level, listed_somewhere = queue.popleft()
                 loc = urls.resolve(text, origin + "/")
-                if loc is None or not self.host_in_scope(loc) or _drop_fragment(loc) in fetched:
+                if loc is None or not self.host_in_scope(loc) or urls.without_fragment(loc) in fetched:
                     continue
-                loc = _drop_fragment(loc)
+                loc = urls.without_fragment(loc)
                 if not listed_somewhere and not (await self.robots_for(loc)).allows(loc, self.agent):
                     continue
                 fetched.add(loc)
@@ -533,7 +528,7 @@ class _Crawler(Generic[T]):
         target = self.sheets.page_target(url, upgrade)
         if target is None:
             return
-        key = _drop_fragment(target)
+        key = urls.without_fragment(target)
         if self.admit_stylesheet(key) and self.sheets.page_load(key, key, None, page, upgrade):
             self.start_stylesheet(key)
 
@@ -564,12 +559,12 @@ class _Crawler(Generic[T]):
             # HTML §4.6.7.5 (rel=stylesheet): a style sheet not served as text/css is not applied
             self.sheets.add_error(key, f"not scanned: served as {media}, which browsers do not apply as a stylesheet")
             return
-        imports = self.sheets.add(key, resp.body, url=_drop_fragment(resp.final_url), transport_charset=resp.charset)
+        imports = self.sheets.add(key, resp.body, url=urls.without_fragment(resp.final_url), transport_charset=resp.charset)
         del resp
         self.stats.stylesheets += 1
         for url in imports:
             target, via_http = self.sheets.import_target(url)
-            imported = _drop_fragment(target)
+            imported = urls.without_fragment(target)
             if self.admit_stylesheet(imported) and self.sheets.import_load(imported, imported, None, key, via_http):
                 self.start_stylesheet(imported)
         self.report()

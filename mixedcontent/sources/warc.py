@@ -33,7 +33,7 @@ from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
 
 from .. import urls
 from ..model import ScanError
-from ..net import Hop, Response
+from ..net import Hop, Response, media_type
 from .crawl import PAGE_TYPES, Served, page_kind
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
@@ -127,14 +127,7 @@ def _normal_uri(raw: str | None) -> str | None:
     resolved = urls.resolve(raw, "about:blank")
     if resolved is None or urls.scheme(resolved) not in ("http:", "https:"):
         return None
-    return resolved.split("#", 1)[0]
-
-
-def _media(value: str | None) -> str | None:
-    if value is None:
-        return None
-    media = value.split(";", 1)[0].strip().lower()
-    return media or None
+    return urls.without_fragment(resolved)
 
 
 def _status(record: ArcWarcRecord) -> int | None:
@@ -150,10 +143,10 @@ def _entry(record: ArcWarcRecord, offset: int, length: int, uri: str) -> Entry:
     h = record.rec_headers
     http = record.http_headers
     if record.rec_type == "resource" or http is None:
-        media = _media(h.get_header("Content-Type"))
+        media = media_type(h.get_header("Content-Type"))
         location = None
     else:
-        media = _media(http.get_header("Content-Type"))
+        media = media_type(http.get_header("Content-Type"))
         location = http.get_header("Location")
     refers_uri = h.get_header("WARC-Refers-To-Target-URI")
     return Entry(offset=offset, length=length, kind=record.rec_type, uri=uri,
@@ -498,7 +491,7 @@ class Archive:
                 target = urls.resolve(head.location, url)
                 if target is None:
                     return f"HTTP {status} with an unusable Location"
-                target = target.split("#", 1)[0]
+                target = urls.without_fragment(target)
                 hops.append(Hop(url, status, target))
                 if target in seen:
                     return "redirect-loop: the archived redirects lead back to " + target
