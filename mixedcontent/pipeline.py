@@ -21,7 +21,7 @@ from .classify import decide, finding_for, needs_probe
 from .extract import css
 from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgrades
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
-from .model import (Applicability, Context, Finding, Fix, ProbeResult, RefKind, Reference, ScanError, ScanResult,
+from .model import (Applicability, pickled_by_fields, Context, Finding, Fix, ProbeResult, RefKind, Reference, ScanError, ScanResult,
                     Span, Target)
 from .net import NetSettings
 from .posture import Issue, is_exempt_host, to_findings
@@ -51,6 +51,7 @@ class _Policy:
         return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _PageJob:
     path: str
@@ -64,6 +65,7 @@ class _PageJob:
     probing: bool = False  # keep references for the probe stage instead of judging them now
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _Pending:
     """One document's judgeable references (spans checked, document order), held until the probe
@@ -76,6 +78,7 @@ class _Pending:
     codes: tuple[str | None, ...] = ()  # decide(ref) without a probe result, one per ref
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class _PageOutcome:
     rel: str

@@ -27,6 +27,11 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
 
     Returns (replacement, reason-if-display-only).
     """
+    if raw == url and url.startswith("http://"):
+        # written exactly as its own serialisation: http and https parse alike but for the default
+        # port, so "https:" + the rest resolves to the twin (no need to parse twice; a serialised
+        # URL carries no ":80", and an explicit ":443" is the twin's default port)
+        return "https:" + raw[5:], None
     twin = urls.https_twin(url)
     if raw[:5].lower() != "http:":
         return twin, "the scheme is written with character references or escapes; rewrite it by hand"

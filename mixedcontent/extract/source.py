@@ -187,7 +187,14 @@ class _Maps:
             start, base = self._cursor
             if index < start:
                 start, base = 0, 0
-            base += len(self.text[start:index].encode("utf-8", self.errors))
+            # most stretches are ASCII: then they are as many bytes as code points, and checking the
+            # stored bytes is ~20x cheaper than slicing and encoding the text (2 bytes a char once
+            # one non-ASCII code point anywhere widens the string)
+            n = index - start
+            if self.body[base:base + n].isascii():
+                base += n
+            else:
+                base += len(self.text[start:index].encode("utf-8", self.errors))
             self._cursor = (index, base)
             return base
         if self._chars is None or self._bytes is None:
