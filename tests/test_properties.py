@@ -23,6 +23,11 @@ FRAGMENTS = [
     " ", "\n", "\r\n", "\t", ",", " 2x, ", "é", "日本", "😀", "\\", "onclick=\"f('http://s.example/')\"",
     "<meta ", "http-equiv=", "refresh", "content=\"0;url=http://r.example/\"", "<link ", "rel=", "stylesheet",
     "STYLESHEET", "<title>", "</title>", "<!--<script>", "@import ", "url(", "\\68ttp://", "</style ", "</script ",
+    # the attributes the fast pattern reads (URL-bearing, style, on*) and some it skips unread
+    "<video poster=", "<object data=", "<embed src=", "<body background=", "<td BACKGROUND=", "<frame src=",
+    "<input type=image src=", "<button formaction=", "<input type=submit formaction=", "<a href=", " href=",
+    " alt=", " title=\"", " POSTER=", " OnLoad=", " srcset=", " data=", " action=", " src=", " srcdoc=",
+    " style=", " datax=", " =", "</p title=\"",
 ]
 html_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40).map("".join)
 ENCODINGS = ["utf-8", "utf-16", "cp1252", "shift_jis"]

@@ -65,9 +65,11 @@ _BORING_VALUE = (
     rf"""(?:"[^"&\\hH]*+"|"(?:[^"&\\hH]++|{_H_NOT_HTTP})*+"|'(?:[^'&\\hH]++|{_H_NOT_HTTP})*+'"""
     rf"""|(?!["'])(?:[^\t\n\f\r >&\\hH"']++|{_H_NOT_HTTP})*+(?=[\t\n\f\r >]))"""
 )
+# (an unquoted value never starts with a quote: an unterminated quoted value runs to the end of the
+# document, so the tag must not match)
+_ANY_VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
 _BORING_ATTR = rf"[^\t\n\f\r />=][^\t\n\f\r /=>]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_BORING_VALUE})?+"
-_ANY_VALUE = r"""(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]*+)"""
-_ANY_ATTR = rf"[^\t\n\f\r />][^\t\n\f\r /=>]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_ANY_VALUE})?+"
+_ANY_ATTR = rf"[^\t\n\f\r />=][^\t\n\f\r /=>]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_ANY_VALUE})?+"
 
 # HTML §13.2.5.43-46 comment states: <!--> and <!---> close at once; otherwise the first --> or --!>
 _COMMENT = r"<!--(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))"
@@ -77,6 +79,11 @@ _BOGUS_ALL = r"<\?[^>]*+(?:>|\Z)|<!(?!--)[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>
 # same language as "[\t\n\f\r /]*+" before each, measured ~10% faster)
 _BORING_ATTRS = rf"(?: ?{_BORING_ATTR}|[\t\n\f\r /]++{_BORING_ATTR})*+[\t\n\f\r /]*+>"
 _ANY_ATTRS = rf"(?:[\t\n\f\r /]*+{_ANY_ATTR})*+[\t\n\f\r /]*+>"
+# an <a> start tag: its href is a navigation, never fetched, so its value is skipped unread (an
+# <a href="http://…"> costs no trip through Python); ping, style and on* are still read
+_HREF_ANY = rf"[hH][rR][eE][fF](?=[\t\n\f\r /=>])(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_ANY_VALUE})?+"
+_A_ATTRS = (rf"(?: ?(?:{_HREF_ANY}|{_BORING_ATTR})|[\t\n\f\r /]++(?:{_HREF_ANY}|{_BORING_ATTR}))*+"
+            rf"[\t\n\f\r /]*+>")
 _WSC = r"[\t\n\f\r />]"
 
 
@@ -137,9 +144,11 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
     # a whole <picture>/<video>/<audio> holding only text, comments and boring void tags
     media = "|".join(_whole(n, rf"(?:{_TEXT}|{boring_void}|{_COMMENT})*+") for n in ("picture", "video", "audio"))
     link = "" if followed else f"|{_BORING_LINK}"
+    anchor = "" if "a" in followed else f"|a(?={_WSC}){_A_ATTRS}"
     fast = re.compile(
         rf"(?:[^<]++|<(?:"
         rf"(?![A-Za-z!?/])"  # a "<" that starts nothing is text
+        rf"{anchor}"
         rf"|/(?:{_trie(_COMMON, ignore_case=False)}>|(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS})"
         rf"|{common}(?:>|(?={_WSC}){_BORING_ATTRS})"
         rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS})"

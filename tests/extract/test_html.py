@@ -147,9 +147,24 @@ def test_duplicate_attribute_first_wins() -> None:
     '<? pi <img src=http://cdn.example/a.png> ',
     '<img src="http://cdn.example/a.png"',
     '<iframe srcdoc="<p>x</p>" src="http://widgets.example/w"></iframe>',
+    # an unterminated quoted value runs to the end of the document, in start and end tags alike
+    '<p title="x><img src=http://cdn.example/a.png>',
+    '</p title="x><img src=http://cdn.example/a.png>',
+    '<a href="http://nav.example/" title="http://t.example/">x</a>',
 ])
 def test_inert_markup(html: str) -> None:
     assert codes(html) == []
+
+
+@pytest.mark.parametrize("html,expected", [
+    ('<a href="http://nav.example/" ping="http://cdn.example/p">x</a>', ["http://cdn.example/p"]),
+    ('<a href="http://nav.example/" style="background:url(http://cdn.example/a.png)">x</a>',
+     ["http://cdn.example/a.png"]),
+    ('<a href=http://nav.example/ onclick="fetch(\'http://cdn.example/s\')">x</a>', ["http://cdn.example/s"]),
+    ('<A HREF="http://nav.example/" PING="http://cdn.example/p">x</A>', ["http://cdn.example/p"]),
+])
+def test_links_are_not_fetched_but_their_other_attributes_are(html: str, expected: list[str]) -> None:
+    assert [raw for _, raw in judge(html)] == expected
 
 
 def test_after_template_is_live() -> None:
