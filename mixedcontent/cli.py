@@ -362,7 +362,8 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                     help="text (default; a unified diff with --dry-run) or json (every edit: file, offset, "
                          "length, old and new text)")
     fx.add_argument("--no-fsync", action="store_true",
-                    help="skip fsync of each file (still atomic against crashes of this process, not power cuts)")
+                    help="do not make the rewritten files durable before renaming them (no syncfs/fsync; still "
+                         "atomic against crashes of this process, not against power cuts)")
     _add_site_options(fx)
     add_probe_options(fx, on_by_default=True)
     add_net_options(fx)

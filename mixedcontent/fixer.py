@@ -15,14 +15,16 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from . import urls
 from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
-from .model import Applicability, Context, Finding, ScanError, ScanResult
+from .model import Applicability, Context, Finding, ScanError, ScanResult, pickled_by_fields
 from .pipeline import scan_paths
 from .probe import ProbeSettings
-from .rewrite import FileChangedError, apply_edits, remove_temp_files, replace_file, sync_directories, unified_diff
+from .rewrite import (CAN_SYNC_FILESYSTEMS, FileChangedError, apply_edits, commit_file, discard_temp, remove_temp_files,
+                      replace_file, stage_file, sync_directories, sync_filesystems, unified_diff)
 from .settings import ScanSettings
 from .sources.files import collect
 
@@ -30,6 +32,7 @@ CSP_META = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure
 CSP_META_XML = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests" />'
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FixOptions:
     unsafe: bool = False  # apply fixes whose https twin was not proven
@@ -41,6 +44,7 @@ class FixOptions:
     durable: bool = True  # fsync each file and directory
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PlannedEdit:
     """One byte edit of one file: ``length`` bytes at ``offset`` hold ``old`` and will hold ``new``."""
@@ -55,6 +59,7 @@ class PlannedEdit:
     why: str  # "https-twin", "map", "csp-meta"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Unfixed:
     """A finding left as it is, and why."""
@@ -63,6 +68,7 @@ class Unfixed:
     reason: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FileOutcome:
     file: str
@@ -171,12 +177,15 @@ def _base_verdicts(findings: Iterable[Finding]) -> dict[tuple[str | None, int], 
     return verdict
 
 
-def _plan(result: ScanResult, paths: dict[str, tuple[str, str]], options: FixOptions,
+def _plan(findings: list[Finding], paths: dict[str, tuple[str, str]], options: FixOptions,
           pages: dict[str, tuple[str, str, str]]) -> tuple[dict[str, _FilePlan], list[Unfixed]]:
+    """The edits ``options`` allow for ``findings``, by file (``paths``: report path -> (path, root);
+    ``pages``: report path -> (path, URL, root) of the pages that get a CSP <meta>), and the
+    findings left alone with why."""
     plans: dict[str, _FilePlan] = {}
     unfixed: list[Unfixed] = []
-    bases = _base_verdicts(result.findings)
-    for f in result.findings:
+    bases = _base_verdicts(findings)
+    for f in findings:
         if f.suppressed_by is not None:
             continue
         reason = _refusal(f, options, bases)
@@ -251,7 +260,9 @@ def _refusal(f: Finding, options: FixOptions, bases: dict[tuple[str | None, int]
     return None
 
 
-def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: bool) -> FileOutcome:
+def _check(plan: _FilePlan, started_ns: int) -> os.stat_result | FileOutcome:
+    """The file's stat when it may be written, else why not: never through a symlink, never outside
+    the scanned root, never when it changed after the scan began."""
     rel = plan.rel
     try:
         st = os.lstat(plan.path)
@@ -264,14 +275,32 @@ def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: boo
         return FileOutcome(rel, "skipped", (), "lies outside the scanned root (through a symlink): never written")
     if st.st_mtime_ns >= started_ns:
         return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again")
+    return st
+
+
+def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: bool) -> FileOutcome:
+    """Rewrite one file the scan saw earlier: checked, read and decoded again."""
+    st = _check(plan, started_ns)
+    if isinstance(st, FileOutcome):
+        return st
     try:
         with open(plan.path, "rb") as fh:
             data = fh.read()
     except OSError as e:
-        return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
+        return FileOutcome(plan.rel, "error", (), f"cannot read: {e.strerror or e}")
     if looks_binary(data):
-        return FileOutcome(rel, "skipped", (), "binary content")
-    src: SourceText = _decoder(rel, plan.context)(data)
+        return FileOutcome(plan.rel, "skipped", (), "binary content")
+    outcome = _rewrite(plan, st, _decoder(plan.rel, plan.context)(data), options, scripting)
+    assert isinstance(outcome, FileOutcome)
+    return outcome
+
+
+def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixOptions,
+             scripting: bool, staged: bool = False) -> FileOutcome | _Staged:
+    """Splice the plan's edits into ``src`` (the file as it was when ``st`` was taken) and replace
+    the file atomically (or, in a dry run, describe the change). ``staged``: only write the temp
+    file and hand it back, for ``_commit`` to finish."""
+    rel = plan.rel
     edits = [e for k, e in sorted(plan.edits.items()) if k not in plan.conflicts]
     notes: list[str] = []
     if plan.conflicts:
@@ -297,15 +326,93 @@ def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: boo
     message = "; ".join(notes) or None
     if options.dry_run:
         return FileOutcome(rel, "would-rewrite", tuple(kept), message, unified_diff(rel, src, new_data))
+    done = FileOutcome(rel, "rewritten", tuple(kept), message)
+    if staged:
+        try:
+            # durable later, for a whole chunk at once, where the filesystems can be synced
+            tmp = stage_file(plan.path, new_data, expect=st, fsync=options.durable and not CAN_SYNC_FILESYSTEMS)
+        except OSError as e:
+            return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
+        return _Staged(done, plan.path, tmp, st)
     try:
         replace_file(plan.path, new_data, expect=st, backup=options.backup, durable=options.durable)
-    except FileChangedError:
-        return FileOutcome(rel, "skipped", (), "changed on disk while being rewritten; run fix again")
-    except FileExistsError:
-        return FileOutcome(rel, "skipped", (), f"backup {rel}{options.backup} already exists; not overwritten")
     except OSError as e:
-        return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
-    return FileOutcome(rel, "rewritten", tuple(kept), message)
+        return _write_failure(rel, e, options)
+    return done
+
+
+def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
+    if isinstance(e, FileChangedError):
+        return FileOutcome(rel, "skipped", (), "changed on disk while being rewritten; run fix again")
+    if isinstance(e, FileExistsError):
+        return FileOutcome(rel, "skipped", (), f"backup {rel}{options.backup} already exists; not overwritten")
+    return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A rewrite written to its temp file, waiting to be made durable and renamed into place."""
+
+    done: FileOutcome  # the outcome once renamed
+    path: str
+    tmp: str
+    st: os.stat_result
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class _FixPage:
+    """The pipeline's PageAction for ``fix``: plan and rewrite each page in the worker that scanned
+    it, from the bytes and text it already holds (no second read or decode, and the writes overlap
+    the scanning of other pages). Returns (the file's outcome or None, the findings left alone)."""
+
+    options: FixOptions
+    started_ns: int
+    scripting: bool
+
+    def __call__(self, path: str, rel: str, url: str, root: str, src: SourceText,
+                 findings: list[Finding]) -> tuple[FileOutcome | _Staged | None, list[Unfixed]]:
+        pages = {rel: (path, url, root)} if self.options.add_csp_meta else {}
+        plans, unfixed = _plan(findings, {rel: (path, root)}, self.options, pages)
+        plan = plans.get(rel)
+        if plan is None:
+            return None, unfixed
+        st = _check(plan, self.started_ns)
+        if isinstance(st, FileOutcome):
+            return st, unfixed
+        if st.st_size != len(src.data):
+            return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again"), unfixed
+        return _rewrite(plan, st, src, self.options, self.scripting, staged=True), unfixed
+
+    def settle(self, acted: list[object]) -> list[object]:
+        """Make the chunk's temp files durable (one syncfs per filesystem instead of an fsync per
+        file), then rename each over its original (still checked against the stat it was planned
+        from). If the sync fails, no original is replaced."""
+        results: list[tuple[FileOutcome | _Staged | None, list[Unfixed]]] = list(acted)  # type: ignore[arg-type]
+        staged = [r[0] for r in results if isinstance(r[0], _Staged)]
+        failure: OSError | None = None
+        if staged and self.options.durable and CAN_SYNC_FILESYSTEMS:
+            try:
+                sync_filesystems(x.path for x in staged)
+            except OSError as e:
+                failure = e
+        out: list[object] = []
+        for outcome, unfixed in results:
+            out.append((_commit(outcome, self.options, failure) if isinstance(outcome, _Staged) else outcome,
+                        unfixed))
+        return out
+
+
+def _commit(staged: _Staged, options: FixOptions, failure: OSError | None) -> FileOutcome:
+    if failure is not None:
+        discard_temp(staged.tmp)
+        return _write_failure(staged.done.file, failure, options)
+    try:
+        commit_file(staged.tmp, staged.path, expect=staged.st, backup=options.backup)
+    except OSError as e:
+        return _write_failure(staged.done.file, e, options)
+    return staged.done
 
 
 def _meta_edit(rel: str, src: SourceText, url: str, scripting: bool) -> PlannedEdit | None:
@@ -335,7 +442,21 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
     pages, _, _ = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
                           follow_outside=settings.follow_outside)
-    result = scan_paths(list(inputs), settings, probe=None if options.unsafe else probe)
+    outcomes: list[FileOutcome] = []
+    unfixed: list[Unfixed] = []
+    # without a probe stage each page's findings are final once it is scanned: the worker that
+    # scanned it rewrites it (stylesheets, judged after every page, are rewritten below)
+    probing = probe is not None and not options.unsafe
+    action = None if probing else _FixPage(options, started_ns, settings.scripting)
+
+    def on_page(acted: object) -> None:
+        outcome, left = cast(tuple[FileOutcome | None, list[Unfixed]], acted)
+        if outcome is not None:
+            outcomes.append(outcome)
+        unfixed.extend(left)
+
+    result = scan_paths(list(inputs), settings, probe=probe if probing else None, page_action=action,
+                        on_page=on_page)
     paths: dict[str, tuple[str, str]] = {f.rel: (f.path, root.directory) for root, f in pages}
     roots = {f.rel: root for root, f in pages}
     # stylesheets: the scan names them by report path; find their files through the page's root
@@ -348,15 +469,17 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
                     break
     scanned = set(result.scanned)
     page_files = {f.rel: (f.path, f.url, root.directory) for root, f in pages if f.rel in scanned}
-    plans, unfixed = _plan(result, paths, options, page_files if options.add_csp_meta else {})
+    rest = [f for f in result.findings if probing or f.context is Context.STYLESHEET]
+    plans, left = _plan(rest, paths, options, page_files if options.add_csp_meta and probing else {})
+    unfixed.extend(left)
     failed = {e.file for e in result.errors if e.file}
-    outcomes: list[FileOutcome] = []
     todo = [plans[rel] for rel in sorted(plans) if rel not in failed]
-    workers = min(8, max(1, len(todo)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # fsync and reads release the GIL
-        outcomes = list(pool.map(lambda p: _apply(p, options, started_ns, settings.scripting), todo))
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:  # fsync and reads release the GIL
+            outcomes.extend(pool.map(lambda p: _apply(p, options, started_ns, settings.scripting), todo))
+    outcomes.sort(key=lambda o: o.file)
     if not options.dry_run and options.durable:
-        sync_directories(os.path.dirname(plans[o.file].path) for o in outcomes if o.status == "rewritten")
+        sync_directories(os.path.dirname(paths[o.file][0]) for o in outcomes if o.status == "rewritten")
     return FixResult(scan=result, files=tuple(o for o in outcomes if o.edits or o.status != "skipped"
                                               or o.message != "nothing to change"),
                      unfixed=tuple(sorted(unfixed, key=lambda u: u.finding.sort_key)), dry_run=options.dry_run,

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -63,6 +64,8 @@ class _PageJob:
     scripting: bool
     max_size: int
     probing: bool = False  # keep references for the probe stage instead of judging them now
+    root: str = ""  # real path of the root directory the page belongs to
+    action: PageAction | None = None  # run on the page in the worker that scanned it
 
 
 @pickled_by_fields
@@ -87,6 +90,24 @@ class _PageOutcome:
     error: ScanError | None = None
     pending: _Pending | None = None
     links: list[str] = field(default_factory=list)  # scan_document(links=True): what a crawler follows
+    acted: object = None  # what the job's PageAction returned
+
+
+class PageAction(Protocol):
+    """Work done on each page in the worker process that scanned it, while its bytes and decoded text
+    are at hand (``fix`` rewrites files this way, overlapping writes with the scanning of other pages
+    and never reading or decoding a file twice). Must pickle (a module-level class's instance); its
+    return value must pickle too and reaches the ``on_page`` callback of ``scan_paths``. Not run for
+    a page that could not be scanned."""
+
+    def __call__(self, path: str, rel: str, url: str, root: str, src: SourceText,
+                 findings: list[Finding]) -> object: ...
+
+    def settle(self, acted: list[object]) -> list[object]:
+        """Called in the worker once per chunk of pages, with what ``__call__`` returned for each
+        (in order), before the chunk's outcomes leave it; returns the values to hand on (``fix``
+        makes a whole chunk's rewrites durable with one filesystem sync here)."""
+        ...
 
 
 def _read(path: str, rel: str, max_size: int) -> bytes | ScanError:
@@ -188,7 +209,10 @@ def scan_page(job: _PageJob, policy: _Policy = _Policy()) -> _PageOutcome:
     if isinstance(data, ScanError):
         return _PageOutcome(job.rel, error=data)
     page = PageContext(job.url, job.secure, job.upgrade, job.scripting)
-    return scan_document(data, page, file=job.rel, xml=job.xml, policy=policy, probing=job.probing)
+    out, src = _scan_bytes(data, page, file=job.rel, xml=job.xml, policy=policy, probing=job.probing)
+    if job.action is not None and src is not None and out.error is None:
+        out.acted = job.action(job.path, job.rel, job.url, job.root, src, out.findings)
+    return out
 
 
 def scan_document(data: bytes, page: PageContext, *, file: str | None = None, xml: bool = False,
@@ -200,14 +224,23 @@ def scan_document(data: bytes, page: PageContext, *, file: str | None = None, xm
     report names by URL); ``transport_charset`` the Content-Type charset it was served with (HTML
     §13.2.3.1 step 4); ``links`` also collects the links a crawler follows. Never raises for bad
     input: problems become the outcome's error (named by ``file``, else by URL)."""
+    return _scan_bytes(data, page, file=file, xml=xml, transport_charset=transport_charset, policy=policy,
+                       probing=probing, links=links)[0]
+
+
+def _scan_bytes(data: bytes, page: PageContext, *, file: str | None = None, xml: bool = False,
+                transport_charset: str | None = None, policy: _Policy = _Policy(), probing: bool = False,
+                links: bool = False) -> tuple[_PageOutcome, SourceText | None]:
+    """``scan_document``, also handing back the decoded document (None if it could not be decoded)."""
     out = _PageOutcome(file if file is not None else page.url)
+    src = None
 
     def error(message: str) -> ScanError:
         return ScanError(file, None if file is not None else page.url, message)
 
     if looks_binary(data):
         out.error = error("not an HTML file: binary content")
-        return out
+        return out, None
     try:
         if xml:
             src = decode_xml(data, transport_charset=transport_charset)
@@ -224,12 +257,18 @@ def scan_document(data: bytes, page: PageContext, *, file: str | None = None, xm
         out.findings = []
         out.pending = None
         out.error = error(f"could not be scanned: {type(e).__name__}: {e}"[:300])
-    return out
+    return out, src
 
 
 def _scan_chunk(work: tuple[_Policy, list[_PageJob]]) -> list[_PageOutcome]:
     policy, jobs = work
-    return [scan_page(j, policy) for j in jobs]
+    outcomes = [scan_page(j, policy) for j in jobs]
+    action = jobs[0].action if jobs else None
+    if action is not None:
+        acted = [o for o in outcomes if o.acted is not None]
+        for outcome, value in zip(acted, action.settle([o.acted for o in acted]), strict=True):
+            outcome.acted = value
+    return outcomes
 
 
 def _chunks(jobs: list[_PageJob]) -> Iterator[list[_PageJob]]:
@@ -256,8 +295,8 @@ def _run_pages(jobs: list[_PageJob], workers: int, policy: _Policy) -> Iterator[
         except OSError:
             pass
     if workers <= 1 or total < _INLINE_LIMIT_BYTES or len(jobs) < 4:
-        for job in jobs:
-            yield scan_page(job, policy)
+        for chunk in _chunks(jobs):
+            yield from _scan_chunk((policy, chunk))
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
@@ -493,8 +532,8 @@ def _probe_stage(pending: list[_Pending], policy: _Policy, probe: ProbeSettings,
     return findings
 
 
-def page_jobs(inputs: list[str], settings: ScanSettings, *, probing: bool = False
-              ) -> tuple[list[_PageJob], dict[str, Root], list[ScanError], str]:
+def page_jobs(inputs: list[str], settings: ScanSettings, *, probing: bool = False,
+              action: PageAction | None = None) -> tuple[list[_PageJob], dict[str, Root], list[ScanError], str]:
     """The pages of built sites and files, each as a job for ``scan_page``: (jobs in a stable order,
     the root of each page by report path, errors met while walking, target kind)."""
     pages, errors, kind = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
@@ -505,19 +544,25 @@ def page_jobs(inputs: list[str], settings: ScanSettings, *, probing: bool = Fals
     for root, f in pages:
         secure = f.url.startswith("https:") or settings.assume_https
         jobs.append(_PageJob(f.path, f.rel, f.url, f.xml, secure, upgrade, settings.scripting,
-                             settings.max_file_size, probing))
+                             settings.max_file_size, probing, root.directory, action))
         roots[f.rel] = root
     return jobs, roots, errors, kind
 
 
 def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings(), *,
                show_suppressed: bool = False, probe: ProbeSettings | None = None,
-               log: Callable[[str], None] | None = None) -> ScanResult:
+               log: Callable[[str], None] | None = None, page_action: PageAction | None = None,
+               on_page: Callable[[object], None] | None = None) -> ScanResult:
     """Scan built sites and files. Raises InputError only when an input does not exist at all.
 
     With ``probe`` the https twins of the insecure requests are checked after extraction (SPEC §8);
-    without it nothing touches the network. ``log`` receives one-line progress and warnings."""
-    jobs, roots, errors, kind = page_jobs(inputs, settings, probing=probe is not None)
+    without it nothing touches the network. ``log`` receives one-line progress and warnings.
+    ``page_action`` runs on each page scanned without error, in the process that scanned it, with its
+    findings (not with ``probe``: they are final only after the probe stage); ``on_page`` receives what
+    it returned, in page order, as the scan goes."""
+    if page_action is not None and probe is not None:
+        raise ValueError("a page action needs final findings: not with the probe stage")
+    jobs, roots, errors, kind = page_jobs(inputs, settings, probing=probe is not None, action=page_action)
     workers = settings.jobs or os.cpu_count() or 1
     findings: list[Finding] = []
     loads: list[tuple[Root, str, StylesheetLoad]] = []
@@ -531,6 +576,8 @@ def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings(), *,
         findings.extend(outcome.findings)
         if outcome.pending is not None:
             pending.append(outcome.pending)
+        if page_action is not None and on_page is not None:
+            on_page(outcome.acted)
         root = roots[outcome.rel]
         for load in outcome.stylesheets:
             loads.append((root, outcome.rel, load))
@@ -630,5 +677,5 @@ def scan_site(crawl_settings: CrawlSettings, net: NetSettings, settings: ScanSet
     )
 
 
-__all__ = ["ScanSettings", "scan_paths", "scan_page", "scan_document", "scan_served", "scan_site",
+__all__ = ["PageAction", "ScanSettings", "scan_paths", "scan_page", "scan_document", "scan_served", "scan_site",
            "StylesheetPhase", "finalize", "fingerprint", "DEFAULT_BASE_URL"]

@@ -5,6 +5,7 @@ are applied to the original bytes. Only the bytes inside a span ever change (SPE
 from __future__ import annotations
 
 import bisect
+import ctypes
 import difflib
 import errno
 import os
@@ -12,7 +13,8 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 
 from . import urls
 from .extract import charrefs
@@ -163,33 +165,62 @@ def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None
     clears. With ``expect``, the rename happens only if ``path`` is still that file (same inode, size
     and mtime), else ``FileChangedError``. With ``backup``, the original stays at ``path + backup``
     (a hard link, or a copy where links are not possible; an existing backup is never overwritten).
-    Raises OSError."""
+    Raises OSError. (``stage_file`` and ``commit_file`` are its two halves, for callers that make many
+    temp files durable at once with ``sync_filesystems``.)"""
+    tmp = stage_file(path, data, expect=expect, fsync=durable)
+    commit_file(tmp, path, expect=expect, backup=backup)
+
+
+def stage_file(path: str, data: bytes, *, expect: os.stat_result | None = None, fsync: bool = True) -> str:
+    """The first half of ``replace_file``: write ``data`` to a new temp file beside ``path``, with the
+    original's mode and owner, fsynced if asked; returns the temp file's path. Raises OSError (and
+    leaves no temp file behind)."""
     directory, name = os.path.split(path)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
     mode = stat.S_IMODE(expect.st_mode) if expect is not None else None
+    # created with the original's read/execute bits already (never writable by group or others, nor
+    # setuid, before the owner is right): the fchown/fchmod below, each a journaled inode update,
+    # then run only when the umask or the owner makes them necessary
+    initial = 0o600 if mode is None else mode & 0o755
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0),
-                 0o600)
+                 initial)
     try:
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
             if mode is not None:
-                os.fchmod(fd, mode)
-                try:
-                    os.fchown(fd, expect.st_uid, expect.st_gid)  # type: ignore[union-attr]
-                except OSError:
-                    pass  # not ours to give away: the mode bits still hold
+                assert expect is not None
+                made = os.fstat(fd)
+                owner_differs = (made.st_uid, made.st_gid) != (expect.st_uid, expect.st_gid)
+                if owner_differs:
+                    try:
+                        os.fchown(fd, expect.st_uid, expect.st_gid)  # before the mode: chown may clear setuid
+                    except OSError:
+                        pass  # not ours to give away: the mode bits still hold
+                if owner_differs or stat.S_IMODE(made.st_mode) != mode:
+                    os.fchmod(fd, mode)
             elif os.path.exists(path):
                 os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
             else:
                 umask = os.umask(0)
                 os.umask(umask)
                 os.fchmod(fd, 0o666 & ~umask)
-            if durable:
+            if fsync:
                 os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        discard_temp(tmp)
+        raise
+    return tmp
+
+
+def commit_file(tmp: str, path: str, *, expect: os.stat_result | None = None, backup: str | None = None) -> None:
+    """The second half of ``replace_file``: rename the staged ``tmp`` over ``path`` (checked against
+    ``expect``, the original kept at ``path + backup`` if asked). The temp file is removed whatever
+    goes wrong. Raises OSError (``FileChangedError``, ``FileExistsError`` for an existing backup)."""
+    try:
         if expect is not None:
             now = os.lstat(path)
             if not _same_file(now, expect):
@@ -198,11 +229,56 @@ def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None
             _keep_backup(path, path + backup)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard_temp(tmp)
         raise
+
+
+def discard_temp(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux syncfs(2) through the C library, or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
+
+
+_SYNCFS = _syncfs()
+CAN_SYNC_FILESYSTEMS = _SYNCFS is not None
+
+
+def sync_filesystems(paths: Iterable[str]) -> None:
+    """Make every file written so far on the filesystems holding ``paths`` durable: one syncfs(2)
+    per filesystem (one journal commit for a whole batch of temp files, where an fsync each costs one
+    commit per file). Raises OSError when a filesystem reports a write error, or when there is no
+    syncfs (check ``CAN_SYNC_FILESYSTEMS``; fsync each file instead)."""
+    if _SYNCFS is None:
+        raise OSError(errno.ENOSYS, "syncfs is not available here")
+    seen: set[int] = set()
+    for p in paths:
+        directory = os.path.dirname(p) or "."
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            dev = os.fstat(fd).st_dev
+            if dev in seen:
+                continue
+            seen.add(dev)
+            if _SYNCFS(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err), directory)
+        finally:
+            os.close(fd)
 
 
 class FileChangedError(OSError):

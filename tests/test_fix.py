@@ -268,12 +268,17 @@ def test_add_csp_meta_in_xhtml_is_well_formed(run, mirror) -> None:  # type: ign
     etree.fromstring(data)  # still well-formed XML
 
 
-def test_permissions_are_kept(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("mode", [0o640, 0o600, 0o644, 0o664, 0o666, 0o755, 0o444, 0o2755, 0o4750])
+def test_permissions_are_kept(run, tmp_path, mode: int) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "p.html"
     p.write_bytes(b'<img src="http://i.example/a.png">')
-    os.chmod(p, 0o640)
-    run("fix", str(tmp_path), "--unsafe")
-    assert stat.S_IMODE(os.stat(p).st_mode) == 0o640
+    os.chmod(p, mode)
+    old = os.umask(0o022)  # group/other write bits must survive the umask
+    try:
+        run("fix", str(tmp_path), "--unsafe")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(p).st_mode) == mode
     assert p.read_bytes() == b'<img src="https://i.example/a.png">'
 
 

@@ -340,6 +340,8 @@ class SourceText:
         """Bytes of this document (a span of ``data``) decoded with the same decoder and conventions as
         ``text``. Spans are checked with this, not with ``encode``, because several byte sequences can
         decode to one code point (cp932's NEC/IBM duplicates)."""
+        if b.isascii() and self.encoding not in _UTF16 and self.encoding != "iso-2022-jp":
+            return b.decode("ascii")  # every other supported encoding reads ASCII bytes as ASCII
         return _source(b, self.encoding).text
 
 
