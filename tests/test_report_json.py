@@ -10,6 +10,8 @@ from importlib import resources
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import EXAMPLE, ROOT
 
 CHECKER = os.path.join(ROOT, "..", "shared", "tools", "check_report.py")
@@ -104,3 +106,39 @@ def test_script_literal_fix_is_display_only(report) -> None:  # type: ignore[no-
     f = _one(report, "http://api.example/v1/")
     assert f["code"] == "MC401" and f["fix"]["applicability"] == "display-only"
     assert f["destination"] is None
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, st.integers(min_value=0, max_value=4))
+def test_report_writer_reads_back_as_the_same_value(doc: object, levels: int) -> None:
+    import io
+
+    from mixedcontent.report.json import dump
+
+    out = io.StringIO()
+    dump(doc, out, levels=levels)
+    assert json.loads(out.getvalue()) == doc
+    # the outer levels are laid out as json.dump(indent=2) does, each deeper value on one line
+    if levels == 0 or not isinstance(doc, (dict, list)) or not doc:
+        assert out.getvalue() == json.dumps(doc, ensure_ascii=False)
+    else:
+        assert out.getvalue().count("\n") >= len(doc) + 1
+
+
+def test_report_has_one_finding_per_line(report) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from mixedcontent.report.json import dump
+
+    out = io.StringIO()
+    dump(report, out)
+    lines = out.getvalue().splitlines()
+    finding_lines = [line for line in lines if line.startswith('    {"code": ')]
+    assert len(finding_lines) == len(report["findings"]) > 0
+    assert [json.loads(line.rstrip(",")) for line in finding_lines] == report["findings"]

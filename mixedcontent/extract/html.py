@@ -308,7 +308,9 @@ class _Doc:
                 simple = _SIMPLE_FOLLOWED.match(text, pos)
                 if simple is not None:
                     if simple.lastindex is not None and self.template == 0:
-                        self.follow_value(simple.group(simple.lastindex))
+                        value = simple.group(simple.lastindex)
+                        if (value, self.base) not in self.x.links_seen:  # nav links recur: skip the call
+                            self.follow_value(value)
                     pos = simple.end()
                     continue
             if nxt == "!":

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from ..fixer import FixResult
-from .json import report_dict
+from .json import dump, report_dict
 from .text import safe as clean
 
 
@@ -40,7 +39,7 @@ def summary(result: FixResult) -> dict[str, int]:
 
 
 def write_json(result: FixResult, out: TextIO) -> None:
-    json.dump(fix_dict(result), out, indent=2, ensure_ascii=False, sort_keys=False)
+    dump(fix_dict(result), out)
     out.write("\n")
 
 

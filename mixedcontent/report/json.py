@@ -94,5 +94,25 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def write(result: ScanResult, out: TextIO) -> None:
-    json.dump(report_dict(result), out, indent=2, ensure_ascii=False)
+    dump(report_dict(result), out)
     out.write("\n")
+
+
+def dump(doc: Any, out: TextIO, *, levels: int = 2, _level: int = 0) -> None:
+    """``json.dump(doc, out, indent=2, ensure_ascii=False)`` for the outer ``levels`` levels, and each
+    value below them on one line: a report reads as one finding per line, and the C encoder writes
+    it (Python's pretty printer is pure Python, ~8x slower: 0.4 s for 3000 findings)."""
+    if _level < levels and isinstance(doc, (dict, list)) and doc:
+        inner, outer = "  " * (_level + 1), "  " * _level
+        items = doc.items() if isinstance(doc, dict) else ((None, v) for v in doc)
+        out.write("{" if isinstance(doc, dict) else "[")
+        sep = "\n"
+        for key, value in items:
+            out.write(sep + inner)
+            if key is not None:
+                out.write(json.dumps(str(key), ensure_ascii=False) + ": ")
+            dump(value, out, levels=levels, _level=_level + 1)
+            sep = ",\n"
+        out.write("\n" + outer + ("}" if isinstance(doc, dict) else "]"))
+    else:
+        out.write(json.dumps(doc, ensure_ascii=False))

@@ -4,11 +4,11 @@ partial fingerprints for deduplication, and fixes as artifact changes."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TextIO
 
 from ..model import Finding, ScanResult
+from .json import dump
 from ..rules import RULES, Rule
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -111,5 +111,5 @@ def sarif_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def write(result: ScanResult, out: TextIO) -> None:
-    json.dump(sarif_dict(result), out, indent=2, ensure_ascii=False)
+    dump(sarif_dict(result), out, levels=4)  # one result per line
     out.write("\n")

@@ -162,6 +162,9 @@ class Sitemap:
     locations: tuple[str, ...]
 
 
+_RECENT_LINKS = 50_000  # link strings remembered exactly (a few MB at most)
+
+
 # ---- pure parts ----------------------------------------------------------------------------------
 
 def fingerprint(url: str) -> bytes:
@@ -286,6 +289,9 @@ class _Crawler(Generic[T]):
         self.queue: asyncio.Queue[_Request] = asyncio.Queue()
         self.outcomes: dict[int, asyncio.Future[tuple[_Request, _Outcome[T]]]] = {}
         self.seen: set[bytes] = set()  # fingerprints of pages admitted or found (frontier dedup)
+        # link strings met lately, each already decided by admit (the same navigation links recur on
+        # every page: this spares their fingerprints); bounded, unlike ``seen``, which it only speeds up
+        self.recent: set[str] = set()
         self.claimed: set[bytes] = set()  # fingerprints of the final URLs of released pages
         self.admitted = 0  # pages admitted (max_pages counts these)
         self.next_seq = 0
@@ -402,7 +408,15 @@ class _Crawler(Generic[T]):
             for url, upgrade in outcome.scanned.stylesheets:
                 self.load_stylesheet(final, url, upgrade)
             links = outcome.scanned.links
+        if self.admitted >= self.s.max_pages:
+            return  # nothing more is admitted
+        recent = self.recent
         for link in links:
+            if link in recent:
+                continue  # admitted or refused before, for good (depths only grow)
+            if len(recent) >= _RECENT_LINKS:
+                recent.clear()
+            recent.add(link)
             await self.admit(link, request.depth + 1)
 
     # ---- fetch and parse -------------------------------------------------------------------------------
