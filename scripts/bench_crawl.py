@@ -2,7 +2,7 @@
 """Benchmark: `mixedcontent scan https://site.example/` (the crawler) against fetching the same pages
 one at a time with aiohttp, over loopback only.
 
-    python scripts/bench_crawl.py [--pages 1000] [--memory] [--delay-ms 5 10] [--per-host 8] [-- scan flags]
+    python scripts/bench_crawl.py [--pages 1000] [--memory] [--delay-ms 5 10] [--per-host N] [-- scan flags]
 
 A generated site of N realistic pages (scripts/bench_scan.py's page maker, 20-60 KB each, linked so
 that a breadth-first crawl from /posts/0.html reaches every page) is served over TLS by an aiohttp
@@ -14,8 +14,8 @@ Prints our pages/s and peak RSS (the crawl runs in a fresh process; its time is 
 main(), after imports, and also in all with interpreter start-up), the sequential baseline's pages/s
 (same URLs, one at a time, one aiohttp session, bodies read, nothing parsed) and the ratio (target
 >= 5). One host serves everything, so by Little's law the crawl has at most ``--per-host`` requests
-in flight and the ratio cannot exceed that number: the bench runs with --per-host 8 (the tool's
-default is 4, politer for other people's sites, which bounds the ratio at ~4 here). With --memory,
+in flight and the ratio cannot exceed that number: the bench runs with the tool's default (6, what
+a browser opens to one host; --per-host N to try others). With --memory,
 also the crawler's peak RSS for N and 4N pages, each in a fresh process, for the crawl alone and with
 every finding kept for the report: the first should not grow with the size of the site. Nothing
 here leaves loopback.
@@ -161,11 +161,11 @@ def main() -> int:
     ap.add_argument("--delay-ms", type=float, nargs=2, default=(5.0, 10.0), metavar=("LOW", "HIGH"),
                     help="per-response delay range of the server, in milliseconds (default: 5 10)")
     ap.add_argument("--memory", action="store_true", help="also compare the crawler's peak RSS at N and 4N pages")
-    ap.add_argument("--per-host", type=int, default=8,
-                    help="the crawl's --per-host (default 8; with one host, at most this many requests are in "
-                         "flight, so the ratio can never exceed it: at the tool's default of 4 the bound is ~4)")
+    ap.add_argument("--per-host", type=int, default=None,
+                    help="the crawl's --per-host (default: the tool's, 6; with one host, at most this many "
+                         "requests are in flight, so the ratio can never exceed it)")
     args = ap.parse_args(argv)
-    extra = ["--per-host", str(args.per_host), *extra]
+    extra = (["--per-host", str(args.per_host)] if args.per_host is not None else []) + extra
     import trustme
 
     ca = trustme.CA()
