@@ -95,21 +95,21 @@ def _message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str
     url = ref.url or ""
     why = f"{probe.reason}" if probe is not None else "no working https twin"
     if code == "MC301":
-        return (f"{what} {url} is upgraded to https by browsers, but {urls.https_twin(url)} does not work "
+        return (f"{what} {url} is upgraded to https by browsers, but {urls.href_twin(url)} does not work "
                 f"({why}): the upgraded request fails")
     if code == "MC302":
-        return (f"{what} {url} is blocked, and {urls.https_twin(url)} does not work either ({why}): "
+        return (f"{what} {url} is blocked, and {urls.href_twin(url)} does not work either ({why}): "
                 f"serve it over https elsewhere")
     if code == "MC303":
         return (f"{what} {url} is upgraded by the page's upgrade-insecure-requests, but "
-                f"{urls.https_twin(url)} does not work ({why}): the upgraded request fails")
+                f"{urls.href_twin(url)} does not work ({why}): the upgraded request fails")
     if code == "MC101" and probe is not None and probe.works:
-        return f"{what} {url} is upgraded to https by browsers, and {urls.https_twin(url)} works (probed)"
+        return f"{what} {url} is upgraded to https by browsers, and {urls.href_twin(url)} works (probed)"
     if code == "MC101":
         return (f"{what} {url} is upgraded to https by browsers; it breaks if "
-                f"{urls.https_twin(url)} does not work")
+                f"{urls.href_twin(url)} does not work")
     if code in ("MC102", "MC103", "MC104") and probe is not None and probe.works:
-        return f"{_message(code, ref)}; {urls.https_twin(url)} works (probed)"
+        return f"{_message(code, ref)}; {urls.href_twin(url)} works (probed)"
     if code == "MC102":
         dest = ref.destination or "request"
         if ref.detail == "icon":

@@ -34,7 +34,7 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
         # port, so "https:" + the rest resolves to the twin (no need to parse twice; a serialised
         # URL carries no ":80", and an explicit ":443" is the twin's default port)
         return "https:" + raw[5:], None
-    twin = urls.https_twin(url)
+    twin = urls.href_twin(url)
     if raw[:5].lower() != "http:":
         return twin, "the scheme is written with character references or escapes; rewrite it by hand"
     rest = raw[5:]

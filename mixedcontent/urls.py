@@ -112,6 +112,21 @@ def https_twin(url: str) -> str:
     return u.href
 
 
+def href_twin(href: str) -> str:
+    """``https_twin`` of a URL as the URL parser serialises it (every ``Reference.url`` is one),
+    without parsing it again: in a serialised http URL the authority ends at the first "/" (userinfo
+    is percent-encoded, and a special URL's path always starts with "/"), and a port of 443, the
+    https default, is the only one the scheme change drops. Anything else goes to ``https_twin``."""
+    if href.startswith("http://"):
+        slash = href.find("/", 7)
+        if slash > 7:
+            authority = href[7:slash]
+            if authority.endswith(":443"):
+                authority = authority[:-4]
+            return "https://" + authority + href[slash:]
+    return https_twin(href)
+
+
 def without_fragment(url: str) -> str:
     """A serialised URL without its fragment (a serialised WHATWG URL escapes '#' everywhere but
     before its fragment, so the first '#' starts it)."""

@@ -109,6 +109,15 @@ def test_inline_suppression_on_element_and_ancestor(run, tmp_path) -> None:  # t
     assert off["summary"]["findings"] == 8
 
 
+@pytest.mark.parametrize("marker", ["DATA-MIXEDCONTENT-IGNORE", "Data-MixedContent-Ignore", "data-mixedcontent-iGnOrE"])
+def test_inline_marker_name_is_case_insensitive(run, tmp_path, marker: str) -> None:  # type: ignore[no-untyped-def]
+    site = _site(tmp_path, {"index.html": f'<p {marker}><img src="http://cdn.example/a.png"></p>'
+                                          '<img src="http://cdn.example/b.png">'})
+    rep = json.loads(run("scan", str(site), "--format", "json").out)
+    assert [f["raw"] for f in rep["findings"]] == ["http://cdn.example/b.png"]
+    assert rep["summary"]["suppressed"] == 1
+
+
 def test_baseline_reports_only_new_findings_and_survives_edits(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     site = _site(tmp_path, {"index.html": PAGE, "other.html": PAGE})
     baseline = tmp_path / "baseline.json"

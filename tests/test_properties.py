@@ -86,3 +86,19 @@ def test_deterministic(html: str) -> None:
 def test_css_never_raises_and_spans_equal_raw(text: str) -> None:
     for u in css.extract_stylesheet(text) + css.extract_declarations(text):
         assert text[u.start:u.end] == u.raw
+
+
+URL_PARTS = ["http://", "HTTP://", "https://", "ws://", "h.example", "H.Example", "127.1", "[::1]", "[2001:db8::443]",
+             ":80", ":443", ":8443", ":0443", "user:pw@", "u%40@", "/", "/a/../b", "?q=1", "#f", "%2F", "é", " ", "\t",
+             "\\", "@", ":", "//", "x"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["", "http://"]), st.lists(st.sampled_from(URL_PARTS), min_size=1, max_size=8).map("".join))
+def test_twin_of_a_serialised_url_equals_the_parsers(scheme: str, text: str) -> None:
+    from mixedcontent import urls
+
+    href = urls.resolve(scheme + text, "https://base.example/dir/page.html")
+    if href is None or not href.startswith(("http:", "ws:")):
+        return
+    assert urls.href_twin(href) == urls.https_twin(href)
