@@ -34,6 +34,7 @@ from .sources.crawl import CrawlSettings, CrawlStats, Scanned, Served, crawl
 from .suppress import css_marker_lines, inline_reason, path_ignored, selected
 
 _CHUNK_BYTES = 1024 * 1024
+_MIN_CHUNK_BYTES = 128 * 1024
 _INLINE_LIMIT_BYTES = 3 * 1024 * 1024  # below this much input, worker processes cost more than they save
 
 
@@ -271,37 +272,43 @@ def _scan_chunk(work: tuple[_Policy, list[_PageJob]]) -> list[_PageOutcome]:
     return outcomes
 
 
-def _chunks(jobs: list[_PageJob]) -> Iterator[list[_PageJob]]:
+def _sizes(jobs: list[_PageJob]) -> list[int]:
+    sizes = []
+    for job in jobs:
+        try:
+            sizes.append(os.path.getsize(job.path))
+        except OSError:
+            sizes.append(0)
+    return sizes
+
+
+def _chunks(jobs: list[_PageJob], sizes: list[int], workers: int = 1) -> Iterator[list[_PageJob]]:
+    """Consecutive jobs in chunks of about ``_CHUNK_BYTES`` (64 pages at most), shrinking towards the
+    end (a quarter of what is left per worker, 128 KB at least) so that the workers finish together."""
+    remaining = sum(sizes)
     chunk: list[_PageJob] = []
     size = 0
-    for job in jobs:
+    for job, n in zip(jobs, sizes, strict=True):
         chunk.append(job)
-        try:
-            size += os.path.getsize(job.path)
-        except OSError:
-            pass
-        if size >= _CHUNK_BYTES or len(chunk) >= 64:
+        size += n
+        if size >= max(_MIN_CHUNK_BYTES, min(_CHUNK_BYTES, remaining // (4 * workers))) or len(chunk) >= 64:
             yield chunk
+            remaining -= size
             chunk, size = [], 0
     if chunk:
         yield chunk
 
 
 def _run_pages(jobs: list[_PageJob], workers: int, policy: _Policy) -> Iterator[_PageOutcome]:
-    total = 0
-    for job in jobs:
-        try:
-            total += os.path.getsize(job.path)
-        except OSError:
-            pass
-    if workers <= 1 or total < _INLINE_LIMIT_BYTES or len(jobs) < 4:
-        for chunk in _chunks(jobs):
+    sizes = _sizes(jobs)
+    if workers <= 1 or sum(sizes) < _INLINE_LIMIT_BYTES or len(jobs) < 4:
+        for chunk in _chunks(jobs, sizes):
             yield from _scan_chunk((policy, chunk))
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for outcomes in pool.map(_scan_chunk, ((policy, chunk) for chunk in _chunks(jobs))):
+        for outcomes in pool.map(_scan_chunk, ((policy, chunk) for chunk in _chunks(jobs, sizes, workers))):
             yield from outcomes
 
 
