@@ -23,8 +23,19 @@ from .extract.source import SourceText, decode_css, decode_html, decode_xml, loo
 from .model import Applicability, Context, Finding, ScanError, ScanResult, pickled_by_fields
 from .pipeline import scan_paths
 from .probe import ProbeSettings
-from .rewrite import (CAN_SYNC_FILESYSTEMS, FileChangedError, apply_edits, commit_file, discard_temp, remove_temp_files,
-                      replace_file, stage_file, sync_directories, sync_filesystems, unified_diff)
+from .rewrite import (
+    CAN_SYNC_FILESYSTEMS,
+    FileChangedError,
+    apply_edits,
+    commit_file,
+    discard_temp,
+    remove_temp_files,
+    replace_file,
+    stage_file,
+    sync_directories,
+    sync_filesystems,
+    unified_diff,
+)
 from .settings import ScanSettings
 from .sources.files import collect
 

@@ -13,24 +13,36 @@ import multiprocessing
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Protocol
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from . import __version__, urls
 from .classify import decide, finding_for, needs_probe
 from .extract import css
 from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgrades
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
-from .model import (Applicability, pickled_by_fields, Context, Finding, Fix, ProbeResult, RefKind, Reference, ScanError, ScanResult,
-                    Span, Target)
+from .model import (
+    Applicability,
+    Context,
+    Finding,
+    Fix,
+    ProbeResult,
+    Reference,
+    RefKind,
+    ScanError,
+    ScanResult,
+    Span,
+    Target,
+    pickled_by_fields,
+)
 from .net import NetSettings
 from .posture import Issue, is_exempt_host, to_findings
 from .probe import ProbeSettings, probe_key, run_probes
 from .rewrite import propose_fix
 from .settings import DEFAULT_BASE_URL, ScanSettings
-from .sources.files import Root, collect
 from .sources.crawl import CrawlSettings, CrawlStats, Scanned, Served, crawl
+from .sources.files import Root, collect
 from .suppress import css_marker_lines, inline_reason, path_ignored, selected
 
 _CHUNK_BYTES = 1024 * 1024

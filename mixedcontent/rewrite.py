@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from . import urls
 from .extract import charrefs
 from .extract.source import SourceText
-from .model import Applicability, Context, Edit, Fix, RefKind, Reference
+from .model import Applicability, Context, Edit, Fix, Reference, RefKind
 
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
 

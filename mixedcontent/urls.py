@@ -120,10 +120,7 @@ def href_twin(href: str) -> str:
     if href.startswith("http://"):
         slash = href.find("/", 7)
         if slash > 7:
-            authority = href[7:slash]
-            if authority.endswith(":443"):
-                authority = authority[:-4]
-            return "https://" + authority + href[slash:]
+            return "https://" + href[7:slash].removesuffix(":443") + href[slash:]
     return https_twin(href)
 
 

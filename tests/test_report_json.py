@@ -10,9 +10,9 @@ from importlib import resources
 
 import jsonschema
 import pytest
+from conftest import EXAMPLE, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import EXAMPLE, ROOT
 
 CHECKER = os.path.join(ROOT, "..", "shared", "tools", "check_report.py")
 

@@ -10,8 +10,14 @@ import stat
 import pytest
 
 from mixedcontent.fixer import FixOptions, fix_paths
-from mixedcontent.rewrite import (CAN_SYNC_FILESYSTEMS, FileChangedError, commit_file, is_temp_name, stage_file,
-                                  sync_filesystems)
+from mixedcontent.rewrite import (
+    CAN_SYNC_FILESYSTEMS,
+    FileChangedError,
+    commit_file,
+    is_temp_name,
+    stage_file,
+    sync_filesystems,
+)
 from mixedcontent.settings import ScanSettings
 
 

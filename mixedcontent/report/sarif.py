@@ -8,8 +8,8 @@ import re
 from typing import Any, TextIO
 
 from ..model import Finding, ScanResult
-from .json import dump
 from ..rules import RULES, Rule
+from .json import dump
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
