@@ -22,7 +22,6 @@ from .rules import RULES
 from .pipeline import scan_paths, scan_site
 from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
 from .sources.warc import is_archive
-from .progress import CrawlProgress
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
 from .report import fixes as fixes_report
@@ -277,6 +276,8 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
     net = net_settings(args)
+    from .progress import CrawlProgress  # rich: only crawls show progress
+
     isatty = getattr(stderr, "isatty", None)
     with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
         result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,

@@ -39,12 +39,18 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Self
 
-import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from yarl import URL
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import ResolveResult
+    from yarl import URL
+
+# aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
+# of start-up that a scan of files on disk never needs
 
 from . import __version__, urls
 from .errors import UsageError
@@ -200,15 +206,29 @@ class _Blocked(OSError):
     """Raised inside the resolver when address safety refuses every address of a host."""
 
 
-class _Resolver(AbstractResolver):
+@cache
+def _resolver_class() -> type:
+    """The resolver class, made on first use (it subclasses aiohttp's, imported only then)."""
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
+
+    class Resolver(_Resolver, AbstractResolver):  # type: ignore[misc]
+        def __init__(self, entries: Mapping[tuple[str, int], str], allow_private: bool) -> None:
+            self._entries = entries
+            self._allow_private = allow_private
+            self._system = aiohttp.ThreadedResolver()
+
+    return Resolver
+
+
+class _Resolver:
     """--resolve entries first (curl: exact HOST:PORT), then the system resolver, filtered by address
     safety. Because aiohttp connects to what the resolver returns, a name cannot be re-pointed at a
-    private address between the check and the connection."""
+    private address between the check and the connection. (Made through ``_resolver_class``.)"""
 
-    def __init__(self, entries: Mapping[tuple[str, int], str], allow_private: bool) -> None:
-        self._entries = entries
-        self._allow_private = allow_private
-        self._system = aiohttp.ThreadedResolver()
+    _entries: Mapping[tuple[str, int], str]
+    _allow_private: bool
+    _system: aiohttp.ThreadedResolver
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
@@ -312,9 +332,11 @@ class Net:
         self.requests = 0  # HTTP requests sent (every attempt of every hop)
 
     async def __aenter__(self) -> Self:
+        import aiohttp
+
         s = self.settings
         connector = aiohttp.TCPConnector(
-            resolver=_Resolver(self._entries, s.allow_private), ssl=ssl_context(s),
+            resolver=_resolver_class()(self._entries, s.allow_private), ssl=ssl_context(s),
             limit=max(1, s.concurrency), limit_per_host=max(1, s.per_host))
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -420,6 +442,8 @@ class Net:
                        read_body: bool, following: bool) -> _Attempt:
         if self._session is None or self._global is None:
             raise RuntimeError("Net is used outside `async with`")
+        from yarl import URL  # imported with aiohttp by __aenter__
+
         try:
             target = URL(url, encoded=True)
         except (ValueError, TypeError) as e:
@@ -443,6 +467,8 @@ class Net:
 
     async def _send(self, target: URL, method: str, headers: Mapping[str, str] | None, cap: int,
                     read_body: bool, following: bool) -> _Attempt:
+        import aiohttp  # imported by __aenter__ already: a dictionary lookup
+
         assert self._session is not None
         try:
             async with self._session.request(method, target, allow_redirects=False,
