@@ -6,19 +6,8 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from ..model import (
-    Applicability,
-    ArchiveRecord,
-    Category,
-    Context,
-    Edit,
-    Finding,
-    Fix,
-    ProbeResult,
-    ScanError,
-    ScanResult,
-    Severity,
-)
+from ..model import (Applicability, ArchiveRecord, Category, Context, Edit, Finding, Fix, ProbeResult, ScanError,
+                     ScanResult, Severity)
 
 CONTRACT_VERSION = 1
 
