@@ -134,10 +134,11 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
     """The fast skip pattern (the document outside <picture>/<video>/<audio>, foreign content and
     the slow cases: text, comments and every boring tag) and the in-media one (text, comments and
     boring void tags). Start tags named in ``followed`` are never boring, and neither is any <link>
-    when some are (a crawler follows rel=next). The tag branches share their "<": one test per tag
-    instead of one per branch (measured ~10% faster)."""
+    when some are (a crawler follows rel=next). The tag branches share their "<" (one test per tag
+    instead of one per branch) and come in order of frequency, end tags first (~20% faster)."""
     stateful = _STATEFUL + list(followed)
-    common = _trie([c for c in _COMMON if c not in stateful], ignore_case=False)
+    # (<a> has a branch of its own when links are not followed)
+    common = _trie([c for c in _COMMON if c not in stateful and c != "a"], ignore_case=False)
     void = _trie(sorted(_VOID - set(stateful)))
     boring_void = (rf"<(?={void}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
                    rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>")
@@ -147,11 +148,11 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
     anchor = "" if "a" in followed else f"|a(?={_WSC}){_A_ATTRS}"
     fast = re.compile(
         rf"(?:[^<]++|<(?:"
-        rf"(?![A-Za-z!?/])"  # a "<" that starts nothing is text
+        rf"/(?:{_trie(_COMMON, ignore_case=False)}>|(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS})"
         rf"{anchor}"
-        rf"|/(?:{_trie(_COMMON, ignore_case=False)}>|(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS})"
         rf"|{common}(?:>|(?={_WSC}){_BORING_ATTRS})"
-        rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS})"
+        rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS}"
+        rf"|(?![A-Za-z!?/]))"  # a "<" that starts nothing is text (tried last: it is the rarest)
         rf"|{_COMMENT}|{_BOGUS_ALL}{link}|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}"
         rf"|{media})*+")
     return fast, re.compile(rf"(?:{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL})*+")
