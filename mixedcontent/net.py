@@ -88,7 +88,7 @@ class NetSettings:
     read_timeout: float = 30.0  # seconds between two reads of the socket
     total_timeout: float = 60.0  # seconds for one request attempt, body included
     concurrency: int = 16  # requests in flight, run-wide
-    per_host: int = 6  # requests in flight per host (what a browser opens to one host over HTTP/1.1)
+    per_host: int = 8  # requests in flight per host (as Scrapy's per-domain default)
     min_interval: float = 0.0  # seconds between request starts to one host (politeness)
     retries: int = 2  # extra attempts on connection errors, 429, 503 (GET/HEAD only)
     max_body: int = 10 * 2**20  # decompressed bytes; beyond that -> error "too-large"

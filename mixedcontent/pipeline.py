@@ -635,7 +635,7 @@ def scan_served(served: Served, settings: ScanSettings, policy: _Policy, *, prob
     upgrade = served.csp is not None and header_upgrades(served.csp)
     page = PageContext(served.url, secure, upgrade, settings.scripting)
     out = scan_document(served.body, page, xml=served.xml, transport_charset=served.charset, policy=policy,
-                        probing=probing, links=links)
+                        probing=probing, links=links and served.follow)
     if not served.tls:
         mc508 = _insecure_page(served.url, policy)
         if mc508 is not None:

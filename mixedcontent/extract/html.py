@@ -314,16 +314,22 @@ class _Doc:
             skipped = False
             nxt = text[pos + 1] if pos + 1 < n else ""
             if nxt in "aA" and skip is fast and link_then_skip is not None:
-                # a simple link, and the boring stretch after it (the fast pattern's, for the state
-                # is the same after an <a> tag)
-                simple = link_then_skip.match(text, pos)
-                if simple is not None:
-                    if simple.lastindex is not None and self.template == 0:
-                        value = simple.group(simple.lastindex)
-                        if (value, self.base) not in self.x.links_seen:  # nav links recur: skip the call
+                # simple links, each with the boring stretch after it (the fast pattern's: the state
+                # is the same after an <a> tag), in a tight loop: pages have hundreds of them
+                seen, base, template = self.x.links_seen, self.base, self.template
+                matched = False
+                while (simple := link_then_skip.match(text, pos)) is not None:
+                    matched = True
+                    last = simple.lastindex
+                    if last is not None and template == 0:
+                        value = simple.group(last)
+                        if (value, base) not in seen:  # nav links recur: skip the call
                             self.follow_value(value)
                     pos = simple.end()
-                    skipped = True
+                    if text[pos + 1:pos + 2] not in ("a", "A"):
+                        break
+                if matched:
+                    skipped = True  # pos is at the next stop (or the end)
                     continue
             if nxt == "!":
                 # only <![CDATA[ reaches here: CDATA in foreign content / XML, else a bogus comment

@@ -112,6 +112,7 @@ class Served:
     csp: str | None  # the enforced Content-Security-Policy header values, comma-joined (None: none)
     xml: bool  # served as application/xhtml+xml
     tls: bool  # came over TLS (an https URL)
+    follow: bool = True  # its links can still be admitted (False: the frontier is full or too deep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +456,10 @@ class _Crawler(Generic[T]):
         # CSP3 §3.1: only Content-Security-Policy is enforced (Report-Only never is); several
         # headers are one comma-separated list of policies
         csp = ", ".join(resp.header_all("Content-Security-Policy")) or None
-        served = Served(final, resp.body, resp.charset, csp, xml, resp.tls)
+        # once nothing more can be admitted (--max-pages reached, or the children would be deeper
+        # than --max-depth), the page's links are not even collected
+        follow = self.admitted < self.s.max_pages and (self.s.max_depth is None or request.depth < self.s.max_depth)
+        served = Served(final, resp.body, resp.charset, csp, xml, resp.tls, follow)
         del resp
         return _Outcome(final=final, scanned=self.scan(served))
 
