@@ -11,10 +11,12 @@ splice, write a temp file and rename it over the original).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import cast
 
 from . import urls
@@ -271,6 +273,13 @@ def _refusal(f: Finding, options: FixOptions, bases: dict[tuple[str | None, int]
     return None
 
 
+@lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    """realpath of a page's directory, once per directory and process (pages of one directory
+    share it; the file itself is checked not to be a symlink)."""
+    return os.path.realpath(directory)
+
+
 def _check(plan: _FilePlan, started_ns: int) -> os.stat_result | FileOutcome:
     """The file's stat when it may be written, else why not: never through a symlink, never outside
     the scanned root, never when it changed after the scan began."""
@@ -279,9 +288,10 @@ def _check(plan: _FilePlan, started_ns: int) -> os.stat_result | FileOutcome:
         st = os.lstat(plan.path)
     except OSError as e:
         return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
-    if not os.path.isfile(plan.path) or os.path.islink(plan.path):
+    if not stat.S_ISREG(st.st_mode):  # lstat: a symlink is not a regular file
         return FileOutcome(rel, "skipped", (), "a symlink or not a regular file: never written through")
-    real = os.path.realpath(plan.path)
+    directory, name = os.path.split(plan.path)
+    real = os.path.join(_real_directory(directory), name)
     if not (real == plan.root or real.startswith(plan.root.rstrip(os.sep) + os.sep)):
         return FileOutcome(rel, "skipped", (), "lies outside the scanned root (through a symlink): never written")
     if st.st_mtime_ns >= started_ns:
@@ -442,6 +452,7 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
               probe: ProbeSettings | None = None) -> FixResult:
     """Scan ``inputs`` and rewrite what ``options`` allow. Raises InputError for a missing input."""
     removed: list[str] = []
+    _real_directory.cache_clear()  # directories are resolved afresh each run
     if not options.dry_run:
         for given in inputs:
             if os.path.isdir(given):
