@@ -458,7 +458,8 @@ class _Crawler(Generic[T]):
         csp = ", ".join(resp.header_all("Content-Security-Policy")) or None
         # once nothing more can be admitted (--max-pages reached, or the children would be deeper
         # than --max-depth), the page's links are not even collected
-        follow = self.admitted < self.s.max_pages and (self.s.max_depth is None or request.depth < self.s.max_depth)
+        follow = self.admitted < self.s.max_pages and (self.s.max_depth is None
+                                                       or request.depth < self.s.max_depth)
         served = Served(final, resp.body, resp.charset, csp, xml, resp.tls, follow)
         del resp
         return _Outcome(final=final, scanned=self.scan(served))
