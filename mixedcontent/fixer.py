@@ -370,10 +370,10 @@ def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
     return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _Staged:
-    """A rewrite written to its temp file, waiting to be made durable and renamed into place."""
+    """A rewrite written to its temp file, waiting to be made durable and renamed into place (it never
+    leaves the worker that wrote it: ``settle`` turns it into a FileOutcome)."""
 
     done: FileOutcome  # the outcome once renamed
     path: str

@@ -157,8 +157,11 @@ def _counting_raw_server():  # type: ignore[no-untyped-def]
     return raw_server(handler), seen
 
 
-@pytest.mark.parametrize("host", ["169.254.169.254", "10.0.0.1"])
-async def test_private_and_link_local_literals_are_blocked(host: str) -> None:
+# Which ranges are non-public is checked above without any network; the requests below use loopback
+# and documentation addresses only, so that even a regression could not send a packet to a private
+# network (the project's network rule). The refusal is the same code path for every non-public range.
+@pytest.mark.parametrize("host", ["192.0.2.7", "[2001:db8::1]", "[::ffff:192.0.2.7]"])
+async def test_non_public_literals_are_blocked(host: str) -> None:
     t0 = time.monotonic()
     r = await _fetch(NetSettings(**FAST), f"https://{host}/latest/meta-data/")  # type: ignore[arg-type]
     assert (r.status, r.error) == (None, "blocked-address")
@@ -419,10 +422,14 @@ async def test_redirect_is_not_followed_when_asked() -> None:
 
 
 async def test_each_redirect_hop_is_checked_for_address_safety() -> None:
-    with serve(_redirect_app({"/a": (302, "https://169.254.169.254/latest/meta-data/")}), ca=CA,
-               hostnames=["cdn.example"]) as srv:
+    # the hop goes to a loopback literal that no --resolve entry names: refused, never connected
+    ctx, seen = _counting_raw_server()
+    with ctx as port, serve(_redirect_app({"/a": (302, f"http://127.0.0.1:{port}/latest/meta-data/")}), ca=CA,
+                            hostnames=["cdn.example"]) as srv:
         r = await _fetch(_settings(srv, "cdn.example"), srv.url("cdn.example", "/a"))
-    assert (r.error, r.final_url) == ("blocked-address", "https://169.254.169.254/latest/meta-data/")
+        await asyncio.sleep(0.3)
+    assert (r.error, r.final_url) == ("blocked-address", f"http://127.0.0.1:{port}/latest/meta-data/")
+    assert seen == []
 
 
 # --- bodies ----------------------------------------------------------------------------------------

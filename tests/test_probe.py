@@ -245,9 +245,11 @@ async def test_reset_connection_is_an_error() -> None:
     assert (p.status, p.reason) == ("error", "connection-reset")
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/logo.png", "http://10.0.0.1/a.png",
-                                 "http://[::ffff:10.0.0.1]/a.png"])
-async def test_private_addresses_are_skipped_not_contacted(url: str) -> None:
+# documentation addresses (non-public like private ones, and unroutable): a regression could not reach
+# a private network; tests/test_net.py checks which ranges are non-public without any network
+@pytest.mark.parametrize("url", ["http://192.0.2.7/latest/meta-data/logo.png", "http://[2001:db8::1]/a.png",
+                                 "http://[::ffff:192.0.2.7]/a.png"])
+async def test_non_public_addresses_are_skipped_not_contacted(url: str) -> None:
     t0 = time.monotonic()
     async with Net(NetSettings(**FAST)) as net:  # type: ignore[arg-type]
         p = await Prober(net).probe(url, "image")
@@ -431,7 +433,7 @@ def test_stylesheet_references_are_probed(run, tmp_path) -> None:  # type: ignor
 
 
 def test_ip_literal_twin_is_skipped_and_keeps_its_code(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    root = _site(tmp_path, {"a.html": '<img src="http://10.0.0.1/a.png">'})
+    root = _site(tmp_path, {"a.html": '<img src="http://192.0.2.10/a.png">'})
     r = run("scan", str(root), "--probe", "--format", "json", "--connect-timeout", "1")
     [f] = json.loads(r.out)["findings"]
     assert (f["code"], f["https"]["status"], f["https"]["reason"], f["fix"]["applicability"]) == (
