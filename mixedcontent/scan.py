@@ -205,8 +205,7 @@ def _shard_line(f: Finding) -> dict[str, Any]:
     if f.fix is not None:  # the contract leaves out each edit's old text; the merge wants it back
         for edit, e in zip(d["fix"]["edits"], f.fix.edits, strict=True):
             edit["old"] = e.old
-    d["path_fingerprint"] = f.path_fingerprint
-    return {"finding": d}
+    return {"finding": d, "path_fingerprint": f.path_fingerprint}
 
 
 def _finish(done: _Done, shards: str | None) -> _Done:
@@ -232,8 +231,8 @@ def read_shard(path: str) -> tuple[list[Finding], list[ScanError]]:
         for line in f:
             item = json.loads(line)
             if "finding" in item:
-                d = item["finding"]
-                findings.append(replace(finding_from_dict(d), path_fingerprint=d.get("path_fingerprint", "")))
+                findings.append(replace(finding_from_dict(item["finding"]),
+                                        path_fingerprint=item.get("path_fingerprint", "")))
             else:
                 e = item["error"]
                 errors.append(ScanError(e["file"], e["url"], e["message"], e.get("path")))

@@ -143,7 +143,9 @@ def judge_held(held: Held, policy: Policy,
         fp = fingerprint(key, index)
         path_fp = fp if held.path is None or held.path == file else fingerprint((code, held.path, *key[2:]), index)
         why = inline_reason(ref, code, css_markers) if policy.inline else None
-        if why is None and path_ignored(code, held.path or file, policy.per_path):
+        # globs match the file as the report names it, or as it opens from the working directory
+        if why is None and (path_ignored(code, file, policy.per_path)
+                            or held.path is not None and path_ignored(code, held.path, policy.per_path)):
             why = "per-path-ignores"
         if why is None and (fp in policy.baseline or path_fp in policy.baseline):
             why = "baseline"
