@@ -563,7 +563,7 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.unsafe:
         probe = None  # --unsafe proves nothing and needs no proof: it never goes online
     result = fix_paths(list(args.paths), settings, options, probe)
-    if result.scan.pages == 0 and not result.scan.errors:
+    if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     if args.format == "json":
