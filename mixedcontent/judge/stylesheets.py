@@ -201,9 +201,9 @@ async def drive(source: SheetSource, loads: Iterable[tuple[str, str, bool]],
     ``loads``."""
     phase = StylesheetPhase()
     queue: dict[str, SheetPlace] = {}
-    for place in given:
-        if phase.page_load(place, "", False):
-            queue[place.key] = place
+    for own in given:
+        if phase.page_load(own, "", False):
+            queue[own.key] = own
     for page, url, upgrade in loads:
         target = phase.page_target(url, upgrade)
         if target is None:
