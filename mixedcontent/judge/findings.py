@@ -150,9 +150,8 @@ def judge_held(held: Held, policy: Policy,
         if why is None and (fp in policy.baseline or path_fp in policy.baseline):
             why = "baseline"
         fix = _probed_fix(propose_fix(ref, file), code, probe, ref)
-        finding = finding_for(ref, file, code, fix, fp, why, https=probe)
-        finding = replace(finding, path=held.path, path_fingerprint=path_fp)
-        out.append(finding if held.referrers is None else replace(finding, referrers=held.referrers))
+        out.append(finding_for(ref, file, code, fix, fp, why, https=probe, path=held.path, path_fingerprint=path_fp,
+                               referrers=held.referrers))
     return out
 
 
