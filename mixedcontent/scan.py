@@ -360,7 +360,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
     """Scan built sites, pages and stylesheets on disk. Raises InputError only when an input does not
     exist at all.
 
-    With ``probe`` the https twins of the insecure requests are checked after extraction (SPEC §8);
+    With ``probe`` the https twins of the insecure requests are checked after extraction (docs/probe.md);
     without it nothing touches the network. ``log`` receives one-line progress and warnings.
     ``page_action`` runs on each page judged without error, in the process that judged it, with its
     findings (not with ``probe``: they are final only after the probe stage; only on the local
@@ -427,7 +427,7 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = S
               show_suppressed: bool = False, probe: ProbeSettings | None = None,
               log: Callable[[str], None] | None = None,
               progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
-    """Crawl a live site and judge each page as it was served (SPEC §1): https or not by the scheme it
+    """Crawl a live site and judge each page as it was served (docs/judging.md): https or not by the scheme it
     came over (``assume_https`` judges http pages as https), upgrade-insecure-requests from its
     ``Content-Security-Policy`` header (never Report-Only) or a <meta> in it, its charset from the
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,
