@@ -588,7 +588,9 @@ async def test_min_interval_spaces_request_starts_to_one_host() -> None:
             await asyncio.gather(*(net.fetch(srv.url("cdn.example", f"/{i}")) for i in range(4)))
     starts.sort()
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) == 3 and min(gaps) >= 0.13
+    # the server sees each request after its TLS handshake, whose length varies on a loaded machine
+    # (gaps of 0.12 s seen at a load of 14 on 2 cores); unpaced, the four would arrive together
+    assert len(gaps) == 3 and min(gaps) >= 0.09
 
 
 async def test_user_agent_is_sent() -> None:
