@@ -8,6 +8,7 @@ import asyncio
 import email.utils
 import gzip
 import itertools
+import os
 import socket
 import struct
 import threading
@@ -745,3 +746,35 @@ async def test_a_retry_wait_ends_when_the_host_is_given_up_meanwhile() -> None:
         elapsed = time.monotonic() - t0
     assert [(r.status, r.attempts) for r in rs] == [(503, 1)] * 8
     assert elapsed < 10.0
+
+
+# --- whose failure is it: the resolver's answer, or our own side --------------------------------------
+
+async def test_invalid_names_are_answered_here_as_no_such_name() -> None:
+    # RFC 6761 §6.4: .invalid names never exist; the answer comes without asking DNS
+    async with Net(NetSettings(**FAST)) as net:  # type: ignore[arg-type]
+        r = await net.fetch("https://cdn.invalid/a.png")
+        resolved = net.resolved
+    assert (r.status, r.error, resolved) == (None, "dns-failure", 0)
+    assert r.detail is not None and "RFC 6761" in r.detail
+
+
+async def test_running_out_of_sockets_is_our_own_limit_not_the_host() -> None:
+    import resource
+
+    port = _free_port()
+    settings = NetSettings(resolve=(("cdn.example", port, "127.0.0.1"),), retries=0, **FAST)  # type: ignore[arg-type]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with Net(settings) as net:
+        # no descriptor left for a socket (the limit is the lowest free descriptor number, so every
+        # one below it is taken): socket() fails with EMFILE and connect() is never reached
+        lowest_free = os.dup(0)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            r = await net.fetch(f"http://cdn.example:{port}/x")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        given_up = net.given_up()
+    assert (r.status, r.error) == (None, "local-limit")
+    assert given_up == {}  # our limits never count against the host

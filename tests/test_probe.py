@@ -619,3 +619,20 @@ def test_twins_on_a_host_given_up_are_errors_not_cached(tmp_path) -> None:  # ty
     assert statuses[("error", "host-failing")] >= 30 - asked
     assert set(statuses) <= {("error", "host-failing"), ("unavailable", "http-503")}
     assert {e[0] for e in _entries(cache)} == {u for (u, _), p in outcome.results.items() if p.status == "unavailable"}
+
+
+async def test_our_own_socket_limit_cannot_tell() -> None:
+    import resource
+
+    port = _closed_port()
+    settings = NetSettings(resolve=(("cdn.example", port, "127.0.0.1"),), retries=0, **FAST)  # type: ignore[arg-type]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with Net(settings) as net:
+        lowest_free = os.dup(0)  # every descriptor below this one is taken: no socket can be made
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            p = await check_twin(net, f"https://cdn.example:{port}/a.png", "image")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (p.status, p.reason) == ("skipped", "local-limit")
