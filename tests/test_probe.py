@@ -575,8 +575,8 @@ def test_run_where_no_probe_could_tell_says_so_once_and_caches_nothing(run, tmp_
         assert r.code == 1  # MC102 for the script is an error anyway; nothing became MC301/MC302
         assert sorted({f["code"] for f in json.loads(r.out)["findings"]}) == ["MC101", "MC102"]
         assert r.err.splitlines() == [
-            "mixedcontent: no https twin could be checked: every probe failed on this side of the network "
-            "(dns-failure ×2); the findings keep their codes and nothing was cached",
+            ("mixedcontent: no https twin could be checked: every probe failed on this side of the network "
+             "(dns-failure ×2); the findings keep their codes and nothing was cached"),
             "mixedcontent: probed 2 https twins"]
     assert _entries(cache) == []
 
