@@ -129,7 +129,7 @@ class NetSettings:
     # request may take (rate limiters commonly ask 60 s); a longer one ends the request as it answered
     retry_after_cap: float = 60.0
     # failed attempts in a row (5xx/429/408 answers, timeouts, refused or reset connections) after which
-    # a host (name and port) is given up for the rest of the run; 0: never (Nutch's
+    # a host (its origin: scheme, name, port) is given up for the rest of the run; 0: never (Nutch's
     # fetcher.max.exceptions.per.queue is the same idea)
     host_failures: int = 5
 
@@ -383,8 +383,8 @@ def _connect_reason(exc: BaseException) -> str:
 
 
 def _host_failure(got: _Attempt) -> str | None:
-    """What a failed attempt says about its host (for the failure budget), None when it answered;
-    raises nothing. Neutral outcomes (``_NEUTRAL_ERRORS``) are reported as ``"neutral"``."""
+    """What an attempt says about its host, for the failure budget: the failure ("HTTP 503", "timeout",
+    ...), None when the host answered, or ``"neutral"`` when it says nothing (``_NEUTRAL_ERRORS``)."""
     if got.error is None:
         return f"HTTP {got.status}" if got.status in _FAILURE_STATUSES else None
     if got.error in _FAILURE_ERRORS:
@@ -396,7 +396,7 @@ def _host_failure(got: _Attempt) -> str | None:
 
 @dataclass(slots=True)
 class _HostBudget:
-    """The failure budget of one host (name and port), run-wide."""
+    """The failure budget of one host (its origin), run-wide."""
 
     authority: str  # the origin it guards (scheme, host, port)
     failures: int = 0  # failed attempts in a row
@@ -447,7 +447,7 @@ class Net:
         return self._resolver.resolved if self._resolver is not None else 0
 
     def given_up(self) -> dict[str, str]:
-        """Hosts (``name:port``) whose failure budget is spent, with their last failure."""
+        """Hosts (origins, ``https://name:port``) whose failure budget is spent, with their last failure."""
         return {a: b.last for a, b in self._budgets.items() if b.spent.is_set()}
 
     async def __aenter__(self) -> Self:
