@@ -279,7 +279,13 @@ class _Resolver:
         if host.lower().rstrip(".").endswith(".invalid") or host.lower().rstrip(".") == "invalid":
             # RFC 6761 §6.4: resolution APIs should answer at once that .invalid names do not exist
             raise socket.gaierror(socket.EAI_NONAME, f"{host}: .invalid names never exist (RFC 6761 §6.4)")
-        infos = await self._system.resolve(host, port, family)
+        try:
+            infos = await self._system.resolve(host, port, family)
+        except UnicodeError:
+            # Python's IDNA codec refuses a label over 63 octets (RFC 1035 §2.3.4) before any query:
+            # such a name cannot exist in DNS
+            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}…: not a DNS name (a label is longer "
+                                                     f"than 63 octets)") from None
         self.resolved += 1
         if self._allow_private:
             return infos

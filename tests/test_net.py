@@ -778,3 +778,12 @@ async def test_running_out_of_sockets_is_our_own_limit_not_the_host() -> None:
         given_up = net.given_up()
     assert (r.status, r.error) == (None, "local-limit")
     assert given_up == {}  # our limits never count against the host
+
+
+async def test_host_with_a_label_too_long_for_dns_is_no_such_name_not_a_crash() -> None:
+    # the URL parser takes a 64-octet label; Python's IDNA codec refuses it before any DNS query
+    # (it used to escape Net.fetch as a UnicodeError: an internal error for the whole run)
+    async with Net(NetSettings(**FAST)) as net:  # type: ignore[arg-type]
+        r = await net.fetch("https://" + "a" * 64 + ".test/x.png")
+    assert (r.status, r.error) == (None, "dns-failure")
+    assert r.detail is not None and "longer than 63 octets" in r.detail

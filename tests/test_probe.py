@@ -636,3 +636,13 @@ async def test_our_own_socket_limit_cannot_tell() -> None:
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert (p.status, p.reason) == ("skipped", "local-limit")
+
+
+def test_twin_host_too_long_for_dns_keeps_the_report(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a 64-octet label used to end the run with "internal error: UnicodeError" and no report
+    url = "http://" + "a" * 64 + ".test/x.png"
+    root = _site(tmp_path, {"a.html": f'<img src="{url}">'})
+    r = run("scan", str(root), "--probe", "--format", "json")
+    assert r.code == 0, r.err
+    [f] = json.loads(r.out)["findings"]
+    assert (f["code"], f["https"]["status"], f["https"]["reason"]) == ("MC101", "skipped", "dns-failure")
