@@ -281,11 +281,11 @@ class _Resolver:
             raise socket.gaierror(socket.EAI_NONAME, f"{host}: .invalid names never exist (RFC 6761 §6.4)")
         try:
             infos = await self._system.resolve(host, port, family)
-        except UnicodeError:
-            # Python's IDNA codec refuses a label over 63 octets (RFC 1035 §2.3.4) before any query:
-            # such a name cannot exist in DNS
-            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}…: not a DNS name (a label is longer "
-                                                     f"than 63 octets)") from None
+        except ValueError as e:
+            # Python refuses some names before any query (its IDNA codec: a label over 63 octets, RFC
+            # 1035 §2.3.4): such a name cannot exist in DNS
+            why = "a label is longer than 63 octets" if isinstance(e, UnicodeError) else _one_line(e)
+            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}: not a DNS name ({why})") from None
         self.resolved += 1
         if self._allow_private:
             return infos
