@@ -685,6 +685,8 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     from .model import Document, DocumentKind
     from .suppress import selected
 
+    if page.error is not None:  # net.py hands out no body over its cap ("too-large"): not scanned
+        return [], [_error(page.url, page, "page not scanned")], 0
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
     media = ctype.split(";", 1)[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml", "") or not page.body:
