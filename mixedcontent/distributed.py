@@ -472,7 +472,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = ScanSettings()
 
 def _archive_stylesheets(archive: Archive, loads: Sequence[tuple[str, str, bool]], settings: ScanSettings,
                          runner: _Runner, digest: str) -> tuple[list[Finding], list[ScanError], list[str]]:
-    """SPEC §4.2 with every referrer across tasks: each stylesheet the archived pages load (on hosts
+    """docs/judging.md#css with every referrer across tasks: each stylesheet the archived pages load (on hosts
     the archive holds, as a crawl keeps to its scope) located in the archive, read once, its
     ``@import`` chain followed, and judged by all the pages that load it (``StylesheetPhase``)."""
     phase = StylesheetPhase()

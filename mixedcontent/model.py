@@ -158,7 +158,7 @@ class ProbeResult:
 
     @property
     def works(self) -> bool:
-        """SPEC §8: the https twin works (status ``available``)."""
+        """docs/probe.md: the https twin works (status ``available``)."""
         return self.status == "available"
 
     @property
@@ -170,8 +170,8 @@ class ProbeResult:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ArchiveRecord:
-    """SPEC §6 ``record``: the WARC/ARC record a finding was read from. ``offset`` is the byte offset
-    of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
+    """``record`` (docs/json-report.md): the WARC/ARC record a finding was read from. ``offset`` is the byte
+    offset of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
 
     offset: int
     target_uri: str

@@ -6,9 +6,9 @@
 Nothing raises for network, HTTP or TLS problems: a ``Response`` always comes back, with ``error``
 set to one reason word when no usable HTTP response arrived:
 
-    tls-untrusted, tls-expired, tls-hostname-mismatch, tls-error   certificate / handshake (SPEC §8)
-    connect-refused, dns-failure, timeout                           reaching the host (SPEC §8)
-    blocked-address                                                 address safety refused it (SPEC §8)
+    tls-untrusted, tls-expired, tls-hostname-mismatch, tls-error   certificate / handshake (docs/probe.md)
+    connect-refused, dns-failure, timeout                           reaching the host (docs/probe.md)
+    blocked-address                                                 address safety refused it (docs/probe.md)
     too-many-redirects, redirect-loop                               redirect chains (status: last 3xx)
     too-large                                                       body over the cap (status set; body cut)
     connection-reset, bad-response                                  the peer hung up / spoke no HTTP
@@ -62,7 +62,7 @@ _RETRY_ERRORS = frozenset(("connect-refused", "connection-reset"))
 _SAFE_METHODS = frozenset(("GET", "HEAD"))
 _CHUNK = 64 * 1024
 
-# OpenSSL X509_V_ERR_* verify codes (include/openssl/x509_vfy.h) -> SPEC §8 reason words
+# OpenSSL X509_V_ERR_* verify codes (include/openssl/x509_vfy.h) -> docs/probe.md reason words
 _VERIFY_REASONS = {
     10: "tls-expired",  # CERT_HAS_EXPIRED
     62: "tls-hostname-mismatch",  # HOSTNAME_MISMATCH
@@ -123,7 +123,7 @@ def parse_resolve(text: str) -> tuple[str, int, str]:
 
 
 def is_public_address(address: str) -> bool:
-    """SPEC §8 address safety: False for private, link-local (169.254.169.254), multicast, reserved,
+    """docs/probe.md address safety: False for private, link-local (169.254.169.254), multicast, reserved,
     unspecified, loopback and other non-global addresses; IPv4 embedded in IPv6 (mapped, 6to4,
     NAT64) is judged as the IPv4 address it carries."""
     try:
@@ -454,7 +454,7 @@ class Net:
         if not host:
             return _Attempt(None, (), b"", "invalid-url", "the URL has no host")
         port = target.port or (443 if target.scheme == "https" else 80)
-        # SPEC §8 address safety, for hosts that are already addresses
+        # docs/probe.md address safety, for hosts that are already addresses
         if self._blocked_literal(host, port):
             return _Attempt(None, (), b"", "blocked-address",
                             f"{host} is a non-public address (use --allow-private to allow it)")

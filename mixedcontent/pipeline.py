@@ -85,7 +85,7 @@ class _PageJob:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     """One document's judgeable references (spans checked, document order), held until the probe
-    results are in (SPEC §8): with ``--probe`` the final code depends on the https twin."""
+    results are in (docs/probe.md): with ``--probe`` the final code depends on the https twin."""
 
     file: str | None
     refs: tuple[Reference, ...]
@@ -150,7 +150,7 @@ def _findings(refs: Iterable[Reference], src: SourceText, file: str | None, poli
 def _pending(refs: Iterable[Reference], src: SourceText, file: str | None, policy: _Policy, *,
              probing: bool) -> _Pending:
     """The references that can become findings, spans checked. Without probing, only those whose code
-    is selected; with it, also every request the probe may turn into MC301/302/303 (SPEC §5)."""
+    is selected; with it, also every request the probe may turn into MC301/302/303 (docs/rules/index.md)."""
     kept = []
     codes = []
     for ref in refs:
@@ -170,8 +170,8 @@ def _pending(refs: Iterable[Reference], src: SourceText, file: str | None, polic
 
 
 def _probed_fix(fix: Fix | None, code: str, probe: ProbeResult | None, ref: Reference) -> Fix | None:
-    """SPEC §6 fix.applicability: ``safe`` when the probe proved the https twin; a twin that does not
-    work is never offered as an automatic fix (MC301-MC303: display-only)."""
+    """fix.applicability (docs/json-report.md): ``safe`` when the probe proved the https twin; a twin that
+    does not work is never offered as an automatic fix (MC301-MC303: display-only)."""
     if fix is None or probe is None or fix.applicability is Applicability.DISPLAY_ONLY:
         return fix
     if code in ("MC301", "MC302", "MC303"):
@@ -335,7 +335,7 @@ class _Sheet:
 
 
 class StylesheetPhase:
-    """SPEC §4.2 and NOTES.md item 6: the stylesheets pages load, each scanned once (``@import``
+    """docs/judging.md#css and NOTES.md item 6: the stylesheets pages load, each scanned once (``@import``
     chains followed, cycle-safe), judged at the end by every page that loads it, directly or through
     ``@import``.
 
@@ -358,7 +358,7 @@ class StylesheetPhase:
     def page_target(url: str, upgrade: bool) -> str | None:
         """The URL a page's stylesheet load fetches: None when the browser blocks it (an http
         stylesheet on a page without upgrade-insecure-requests is MC102 on the page and its content
-        never loads), else the URL with http upgraded to https (SPEC §3 step 4)."""
+        never loads), else the URL with http upgraded to https (docs/judging.md#steps step 4)."""
         if urls.is_http(url):
             return urls.https_twin(url) if upgrade else None
         return url
@@ -366,7 +366,7 @@ class StylesheetPhase:
     @staticmethod
     def import_target(url: str) -> tuple[str, bool]:
         """The URL an @import fetches, and whether it is written as http: then only pages that
-        upgrade insecure requests load it (on the others it is blocked, SPEC §3 step 7)."""
+        upgrade insecure requests load it (on the others it is blocked, docs/judging.md#steps step 7)."""
         if urls.is_http(url):
             return urls.https_twin(url), True
         return url, False
@@ -521,7 +521,7 @@ def _scan_stylesheets(loads: list[tuple[Root, str, StylesheetLoad]], settings: S
 
 
 def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
-    """SPEC §6: stable digest of (code, file or page, url, element, attribute) and the index among
+    """docs/json-report.md: stable digest of (code, file or page, url, element, attribute) and the index among
     identical tuples. No line numbers or paths outside the report's own: survives line moves."""
     text = "\x1f".join((*key, str(index)))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -535,7 +535,7 @@ def finalize(findings: list[Finding]) -> tuple[Finding, ...]:
 
 def _probe_stage(pending: list[_Pending], policy: _Policy, probe: ProbeSettings,
                  log: Callable[[str], None] | None) -> list[Finding]:
-    """SPEC §8: probe the https twin of each unique insecure URL once (one event loop and one Net for
+    """docs/probe.md: probe the https twin of each unique insecure URL once (one event loop and one Net for
     the run), then judge every held reference with the results, fanned back to each finding."""
     keys = {probe_key(ref.url, ref.destination) for p in pending for ref in p.refs
             if ref.url is not None and needs_probe(ref)}
@@ -574,7 +574,7 @@ def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings(), *,
                on_page: Callable[[object], None] | None = None) -> ScanResult:
     """Scan built sites and files. Raises InputError only when an input does not exist at all.
 
-    With ``probe`` the https twins of the insecure requests are checked after extraction (SPEC §8);
+    With ``probe`` the https twins of the insecure requests are checked after extraction (docs/probe.md);
     without it nothing touches the network. ``log`` receives one-line progress and warnings.
     ``page_action`` runs on each page scanned without error, in the process that scanned it, with its
     findings (not with ``probe``: they are final only after the probe stage); ``on_page`` receives what
@@ -616,8 +616,8 @@ def scan_paths(inputs: list[str], settings: ScanSettings = ScanSettings(), *,
 
 
 def _insecure_page(url: str, policy: _Policy) -> Finding | None:
-    """MC508 (SPEC §5): a crawled page in scope that answered over plain http without redirecting to
-    https. Loopback and localhost pages are exempt (they are potentially trustworthy)."""
+    """MC508 (docs/rules/index.md): a crawled page in scope that answered over plain http without
+    redirecting to https. Loopback and localhost pages are exempt (they are potentially trustworthy)."""
     if is_exempt_host(url) or not selected("MC508", policy.select, policy.ignore):
         return None
     finding = to_findings([Issue("MC508", f"page {url} is served over plain http without a redirect to "
@@ -631,7 +631,7 @@ def scan_served(served: Served, settings: ScanSettings, policy: _Policy, *, prob
     links it has (with ``links``) and the stylesheets it loads as (URL, page upgrades insecure
     requests), ready for ``StylesheetPhase.page_load``."""
     secure = served.tls or settings.assume_https
-    # CSP3 §4.2: an enforced header policy with upgrade-insecure-requests (SPEC §3 step 4)
+    # CSP3 §4.2: an enforced header policy with upgrade-insecure-requests (docs/judging.md#steps step 4)
     upgrade = served.csp is not None and header_upgrades(served.csp)
     page = PageContext(served.url, secure, upgrade, settings.scripting)
     out = scan_document(served.body, page, xml=served.xml, transport_charset=served.charset, policy=policy,
@@ -655,7 +655,7 @@ def scan_site(crawl_settings: CrawlSettings, net: NetSettings, settings: ScanSet
               show_suppressed: bool = False, probe: ProbeSettings | None = None,
               log: Callable[[str], None] | None = None,
               progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
-    """Crawl a live site and scan each page as it was served (SPEC §1): https or not by the scheme it
+    """Crawl a live site and scan each page as it was served (docs/judging.md): https or not by the scheme it
     came over (``assume_https`` judges http pages as https), upgrade-insecure-requests from its
     ``Content-Security-Policy`` header (never Report-Only) or a <meta> in it, its charset from the
     Content-Type header, then the document. Stylesheets are fetched once each and judged by every
