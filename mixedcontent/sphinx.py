@@ -33,7 +33,8 @@ from .sitegen import BuildCheck, check_build, describe, describe_error
 
 logger = logging.getLogger(__name__)
 
-_HTML_FORMATS = ("html",)  # the format of the html, dirhtml and singlehtml builders (not epub: not served)
+# the builders whose output is a site served over the web (not epub or the help formats)
+HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
 
 
 def _tuple(value: Any) -> tuple[str, ...] | None:
@@ -61,7 +62,7 @@ def _sources(app: Sphinx) -> dict[str, str]:
 def on_build_finished(app: Sphinx, exception: BaseException | None) -> None:
     if exception is not None or not app.config.mixedcontent_enabled:
         return
-    if app.builder.format not in _HTML_FORMATS or app.builder.name.startswith("epub"):
+    if app.builder.name not in app.config.mixedcontent_builders:
         return
     site_dir = str(app.outdir)
     cfg = app.config
@@ -93,5 +94,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("mixedcontent_base_url", None, "", (str, type(None)))
     app.add_config_value("mixedcontent_config_file", None, "", (str, type(None)))
     app.add_config_value("mixedcontent_use_config", True, "", bool)
+    app.add_config_value("mixedcontent_builders", HTML_BUILDERS, "", (list, tuple))
     app.connect("build-finished", on_build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
