@@ -109,6 +109,10 @@ def settings_for(check: BuildCheck) -> tuple[ScanSettings, str]:
     elif config.get("baseline"):
         values["baseline"] = load_baseline(_absolute(str(config["baseline"]), config_dir))
     known = {f.name for f in fields(ScanSettings)}
+    for key, value in config.items():  # any other key that names a ScanSettings field (added options)
+        name = key.replace("-", "_")
+        if name in known and name not in values and key not in _BOOLEAN_KEYS:
+            values[name] = tuple(value) if isinstance(value, list) else value
     return replace(ScanSettings(), **{k: v for k, v in values.items() if k in known}), fail_on
 
 

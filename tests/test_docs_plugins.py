@@ -102,6 +102,17 @@ def test_mkdocs_plugin_honours_the_project_configuration(tmp_path: Path) -> None
     assert res.returncode == 0, res.stderr
 
 
+def test_mkdocs_baseline_option_leaves_only_new_findings(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    _mkdocs_plugin_installed()
+    project = mkdocs_project(tmp_path, BLOCKED)
+    assert mkdocs_build(project).returncode == 1
+    res = run("scan", str(project / "site"), "--write-baseline", str(project / "known.json"), "--no-config")
+    assert res.code == 0, res.err
+    res = mkdocs_build(mkdocs_project(tmp_path, BLOCKED, "  - mixedcontent:\n      baseline: known.json\n"))
+    assert res.returncode == 0, res.stderr
+    assert "0 findings in" in res.stderr
+
+
 def test_mkdocs_bad_configuration_is_a_one_line_plugin_error(tmp_path: Path) -> None:
     _mkdocs_plugin_installed()
     project = mkdocs_project(tmp_path, BLOCKED)
