@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from html import escape
@@ -209,20 +208,17 @@ def source_lines(result: ScanResult) -> dict[int, tuple[str, str, str]]:
 
 # ---- the parts of one finding ------------------------------------------------------------------------
 
-_SECTION = re.compile(r"^## What browsers do\n(.*?)(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-
-
 def _rule_summary(code: str) -> str:
+    """What a finding's "why" shows: the rule's first paragraph, and a link to its full page below
+    (rendered once for the whole report, so the report grows by a line per finding, not a page)."""
     rule = RULES.get(code)
     if rule is None:
         return ""
     try:
-        doc = rule.doc()
+        first = rule.short_description()
     except OSError:
-        return _e(rule.summary)
-    m = _SECTION.search(doc)
-    browsers = _MD.render(m.group(1).strip()) if m else ""
-    return f"<p>{_e(rule.short_description())}</p>{browsers}<p><a href='#rule-{_e(code)}'>Full rule</a></p>"
+        first = rule.summary
+    return f"{_MD.renderInline(first)} <a href='#rule-{_e(code)}'>What browsers do, examples, fixes</a>"
 
 
 def _probe_badge(f: Finding) -> str:
