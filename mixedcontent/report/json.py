@@ -1,4 +1,4 @@
-"""SPEC §6: the JSON report contract, version 1. Fields are only ever added."""
+"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added."""
 
 from __future__ import annotations
 
