@@ -342,6 +342,11 @@ def _runner(engine: EngineSettings) -> Iterator[_Runner]:
         cluster.close()
 
 
+# the runner for other commands' tasks (audit --hosts): ``with runner(engine) as r: r.run(fn, items, keys)``
+# yields results as tasks complete; public so that no other module imports a private name
+runner = _runner
+
+
 # ---- keys and work split ----------------------------------------------------------------------------
 
 
@@ -593,4 +598,4 @@ def check_engine(engine: EngineSettings) -> None:
                          f"got {engine.scheduler!r}")
 
 
-__all__ = ["EngineSettings", "check_engine", "read_shard", "scan_archives", "scan_tree", "task_key"]
+__all__ = ["EngineSettings", "check_engine", "read_shard", "runner", "scan_archives", "scan_tree", "task_key"]

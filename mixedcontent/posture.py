@@ -27,6 +27,8 @@ from .rules import RULES
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
+    from .tls import TlsScan, TlsSettings
+
 STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
 PRELOAD_MAX_AGE = 31536000  # one year: hstspreload.org's minimum (MC504)
@@ -610,6 +612,7 @@ class AuditOptions:
     scan_page: bool = True  # scan the landing page's own mixed content
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    tls: TlsSettings | None = None  # SPEC §11.5: the TLS check (None: --no-tls-check)
 
 
 @dataclass(slots=True)
@@ -619,6 +622,8 @@ class AuditRecord:
     http_chain: Chain | None = None
     https_chain: Chain | None = None
     www: Exchange | None = None
+    tls: TlsScan | None = None
+    hsts: HstsPolicy | None = None  # the first STS header of the host's https response, parsed
     errors: list[ScanError] = field(default_factory=list)
 
 
@@ -741,6 +746,10 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
         first_https = next((ex.url for ex in http_chain.exchanges if ex.tls and same_host(ex.url, url)), None)
         https_url = (_with(url, "https", options.https_port) if options.https_port is not None or first_https
                      is None else first_https)
+    tls_task = None
+    if options.tls is not None:
+        # SPEC §11.5: the TLS of the https port, scanned in a thread while the https checks go on
+        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net))
     https_chain = await rec.walk(https_url)
     record.https_chain = https_chain
     if https_url != http_start:
@@ -751,6 +760,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     else:
         # SPEC §11.2, RFC 6797 §8.1: the STS header of the host's https response
         policy, hsts = judge_hsts(response)
+        record.hsts = policy
         issues += hsts
         if policy is not None and policy.valid and not _is_ip(host):
             psl = psl or _PSL()
@@ -767,6 +777,15 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     # SPEC §11.4: every Set-Cookie on an https response
     https_seen = [ex for ex in rec.seen.values() if ex.tls and (record.www is None or ex is not record.www)]
     issues += judge_cookies(https_seen)
+    if tls_task is not None:
+        from .tls import judge_tls
+
+        record.tls = await tls_task
+        if record.tls.error is not None:
+            record.errors.append(ScanError(None, record.tls.url, f"TLS check: {record.tls.error}"))
+        else:
+            say(f"TLS: {' '.join(record.tls.versions)}; ALPN {record.tls.alpn or 'none'}")
+        issues += judge_tls(record.tls)
 
     findings = [f for f in to_findings(issues) if selected(f.code, options.select, options.ignore)]
     pages = 0
@@ -780,6 +799,20 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
         errors=tuple(sorted(record.errors, key=lambda e: e.sort_key)), documents=pages, pages=pages,
         stylesheets=0, tool_version=__version__, scanned=(last.url,) if pages else ())
     return result, record
+
+
+async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
+    """``tls.scan_tls`` for the host and port of ``https_url`` in a thread, bounded by its timeout."""
+    from .tls import TlsScan, scan_tls
+
+    host = urls.host(https_url).lower().rstrip(".").strip("[]")
+    port = urls_port(https_url) or 443
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(scan_tls, host, port, net.settings, settings),
+                                      settings.timeout)
+    except TimeoutError:
+        return TlsScan(host, port, error=f"timeout: the TLS scan took more than {settings.timeout:g} s",
+                       profile=settings.profile)
 
 
 def urls_port(url: str) -> int | None:
