@@ -51,6 +51,7 @@ SHOWN = {"SSLv2": "SSL 2.0", "SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": 
          "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3"}
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h)
 _ISSUER_MISSING = frozenset((2, 20))  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)
+_TOO_WEAK = frozenset((66, 67, 68))  # X509_V_ERR_EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK
 
 
 class Profile(StrEnum):
@@ -383,13 +384,14 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
         if not hostname_matches(leaf, scan.host):
             names = ", ".join(leaf.names + leaf.addresses) or "none"
             problems.append(("hostname-mismatch", f"it is not for {scan.host} (its names: {names})"))
-        if scan.trust_error is not None:
+        weak = leaf.key_type == "rsa" and leaf.key_bits is not None and leaf.key_bits < MIN_RSA_BITS
+        if scan.trust_error is not None and not (scan.trust_code in _TOO_WEAK and (weak or leaf.signature_hash == "sha1")):
             if scan.trust_code in _ISSUER_MISSING and not leaf.issuer_sent and not leaf.self_signed:
                 problems.append(("incomplete-chain", f"the chain is incomplete: the server does not send the "
                                                      f"intermediate certificate of its issuer {leaf.issuer}"))
             else:
                 problems.append(("untrusted", f"it is not trusted: {scan.trust_error}"))
-        if leaf.key_type == "rsa" and leaf.key_bits is not None and leaf.key_bits < MIN_RSA_BITS:
+        if weak:
             problems.append(("weak-key", f"its RSA key has {leaf.key_bits} bits (fewer than {MIN_RSA_BITS})"))
         if leaf.signature_hash == "sha1":
             problems.append(("sha1-signature", "it is signed with SHA-1, which browsers reject"))

@@ -119,10 +119,10 @@ def https_get(port: int, path: str, ca_file: str, host: str = "site.example") ->
         conn.close()
 
 
-def _wait_for(port: int, proc: subprocess.Popen[bytes], log: str) -> None:
+def _wait_for(port: int, proc: subprocess.Popen[bytes] | None, log: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {_tail(log)}")
         try:
             with socket.create_connection((LOOPBACK, port), timeout=0.5):
@@ -333,3 +333,196 @@ frontend https
 
 def indent(text: str, prefix: str = "    ") -> str:
     return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+# --- TLS postures (tests/test_audit_tls.py, tests/test_audit_fleet.py, scripts/bench_audit.py) -------
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A root CA (its PEM is what --cacert trusts), an intermediate CA under it, and leaf files."""
+
+    root: trustme.CA
+    intermediate: trustme.CA
+    ca_file: str
+    directory: str
+
+
+@dataclass(frozen=True)
+class LeafFiles:
+    cert: str  # the leaf, then the intermediate unless the chain is left incomplete
+    key: str
+    combined: str  # cert then key (HAProxy)
+    not_after: str  # ISO date
+
+
+def make_pki(directory: str) -> Pki:
+    root = trustme.CA()
+    intermediate = root.create_child_ca()
+    ca_file = os.path.join(directory, "root.pem")
+    root.cert_pem.write_to_path(ca_file)
+    return Pki(root, intermediate, ca_file, directory)
+
+
+def issue(pki: Pki, name: str, *hostnames: str, days_left: float = 60, lifetime_days: float = 90,
+          chain: bool = True) -> LeafFiles:
+    """A leaf under the intermediate, valid from ``lifetime_days - days_left`` days ago to ``days_left``
+    days from now (negative: already expired), written as files named after ``name``."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    not_after = now + dt.timedelta(days=days_left)
+    leaf = pki.intermediate.issue_cert(*hostnames, not_before=not_after - dt.timedelta(days=lifetime_days),
+                                       not_after=not_after)
+    pems = [blob.bytes() for blob in leaf.cert_chain_pems]
+    return _write_leaf(pki, name, pems if chain else pems[:1], leaf.private_key_pem.bytes(),
+                       not_after.date().isoformat())
+
+
+def issue_weak(pki: Pki, name: str, *hostnames: str) -> LeafFiles:
+    """A leaf with a 1024-bit RSA key signed with SHA-1, under the intermediate. Neither trustme nor
+    ``cryptography`` (which refuses SHA-1 signatures) makes one, so Debian's ``openssl`` CLI signs it."""
+    import datetime as dt
+
+    exe = binary("openssl")
+    base = os.path.join(pki.directory, name)
+    pki.intermediate.cert_pem.write_to_path(base + ".ca.crt")
+    pki.intermediate.private_key_pem.write_to_path(base + ".ca.key")
+    with open(base + ".ext", "w", encoding="utf-8") as f:
+        f.write("subjectAltName=" + ",".join(f"DNS:{h}" for h in hostnames) + "\n")
+    subprocess.run([exe, "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", base + ".key",
+                    "-subj", f"/CN={hostnames[0]}", "-out", base + ".csr"], check=True, capture_output=True)
+    subprocess.run([exe, "x509", "-req", "-in", base + ".csr", "-CA", base + ".ca.crt", "-CAkey", base + ".ca.key",
+                    "-CAcreateserial", "-days", "60", "-sha1", "-extfile", base + ".ext", "-out", base + ".leaf.crt"],
+                   check=True, capture_output=True)
+    with open(base + ".leaf.crt", "rb") as f:
+        leaf = f.read()
+    with open(base + ".key", "rb") as f:
+        key = f.read()
+    not_after = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=60)).date().isoformat()
+    return _write_leaf(pki, name, [leaf, pki.intermediate.cert_pem.bytes()], key, not_after)
+
+
+def _write_leaf(pki: Pki, name: str, pems: list[bytes], key: bytes, not_after: str) -> LeafFiles:
+    base = os.path.join(pki.directory, name)
+    with open(base + ".crt", "wb") as f:
+        f.writelines(pems)
+    with open(base + ".key", "wb") as f:
+        f.write(key)
+    with open(base + ".both.pem", "wb") as f:
+        f.writelines(pems)
+        f.write(key)
+    return LeafFiles(base + ".crt", base + ".key", base + ".both.pem", not_after)
+
+
+@dataclass(frozen=True)
+class TlsSite:
+    """One https listener of a multi-site server: ``name`` of the posture and the directives that make
+    it (for nginx: inside its server block, certificate lines included; for HAProxy: the options
+    after ``bind ADDR:PORT ssl crt FILE``, with ``crt`` the LeafFiles' combined file)."""
+
+    name: str
+    directives: str
+    leaf: LeafFiles | None = None  # HAProxy: the certificate of the bind line
+    http2: bool = False  # nginx: listen … http2
+
+
+@dataclass(frozen=True)
+class TlsSites:
+    ports: dict[str, int]  # site name -> https port
+    http_port: int  # plain http: 301 to https://HOST:PORT/ of the host's site
+
+
+def _port_map(hosts: dict[str, str], ports: dict[str, int]) -> list[tuple[str, int]]:
+    return [(host, ports[site]) for host, site in sorted(hosts.items())]
+
+
+@contextmanager
+def nginx_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[TlsSites]:
+    """One nginx process serving each site on its own loopback port (so each has its own protocols
+    and certificate), and a plain-http port that redirects each host name in ``hosts`` (host ->
+    site name) with a 301 to its site's port; every response carries ``PAGE``."""
+    exe = binary("nginx")
+    with tempfile.TemporaryDirectory(prefix="mc-nginx-tls-") as d:
+        www = _site(d)
+        ports = {s.name: free_port() for s in sites}
+        http_port = free_port()
+        mapping = "\n".join(f"    {h} {p};" for h, p in _port_map(hosts, ports))
+        blocks = "\n".join(f"""  server {{
+    listen {LOOPBACK}:{ports[s.name]} ssl{' http2' if s.http2 else ''};
+    server_name _;
+    root {www};
+{indent(s.directives)}
+  }}""" for s in sites)
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 512; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  default_type text/html;
+  map_hash_bucket_size 128;
+  map $host $tls_port {{
+    default 1;
+{mapping}
+  }}
+  server {{
+    listen {LOOPBACK}:{http_port};
+    server_name _;
+    return 301 https://$host:$tls_port$request_uri;
+  }}
+{blocks}
+}}
+""")
+        args = [exe, "-p", d + "/", "-e", f"{d}/error.log", "-c", conf]
+        _check(args + ["-t"])
+        with _process(args, http_port, f"{d}/error.log"):
+            for port in ports.values():
+                _wait_for(port, None, f"{d}/error.log")
+            yield TlsSites(ports, http_port)
+
+
+@contextmanager
+def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[TlsSites]:
+    """As ``nginx_tls_sites`` with HAProxy: a frontend per site, answering ``PAGE`` itself."""
+    exe = binary("haproxy")
+    with tempfile.TemporaryDirectory(prefix="mc-haproxy-tls-") as d:
+        page = os.path.join(d, "page.html")
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(PAGE)
+        ports = {s.name: free_port() for s in sites}
+        http_port = free_port()
+        redirects = "\n".join(f"\thttp-request redirect prefix https://{h}:{p} code 301 "
+                              f"if {{ req.hdr(host),field(1,:) -i {h} }}"
+                              for h, p in _port_map(hosts, ports))
+        frontends = "\n".join(f"""frontend {s.name}
+\tbind {LOOPBACK}:{ports[s.name]} ssl crt {s.leaf.combined if s.leaf else ''} {s.directives}
+\thttp-request return status 200 content-type text/html file {page} hdr Strict-Transport-Security max-age=63072000
+""" for s in sites)
+        conf = os.path.join(d, "haproxy.cfg")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""global
+\tlog stderr format raw local0 err
+defaults
+\tmode http
+\tlog global
+\ttimeout connect 5s
+\ttimeout client 10s
+\ttimeout server 10s
+frontend plain
+\tbind {LOOPBACK}:{http_port}
+{redirects}
+\thttp-request return status 404
+{frontends}
+""")
+        _check([exe, "-c", "-f", conf])
+        log = os.path.join(d, "haproxy.log")
+        with _process([exe, "-db", "-f", conf, "-p", f"{d}/haproxy.pid"], http_port, log):
+            for port in ports.values():
+                _wait_for(port, None, log)
+            yield TlsSites(ports, http_port)
