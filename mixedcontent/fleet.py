@@ -71,7 +71,7 @@ class Row:
     hsts: str  # missing / invalid / short / valid / preload-ready, "" when https was not reached
     tls_versions: tuple[str, ...]
     certificate_expires: str  # ISO date, "" when unknown
-    worst: str  # error / warning / info / ok
+    worst: str  # error / warning / info / ok; "" when the host could not be judged
     codes: tuple[str, ...]
     error: str
 
@@ -156,7 +156,8 @@ def make_row(entry: HostEntry, findings: Sequence[Finding], record: AuditRecord)
     https_ok = None if https is None else https.exchanges[0].status is not None
     redirects = None
     if http is not None and http.exchanges[0].status is not None:
-        redirects = http.end == "done" and http.last.tls
+        # the walk reached an https URL (whether or not it then answered: that is the https column)
+        redirects = http.end in ("done", "error") and http.last.url.lower().startswith("https:")
     reached = bool(https_ok) or redirects is not None or (tls is not None and tls.error is None)
     error = "" if reached else "; ".join(e.message for e in record.errors) or "not reachable"
     expires = ""
@@ -164,11 +165,11 @@ def make_row(entry: HostEntry, findings: Sequence[Finding], record: AuditRecord)
         expires = tls.leaf.not_after.date().isoformat()
     return Row(host=entry.host, https=https_ok, redirects_to_https=redirects, hsts=_hsts(record, codes),
                tls_versions=tls.versions if tls is not None else (), certificate_expires=expires,
-               worst=_worst(findings), codes=tuple(sorted(codes)), error=error)
+               worst="" if error else _worst(findings), codes=tuple(sorted(codes)), error=error)
 
 
 def _failed(entry: HostEntry, why: str) -> HostOutcome:
-    row = Row(entry.host, None, None, "", (), "", "ok", (), why)
+    row = Row(entry.host, None, None, "", (), "", "", (), why)
     return HostOutcome(entry.index, row, (), (ScanError(None, entry.url or entry.line, why),), 0)
 
 

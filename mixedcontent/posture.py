@@ -802,14 +802,39 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
 
 
 async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
-    """``tls.scan_tls`` for the host and port of ``https_url`` in a thread, bounded by its timeout."""
+    """``tls.scan_tls`` for the host and port of ``https_url``, bounded by its timeout. It runs in a
+    daemon thread of its own (not the loop's executor, which ``asyncio.run`` waits for at the end), so
+    a scan given up on never holds the run back."""
+    import threading
+
     from .tls import TlsScan, scan_tls
 
     host = urls.host(https_url).lower().rstrip(".").strip("[]")
     port = urls_port(https_url) or 443
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[TlsScan] = loop.create_future()
+
+    def deliver(value: TlsScan | BaseException) -> None:
+        if done.done():
+            return
+        if isinstance(value, BaseException):
+            done.set_exception(value)
+        else:
+            done.set_result(value)
+
+    def work() -> None:
+        try:
+            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings)
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
+            value = e
+        try:
+            loop.call_soon_threadsafe(deliver, value)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits for this scan any more
+
+    threading.Thread(target=work, name=f"tls-scan {host}:{port}", daemon=True).start()
     try:
-        return await asyncio.wait_for(asyncio.to_thread(scan_tls, host, port, net.settings, settings),
-                                      settings.timeout)
+        return await asyncio.wait_for(done, settings.timeout)
     except TimeoutError:
         return TlsScan(host, port, error=f"timeout: the TLS scan took more than {settings.timeout:g} s",
                        profile=settings.profile)
