@@ -12,7 +12,7 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__, urls
 from .errors import InputError, MixedContentError, UsageError
@@ -27,10 +27,6 @@ from .fixer import FixOptions, fix_paths, parse_map
 from .report import fixes as fixes_report
 from .rewrite import write_atomic
 from .net import NetSettings, parse_resolve
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .posture import AuditOptions
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .settings import (
     DEFAULT_BASE_URL,
@@ -42,6 +38,9 @@ from .settings import (
     load_config,
 )
 from .suppress import load_baseline, write_baseline
+
+if TYPE_CHECKING:
+    from .posture import AuditOptions
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -582,7 +581,9 @@ what it suggests (SPEC §10): (1) Content-Security-Policy: upgrade-insecure-requ
 reference has a working https twin (proven with --probe), otherwise the list of what would still break;
 (2) a Content-Security-Policy-Report-Only allowlist built from the hosts the scan found, per directive,
 with a report endpoint (--report-uri; a placeholder by default); (3) the HSTS header with the preload
-caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy and <meta http-equiv>.
+caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy and <meta http-equiv>,
+and (text output) the server TLS configuration of Mozilla's --tls-profile for nginx, Apache, Caddy and
+HAProxy, as `audit` prints it.
 
 exit codes: 0 suggestions written; 2 bad command line, no input, or the URL could not be fetched."""
 
@@ -622,6 +623,10 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                    help="where browsers send CSP reports (default: a placeholder to replace)")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    c.add_argument("--tls-profile", choices=("modern", "intermediate", "old", "none"), default="intermediate",
+                   help="the text output ends with the server TLS configuration (protocols, ciphers, HSTS, OCSP "
+                        "stapling) of this Mozilla profile for nginx, Apache, Caddy and HAProxy; none leaves it "
+                        "out (default: intermediate)")
     _add_site_options(c)
     add_probe_options(c)
     add_crawl_options(c)
@@ -727,6 +732,10 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         csp_report.write_json(suggestion, buf, __version__)
     else:
         csp_report.write_text(suggestion, buf)
+        if args.tls_profile != "none":
+            from .tlsconfig import render_all
+
+            buf.write("\n" + render_all(args.tls_profile))
     _write_out(buf.getvalue(), args.output, stdout)
     return 0
 

@@ -271,7 +271,7 @@ def _run(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSe
                 yield outcome
 
 
-def audit_hosts(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSettings = EngineSettings(),
+def audit_hosts(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSettings | None = None,
                 *, progress: Callable[[HostOutcome], None] | None = None) -> tuple[ScanResult, list[Row]]:
     """Audit every entry (here, or on the Dask cluster ``engine`` names): the merged report and one
     row per entry, in input order."""
@@ -281,7 +281,7 @@ def audit_hosts(entries: Sequence[HostEntry], settings: FleetSettings, engine: E
     findings: list[Finding] = []
     errors: list[ScanError] = []
     pages = 0
-    for outcome in _run(entries, settings, engine, progress):
+    for outcome in _run(entries, settings, engine or EngineSettings(), progress):
         rows[outcome.index] = outcome.row
         findings.extend(outcome.findings)
         errors.extend(outcome.errors)
@@ -308,8 +308,7 @@ def write_rows(rows: Sequence[Row], out: TextIO, fmt: str = "csv") -> None:
     """CSV with a header line (lists space-separated, booleans true/false, unknown empty) or JSON
     Lines with the same keys (SPEC §11.6)."""
     if fmt == "jsonl":
-        for row in rows:
-            out.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+        out.writelines(json.dumps(row.as_dict(), ensure_ascii=False) + "\n" for row in rows)
         return
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -41,6 +41,7 @@ from .posture import Issue
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
+    from sslyze.mozilla_tls_profile.tls_config_checker import TlsConfigurationAsJson
 
 EXPIRING_DAYS = 30  # SPEC §5 MC513: the leaf expires within 30 days
 MIN_RSA_BITS = 2048  # SPEC §5 MC512
@@ -196,9 +197,9 @@ def _handshake(host: str, port: int, address: str, settings: NetSettings,
     except ValueError:
         sni = host
     try:
-        with socket.create_connection((address, port), timeout=settings.connect_timeout) as raw:
-            with ctx.wrap_socket(raw, server_hostname=sni) as tls:
-                return tls.getpeercert(binary_form=True), tls.selected_alpn_protocol(), None, None
+        with (socket.create_connection((address, port), timeout=settings.connect_timeout) as raw,
+              ctx.wrap_socket(raw, server_hostname=sni) as tls):
+            return tls.getpeercert(binary_form=True), tls.selected_alpn_protocol(), None, None
     except ssl.SSLCertVerificationError as e:
         return None, None, (int(e.verify_code), str(e.verify_message)), None
     except (OSError, ssl.SSLError) as e:
@@ -225,14 +226,14 @@ _DEVIATION_PART = {
 }
 
 
-def _expectation(key: str, config: object) -> str:
+def _expectation(key: str, config: TlsConfigurationAsJson) -> str:
     """What the profile asks for, for a compliance key (shown after the deviation)."""
     fields = {"tls_versions": "tls_versions", "ciphersuites": "ciphersuites", "tls_curves": "tls_curves"}
     if key in fields:
         values = getattr(config, fields[key])
         return "expected only " + ", ".join(sorted(values))
     if key == "ciphers":
-        allowed = sorted(getattr(config, "ciphers").iana)
+        allowed = sorted(config.ciphers.iana)
         return "expected only " + (", ".join(allowed) if allowed else "TLS 1.3 (no TLS 1.2 cipher suites)")
     return ""
 
@@ -243,8 +244,8 @@ def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: 
     from cryptography.utils import CryptographyDeprecationWarning
     from sslyze import (
         CertificateInfoExtraArgument,
-        Scanner,
         ScanCommandsExtraArguments,
+        Scanner,
         ServerNetworkConfiguration,
         ServerNetworkLocation,
         ServerScanRequest,
@@ -270,7 +271,9 @@ def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: 
         scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER), scan_commands_extra_arguments=extra)
     scanner = Scanner(per_server_concurrent_connections_limit=4, concurrent_server_scans_limit=1)
     scanner.queue_scans([request])
-    result = next(iter(scanner.get_results()))
+    # consume the generator to its end: SSLyze joins and ends its threads only then (taking just the
+    # first result left a producer thread blocked for ever, holding the scan: memory grew per host)
+    [result] = list(scanner.get_results())
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         why = result.connectivity_error_trace
         text = " ".join(str(why).split())[:300] if why is not None else "no TLS connection could be made"
@@ -387,8 +390,8 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
         weak = leaf.key_type == "rsa" and leaf.key_bits is not None and leaf.key_bits < MIN_RSA_BITS
         if scan.trust_error is not None and not (scan.trust_code in _TOO_WEAK and (weak or leaf.signature_hash == "sha1")):
             if scan.trust_code in _ISSUER_MISSING and not leaf.issuer_sent and not leaf.self_signed:
-                problems.append(("incomplete-chain", f"the chain is incomplete: the server does not send the "
-                                                     f"intermediate certificate of its issuer {leaf.issuer}"))
+                problems.append(("incomplete-chain", (f"the chain is incomplete: the server does not send the "
+                                                     f"intermediate certificate of its issuer {leaf.issuer}")))
             else:
                 problems.append(("untrusted", f"it is not trusted: {scan.trust_error}"))
         if weak:
@@ -407,11 +410,10 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
         issues.append(Issue("MC514", f"{url} deviates from Mozilla's {scan.profile.value} configuration: {message}",
                             url, "tls", part, None))
     # the Umbraco guide: HTTP/2 is a benefit that comes with HTTPS
-    if scan.error is None or scan.versions:
-        if scan.alpn != "h2":
-            offered = f"ALPN chose {scan.alpn}" if scan.alpn else "no ALPN protocol was chosen"
-            issues.append(Issue("MC515", f"{url} does not offer HTTP/2 over ALPN ({offered})", url, "tls", "alpn",
-                                scan.alpn))
+    if (scan.error is None or scan.versions) and scan.alpn != "h2":
+        offered = f"ALPN chose {scan.alpn}" if scan.alpn else "no ALPN protocol was chosen"
+        issues.append(Issue("MC515", f"{url} does not offer HTTP/2 over ALPN ({offered})", url, "tls", "alpn",
+                            scan.alpn))
     return issues
 
 

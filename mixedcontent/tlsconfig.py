@@ -105,8 +105,8 @@ def apache(p: ProfileData) -> str:
     lines += [f"SSLHonorCipherOrder {'on' if p.server_order else 'off'}", "SSLSessionTickets off",
               f'Header always set Strict-Transport-Security "max-age={p.hsts_max_age}"']
     if p.ocsp_staple:
-        lines += ["SSLUseStapling On", "# and once, outside any <VirtualHost>:",
-                  'SSLStaplingCache "shmcb:/var/run/apache2/ssl_stapling(32768)"']
+        lines += ["SSLUseStapling On", "# and once, outside any <VirtualHost> (logs/ is under ServerRoot):",
+                  'SSLStaplingCache "shmcb:logs/ssl_stapling(32768)"']
     return "\n".join(lines) + "\n"
 
 
@@ -149,8 +149,8 @@ def snippet(server: str, profile: str = "intermediate") -> str:
 
 def render_all(profile: str = "intermediate", servers: Sequence[str] | None = None) -> str:
     """Every server's configuration under a heading, as the text reports print it."""
-    out = [f"Server TLS configuration (Mozilla {profile}, guidelines {GUIDELINES}; replace the "
-           f"/etc/ssl/site/ paths):\n"]
+    out = [(f"Server TLS configuration (Mozilla {profile}, guidelines {GUIDELINES}; replace the "
+           f"/etc/ssl/site/ paths):\n")]
     for name in servers or SERVERS:
         out.append(f"\n{TITLE[name]}:\n")
         out.extend(f"    {line}\n" if line else "\n" for line in snippet(name, profile).splitlines())

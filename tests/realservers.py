@@ -219,21 +219,27 @@ _APACHE_MODULES = ("mpm_event", "authz_core", "headers", "ssl", "socache_shmcb",
 
 
 @contextmanager
-def apache_server(snippet: str) -> Iterator[Running]:
-    """Apache httpd with ``snippet`` in the https VirtualHost; checked with ``apache2ctl -t``."""
+def apache_server(snippet: str, *, own_tls: bool = True, global_conf: str = "",
+                  modules: tuple[str, ...] = ()) -> Iterator[Running]:
+    """Apache httpd with ``snippet`` in the https VirtualHost; checked with ``apache2ctl -t``. With
+    ``own_tls=False`` the snippet brings its own SSLEngine and certificate lines; ``global_conf`` goes
+    outside the VirtualHost; ``modules`` are loaded besides the usual ones (e.g. ``http2``)."""
     exe = binary("apache2")
     ctl = binary("apache2ctl")
     with tempfile.TemporaryDirectory(prefix="mc-apache-") as d:
         certs = make_certs(d)
         www = _site(d)
         port = free_port()
-        modules = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in _APACHE_MODULES)
+        loads = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                          for m in (*_APACHE_MODULES, *modules))
+        tls = (f"SSLEngine on\n  SSLCertificateFile {certs.cert}\n  SSLCertificateKeyFile {certs.key}"
+               if own_tls else "")
         conf = os.path.join(d, "apache2.conf")
         user = "www-data" if os.geteuid() == 0 else f"#{os.geteuid()}"
         with open(conf, "w", encoding="utf-8") as f:
             f.write(f"""ServerRoot {d}
 ServerName site.example
-{modules}
+{loads}
 User {user}
 Group {'www-data' if os.geteuid() == 0 else f'#{os.getegid()}'}
 PidFile {d}/apache2.pid
@@ -251,11 +257,10 @@ SSLSessionCache shmcb:{d}/ssl_scache(512000)
 <VirtualHost {LOOPBACK}:{port}>
   ServerName site.example
   DocumentRoot {www}
-  SSLEngine on
-  SSLCertificateFile {certs.cert}
-  SSLCertificateKeyFile {certs.key}
+  {tls}
 {snippet}
 </VirtualHost>
+{global_conf}
 """)
         os.chmod(d, 0o755)
         env = dict(os.environ, APACHE_CONFDIR="/etc/apache2")
@@ -265,8 +270,9 @@ SSLSessionCache shmcb:{d}/ssl_scache(512000)
 
 
 @contextmanager
-def caddy_server(snippet: str) -> Iterator[Running]:
-    """Caddy with ``snippet`` in the site block; checked with ``caddy validate``."""
+def caddy_server(snippet: str, *, own_tls: bool = True) -> Iterator[Running]:
+    """Caddy with ``snippet`` in the site block; checked with ``caddy validate``. With
+    ``own_tls=False`` the snippet brings its own ``tls`` directive."""
     exe = binary("caddy")
     with tempfile.TemporaryDirectory(prefix="mc-caddy-") as d:
         certs = make_certs(d)
@@ -286,7 +292,7 @@ def caddy_server(snippet: str) -> Iterator[Running]:
 	}}
 }}
 https://site.example:{port}, https://www.site.example:{port} {{
-	tls {certs.cert} {certs.key}
+	{f"tls {certs.cert} {certs.key}" if own_tls else ""}
 	root * {www}
 	file_server
 {snippet}
@@ -370,7 +376,7 @@ def issue(pki: Pki, name: str, *hostnames: str, days_left: float = 60, lifetime_
     days from now (negative: already expired), written as files named after ``name``."""
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_after = now + dt.timedelta(days=days_left)
     leaf = pki.intermediate.issue_cert(*hostnames, not_before=not_after - dt.timedelta(days=lifetime_days),
                                        not_after=not_after)
@@ -399,7 +405,7 @@ def issue_weak(pki: Pki, name: str, *hostnames: str) -> LeafFiles:
         leaf = f.read()
     with open(base + ".key", "rb") as f:
         key = f.read()
-    not_after = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=60)).date().isoformat()
+    not_after = (dt.datetime.now(dt.UTC) + dt.timedelta(days=60)).date().isoformat()
     return _write_leaf(pki, name, [leaf, pki.intermediate.cert_pem.bytes()], key, not_after)
 
 
@@ -438,10 +444,11 @@ def _port_map(hosts: dict[str, str], ports: dict[str, int]) -> list[tuple[str, i
 
 
 @contextmanager
-def nginx_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[TlsSites]:
+def nginx_tls_sites(sites: list[TlsSite], hosts: dict[str, str], workers: int = 0) -> Iterator[TlsSites]:
     """One nginx process serving each site on its own loopback port (so each has its own protocols
     and certificate), and a plain-http port that redirects each host name in ``hosts`` (host ->
-    site name) with a 301 to its site's port; every response carries ``PAGE``."""
+    site name) with a 301 to its site's port; every response carries ``PAGE``. ``workers`` > 0 runs
+    a master with that many worker processes (the benchmark), else one process."""
     exe = binary("nginx")
     with tempfile.TemporaryDirectory(prefix="mc-nginx-tls-") as d:
         www = _site(d)
@@ -456,11 +463,12 @@ def nginx_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[Tls
   }}""" for s in sites)
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as f:
+            processes = f"master_process on;\nworker_processes {workers};" if workers else "master_process off;"
             f.write(f"""daemon off;
-master_process off;
+{processes}
 pid {d}/nginx.pid;
 error_log {d}/error.log;
-events {{ worker_connections 512; }}
+events {{ worker_connections 1024; }}
 http {{
   access_log off;
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;

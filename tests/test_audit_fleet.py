@@ -75,15 +75,15 @@ def expected_row(fleet: Fleet, name: str, posture: str) -> dict[str, object]:
     """What SPEC §11.6 says the row of a host of this posture holds (written from the postures)."""
     good_tls = ["TLSv1.2", "TLSv1.3"]
     table: dict[str, dict[str, object]] = {
-        "good": dict(https=True, redirects_to_https=True, hsts="valid", tls_versions=good_tls, worst="ok", codes=[]),
-        "legacy": dict(https=True, redirects_to_https=True, hsts="valid", tls_versions=["TLSv1", "TLSv1.1", "TLSv1.2"],
-                       worst="error", codes=["MC510", "MC511", "MC514", "MC515"]),
-        "expired": dict(https=False, redirects_to_https=True, hsts="", tls_versions=good_tls, worst="error",
-                        codes=["MC501", "MC512"]),
-        "noh2": dict(https=True, redirects_to_https=True, hsts="valid", tls_versions=good_tls, worst="info",
-                     codes=["MC515"]),
-        "nochain": dict(https=False, redirects_to_https=True, hsts="", tls_versions=good_tls, worst="error",
-                        codes=["MC501", "MC512"]),
+        "good": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": good_tls, "worst": "ok", "codes": []},
+        "legacy": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": ["TLSv1", "TLSv1.1", "TLSv1.2"],
+                       "worst": "error", "codes": ["MC510", "MC511", "MC514", "MC515"]},
+        "expired": {"https": False, "redirects_to_https": True, "hsts": "", "tls_versions": good_tls, "worst": "error",
+                        "codes": ["MC501", "MC512"]},
+        "noh2": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": good_tls, "worst": "info",
+                     "codes": ["MC515"]},
+        "nochain": {"https": False, "redirects_to_https": True, "hsts": "", "tls_versions": good_tls, "worst": "error",
+                        "codes": ["MC501", "MC512"]},
     }
     row: dict[str, object] = {"host": f"{name}:{fleet.sites.ports[posture]}", **table[posture],
                               "certificate_expires": fleet.leaves[posture].not_after, "error": ""}
@@ -135,7 +135,7 @@ def test_rows_as_csv_have_the_spec_header_and_empty_cells_for_unknowns(fleet: Fl
     first = next(iter(fleet.names))
     hosts.write_text(f"https://{first}:{fleet.sites.ports['good']}/\nftp://x.example/\n", encoding="utf-8")
     args = [a if a != fleet.hosts_file else str(hosts) for a in fleet.args]
-    code, out, err = run([*args, "--rows", "-", "--output", str(tmp_path / "report.txt")])
+    _code, out, _err = run([*args, "--rows", "-", "--output", str(tmp_path / "report.txt")])
     table = list(csv.reader(io.StringIO(out)))
     assert table[0] == ["host", "https", "redirects_to_https", "hsts", "tls_versions", "certificate_expires",
                         "worst", "codes", "error"]
@@ -155,7 +155,7 @@ def test_hosts_from_stdin(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_a_2_worker_dask_cluster_gives_identical_rows_and_report(fleet: Fleet, local_run) -> None:  # type: ignore[no-untyped-def]
     rows = os.path.join(fleet.directory, "rows-dask.jsonl")
-    code, out, err = run([*fleet.args, "--rows", rows, "--rows-format", "jsonl", "--format", "json",
+    code, out, _err = run([*fleet.args, "--rows", rows, "--rows-format", "jsonl", "--format", "json",
                           "--workers", "2"])
     with open(rows, encoding="utf-8") as f:
         assert f.read() == local_run[1]

@@ -255,21 +255,21 @@ def test_modern_profile_names_tls12_as_a_deviation_of_the_intermediate_server(au
 
 # --- judging, pure --------------------------------------------------------------------------------
 
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
 
 def leaf(**changes: object) -> Leaf:
-    values: dict[str, object] = dict(
-        subject="CN=a.example", issuer="CN=Intermediate", not_before=NOW - dt.timedelta(days=30),
-        not_after=NOW + dt.timedelta(days=60), names=("a.example",), addresses=(), key_type="ecdsa",
-        key_bits=256, signature_hash="sha256", issuer_sent=True, self_signed=False)
+    values: dict[str, object] = {
+        "subject": "CN=a.example", "issuer": "CN=Intermediate", "not_before": NOW - dt.timedelta(days=30),
+        "not_after": NOW + dt.timedelta(days=60), "names": ("a.example",), "addresses": (), "key_type": "ecdsa",
+        "key_bits": 256, "signature_hash": "sha256", "issuer_sent": True, "self_signed": False}
     values.update(changes)
     return Leaf(**values)  # type: ignore[arg-type]
 
 
 def scan(**changes: object) -> TlsScan:
-    values: dict[str, object] = dict(host="a.example", port=443, address="192.0.2.1",
-                                     versions=("TLSv1.2", "TLSv1.3"), leaf=leaf(), alpn="h2")
+    values: dict[str, object] = {"host": "a.example", "port": 443, "address": "192.0.2.1",
+                                     "versions": ("TLSv1.2", "TLSv1.3"), "leaf": leaf(), "alpn": "h2"}
     values.update(changes)
     return TlsScan(**values)  # type: ignore[arg-type]
 
@@ -333,3 +333,14 @@ def test_hostname_matching_follows_rfc_6125(names: tuple[str, ...], host_: str, 
 def test_ip_host_matches_only_ip_address_entries() -> None:
     assert hostname_matches(leaf(names=("192.0.2.7",), addresses=()), "192.0.2.7") is False
     assert hostname_matches(leaf(names=(), addresses=("192.0.2.7",)), "192.0.2.7") is True
+
+
+def test_csp_text_ends_with_the_tls_configuration_of_the_chosen_profile(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "index.html").write_text('<img src="http://cdn.example/a.png">', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["csp", str(tmp_path), "--tls-profile", "modern"], out, err) == 0
+    assert "Server TLS configuration (Mozilla modern" in out.getvalue()
+    assert "    ssl_protocols TLSv1.3;\n" in out.getvalue()
+    out = io.StringIO()
+    assert main(["csp", str(tmp_path), "--tls-profile", "none"], out, err) == 0
+    assert "Server TLS configuration" not in out.getvalue()
