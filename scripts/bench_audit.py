@@ -36,6 +36,9 @@ from realservers import TlsSite, issue, make_pki, nginx_tls_sites
 POSTURES = ("good", "legacy", "noh2", "expired")
 
 
+CPU: list[float] = []  # CPU seconds of the last run (the process and its children, nginx not included)
+
+
 def _run(args: list[str], out: str) -> tuple[float, float]:
     """(seconds, peak RSS MB) of ``mixedcontent ARGS`` in a fresh process."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -45,6 +48,7 @@ def _run(args: list[str], out: str) -> tuple[float, float]:
                                 stderr=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    CPU[:] = [usage.ru_utime + usage.ru_stime]
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         raise SystemExit(f"mixedcontent {' '.join(args[:3])}... exited {code}")
@@ -56,6 +60,7 @@ def main() -> int:
     ap.add_argument("--hosts", type=int, default=200)
     ap.add_argument("--sample", type=int, default=20, help="hosts audited one at a time for the baseline")
     ap.add_argument("--parallel", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=0, help="also run the fleet on a local Dask cluster of N workers")
     ap.add_argument("--memory", type=int, nargs="*", default=[], metavar="N",
                     help="also the fleet's peak RSS for each N hosts (e.g. 50 100 200)")
     ap.add_argument("--no-inprocess", action="store_true", help="skip the one-at-a-time run inside one process")
@@ -90,18 +95,22 @@ def main() -> int:
 
             common = ["--http-port", str(running.http_port), "--cacert", pki.ca_file, "--retries", "0", "--quiet"]
 
-            def fleet(n: int, parallel: int) -> tuple[float, float]:
+            def fleet(n: int, parallel: int, extra: tuple[str, ...] | list[str] = ()) -> tuple[float, float]:
                 hosts = list(names)[:n]
                 path = os.path.join(d, f"hosts-{n}.txt")
                 with open(path, "w", encoding="utf-8") as f:
                     f.write("".join(url(h) + "\n" for h in hosts))
                 return _run(["audit", "--hosts", path, *common, *resolve(hosts), "--parallel", str(parallel),
                              "--rows", os.path.join(d, "rows.csv"), "--format", "json",
-                             "--output", os.path.join(d, "report.json")], os.devnull)
+                             "--output", os.path.join(d, "report.json"), *extra], os.devnull)
 
             t_fleet, rss = fleet(args.hosts, args.parallel)
             print(f"fleet: {args.hosts} hosts in {t_fleet:.1f} s = {args.hosts / t_fleet:.2f} hosts/s "
-                  f"(--parallel {args.parallel}), peak RSS {rss:.0f} MB")
+                  f"(--parallel {args.parallel}), peak RSS {rss:.0f} MB, CPU {CPU[0] / args.hosts:.2f} s a host "
+                  f"(load average before: {os.getloadavg()[0]:.1f})")
+            if args.workers:
+                t_dask, _ = fleet(args.hosts, args.parallel, ["--workers", str(args.workers)])
+                print(f"fleet on a local Dask cluster of {args.workers} workers: {args.hosts / t_dask:.2f} hosts/s")
             step = max(1, most // args.sample)
             sample = list(names)[:args.hosts:step][:args.sample]
             t_seq = 0.0
@@ -110,7 +119,7 @@ def main() -> int:
                 t_seq += elapsed
             seq_rate = len(sample) / t_seq
             print(f"one at a time (a process per host, as a shell loop): {len(sample)} hosts in {t_seq:.1f} s = "
-                  f"{seq_rate:.2f} hosts/s")
+                  f"{seq_rate:.2f} hosts/s, CPU {CPU[0]:.2f} s for the last host")
             print(f"ratio: {args.hosts / t_fleet / seq_rate:.1f}x (target >= 10)")
             if not args.no_inprocess:
                 n = min(args.hosts, max(args.sample, 8))
