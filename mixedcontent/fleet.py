@@ -35,8 +35,17 @@ from .posture import OBSERVATORY_MAX_AGE, PRELOAD_MAX_AGE, AuditOptions, AuditRe
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-COLUMNS = ("host", "https", "redirects_to_https", "hsts", "tls_versions", "certificate_expires", "worst",
-           "codes", "error")
+COLUMNS = (
+    "host",
+    "https",
+    "redirects_to_https",
+    "hsts",
+    "tls_versions",
+    "certificate_expires",
+    "worst",
+    "codes",
+    "error",
+)
 MAX_BATCH = 64  # hosts per Dask task at most
 
 
@@ -76,10 +85,17 @@ class Row:
     error: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "https": self.https, "redirects_to_https": self.redirects_to_https,
-                "hsts": self.hsts, "tls_versions": list(self.tls_versions),
-                "certificate_expires": self.certificate_expires, "worst": self.worst, "codes": list(self.codes),
-                "error": self.error}
+        return {
+            "host": self.host,
+            "https": self.https,
+            "redirects_to_https": self.redirects_to_https,
+            "hsts": self.hsts,
+            "tls_versions": list(self.tls_versions),
+            "certificate_expires": self.certificate_expires,
+            "worst": self.worst,
+            "codes": list(self.codes),
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +136,9 @@ def read_hosts(lines: Iterable[str], name: str = "-") -> list[HostEntry]:
         text = line if "://" in line else f"http://{line}/"
         url = urls.resolve(text, "about:blank")
         if url is None or urls.scheme(url) not in ("http:", "https:") or not urls.host(url):
-            out.append(HostEntry(index, line, None, f"{name} line {index + 1}: not a host name or http(s) URL"))
+            out.append(
+                HostEntry(index, line, None, f"{name} line {index + 1}: not a host name or http(s) URL")
+            )
             continue
         out.append(HostEntry(index, line, url))
     return out
@@ -144,8 +162,13 @@ def _hsts(record: AuditRecord, codes: set[str]) -> str:
         return "invalid"
     if policy.max_age is not None and policy.max_age < OBSERVATORY_MAX_AGE:
         return "short"
-    ready = (policy.max_age is not None and policy.max_age >= PRELOAD_MAX_AGE and policy.include_subdomains
-             and policy.preload and "MC504" not in codes)
+    ready = (
+        policy.max_age is not None
+        and policy.max_age >= PRELOAD_MAX_AGE
+        and policy.include_subdomains
+        and policy.preload
+        and "MC504" not in codes
+    )
     return "preload-ready" if ready else "valid"
 
 
@@ -163,9 +186,17 @@ def make_row(entry: HostEntry, findings: Sequence[Finding], record: AuditRecord)
     expires = ""
     if tls is not None and tls.leaf is not None:
         expires = tls.leaf.not_after.date().isoformat()
-    return Row(host=entry.host, https=https_ok, redirects_to_https=redirects, hsts=_hsts(record, codes),
-               tls_versions=tls.versions if tls is not None else (), certificate_expires=expires,
-               worst="" if error else _worst(findings), codes=tuple(sorted(codes)), error=error)
+    return Row(
+        host=entry.host,
+        https=https_ok,
+        redirects_to_https=redirects,
+        hsts=_hsts(record, codes),
+        tls_versions=tls.versions if tls is not None else (),
+        certificate_expires=expires,
+        worst="" if error else _worst(findings),
+        codes=tuple(sorted(codes)),
+        error=error,
+    )
 
 
 def _failed(entry: HostEntry, why: str) -> HostOutcome:
@@ -173,14 +204,16 @@ def _failed(entry: HostEntry, why: str) -> HostOutcome:
     return HostOutcome(entry.index, row, (), (ScanError(None, entry.url or entry.line, why),), 0)
 
 
-async def audit_entry(entry: HostEntry, settings: FleetSettings, net: Net,
-                      psl: PublicSuffixList | None = None) -> HostOutcome:
+async def audit_entry(
+    entry: HostEntry, settings: FleetSettings, net: Net, psl: PublicSuffixList | None = None
+) -> HostOutcome:
     """One host's audit and row, bounded by ``host_timeout``; never raises for the host's trouble."""
     if entry.url is None:
         return _failed(entry, entry.error or "not a host")
     try:
-        result, record = await asyncio.wait_for(audit(entry.url, settings.options, net, psl=psl),
-                                                settings.host_timeout)
+        result, record = await asyncio.wait_for(
+            audit(entry.url, settings.options, net, psl=psl), settings.host_timeout
+        )
     except TimeoutError:
         return _failed(entry, f"timeout: the audit took more than {settings.host_timeout:g} s")
     row = make_row(entry, result.findings, record)
@@ -190,14 +223,16 @@ async def audit_entry(entry: HostEntry, settings: FleetSettings, net: Net,
     return HostOutcome(entry.index, row, result.findings, errors, result.pages)
 
 
-async def audit_entries(entries: Sequence[HostEntry], settings: FleetSettings,
-                        done: Callable[[HostOutcome], None] | None = None) -> list[HostOutcome]:
+async def audit_entries(
+    entries: Sequence[HostEntry], settings: FleetSettings, done: Callable[[HostOutcome], None] | None = None
+) -> list[HostOutcome]:
     """Every entry, at most ``settings.parallel`` at once, in one ``Net``; outcomes in input order."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
     psl = _PSL()
     gate = asyncio.Semaphore(settings.parallel)
     async with Net(settings.net) as net:
+
         async def one(entry: HostEntry) -> HostOutcome:
             async with gate:
                 outcome = await audit_entry(entry, settings, net, psl)
@@ -215,7 +250,7 @@ def _batch_task(batch: _Batch) -> tuple[HostOutcome, ...]:
 
 def _batches(entries: Sequence[HostEntry], workers: int) -> list[tuple[HostEntry, ...]]:
     size = max(1, min(MAX_BATCH, -(-len(entries) // (4 * max(1, workers)))))
-    return [tuple(entries[i:i + size]) for i in range(0, len(entries), size)]
+    return [tuple(entries[i : i + size]) for i in range(0, len(entries), size)]
 
 
 class FleetProgress:
@@ -234,9 +269,15 @@ class FleetProgress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._progress = Progress(TextColumn("auditing hosts"), BarColumn(), MofNCompleteColumn(),
-                                      TextColumn("{task.description}"), TimeElapsedColumn(),
-                                      console=Console(file=self.stream, stderr=True), transient=True)
+            self._progress = Progress(
+                TextColumn("auditing hosts"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream, stderr=True),
+                transient=True,
+            )
             self._progress.start()
             self._task = self._progress.add_task("", total=self.total)
         return self
@@ -245,18 +286,24 @@ class FleetProgress:
         if outcome.row.error:
             self.failed += 1
         if self._progress is not None:
-            self._progress.update(self._task, advance=1,
-                                  description=f"{self.failed} failed" if self.failed else "")
+            self._progress.update(
+                self._task, advance=1, description=f"{self.failed} failed" if self.failed else ""
+            )
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
 
 
-def _run(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSettings,
-         progress: Callable[[HostOutcome], None] | None) -> Iterator[HostOutcome]:
+def _run(
+    entries: Sequence[HostEntry],
+    settings: FleetSettings,
+    engine: EngineSettings,
+    progress: Callable[[HostOutcome], None] | None,
+) -> Iterator[HostOutcome]:
     if not engine.distributed:
         yield from asyncio.run(audit_entries(entries, settings, progress))
         return
@@ -271,8 +318,13 @@ def _run(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSe
                 yield outcome
 
 
-def audit_hosts(entries: Sequence[HostEntry], settings: FleetSettings, engine: EngineSettings | None = None,
-                *, progress: Callable[[HostOutcome], None] | None = None) -> tuple[ScanResult, list[Row]]:
+def audit_hosts(
+    entries: Sequence[HostEntry],
+    settings: FleetSettings,
+    engine: EngineSettings | None = None,
+    *,
+    progress: Callable[[HostOutcome], None] | None = None,
+) -> tuple[ScanResult, list[Row]]:
     """Audit every entry (here, or on the Dask cluster ``engine`` names): the merged report and one
     row per entry, in input order."""
     from .pipeline import finalize
@@ -289,8 +341,13 @@ def audit_hosts(entries: Sequence[HostEntry], settings: FleetSettings, engine: E
     complete = [r if r is not None else _failed(e, "no result came back").row for r, e in zip(rows, entries)]
     result = ScanResult(
         target=Target(kind="site", inputs=tuple(e.url or e.line for e in entries), base_url=None),
-        findings=finalize(findings), errors=tuple(sorted(errors, key=lambda e: (e.sort_key, e.message))),
-        documents=pages, pages=pages, stylesheets=0, tool_version=__version__)
+        findings=finalize(findings),
+        errors=tuple(sorted(errors, key=lambda e: (e.sort_key, e.message))),
+        documents=pages,
+        pages=pages,
+        stylesheets=0,
+        tool_version=__version__,
+    )
     return result, complete
 
 
@@ -318,5 +375,17 @@ def write_rows(rows: Sequence[Row], out: TextIO, fmt: str = "csv") -> None:
     out.write(buf.getvalue())
 
 
-__all__ = ["COLUMNS", "FleetProgress", "FleetSettings", "HostEntry", "HostOutcome", "Row", "audit_entries",
-           "audit_entry", "audit_hosts", "make_row", "read_hosts", "write_rows"]
+__all__ = [
+    "COLUMNS",
+    "FleetProgress",
+    "FleetSettings",
+    "HostEntry",
+    "HostOutcome",
+    "Row",
+    "audit_entries",
+    "audit_entry",
+    "audit_hosts",
+    "make_row",
+    "read_hosts",
+    "write_rows",
+]

@@ -48,8 +48,14 @@ MIN_RSA_BITS = 2048  # SPEC §5 MC512
 DEFAULT_SCAN_TIMEOUT = 60.0  # seconds for one host's whole TLS scan
 LEGACY = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")  # SPEC §11.5: must not be accepted (MC510)
 VERSION_ORDER = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-SHOWN = {"SSLv2": "SSL 2.0", "SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1",
-         "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3"}
+SHOWN = {
+    "SSLv2": "SSL 2.0",
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h)
 _ISSUER_MISSING = frozenset((2, 20))  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)
 _TOO_WEAK = frozenset((66, 67, 68))  # X509_V_ERR_EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL, CA_MD_TOO_WEAK
@@ -115,6 +121,7 @@ class TlsScan:
 # Address safety (SPEC §8, the rules of net.py)
 # ---------------------------------------------------------------------------------------------------
 
+
 def pick_address(host: str, port: int, settings: NetSettings) -> tuple[str | None, str | None]:
     """(address, None) to connect to for host:port, or (None, why not). A --resolve entry for exactly
     (host, port) wins and is allowed whatever it is (the user pointed it there); an IP-literal host or
@@ -138,14 +145,17 @@ def pick_address(host: str, port: int, settings: NetSettings) -> tuple[str | Non
     addresses = [str(i[4][0]) for i in infos]
     good = addresses if settings.allow_private else [a for a in addresses if is_public_address(a)]
     if not good:
-        return None, (f"blocked-address: {low} resolves to {addresses[0]}, a non-public address (use "
-                      f"--allow-private, or --resolve to point it somewhere on purpose)")
+        return None, (
+            f"blocked-address: {low} resolves to {addresses[0]}, a non-public address (use "
+            f"--allow-private, or --resolve to point it somewhere on purpose)"
+        )
     return good[0], None
 
 
 # ---------------------------------------------------------------------------------------------------
 # Recording (blocking)
 # ---------------------------------------------------------------------------------------------------
+
 
 def _leaf(cert: Certificate, chain: list[Certificate]) -> Leaf:
     from cryptography import x509
@@ -171,15 +181,23 @@ def _leaf(cert: Certificate, chain: list[Certificate]) -> Leaf:
         key_type = "ed448"
     algorithm = cert.signature_hash_algorithm
     return Leaf(
-        subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
-        not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc, names=names,
-        addresses=addresses, key_type=key_type, key_bits=bits,
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        names=names,
+        addresses=addresses,
+        key_type=key_type,
+        key_bits=bits,
         signature_hash=None if algorithm is None else algorithm.name,
-        issuer_sent=any(c.subject == cert.issuer for c in chain[1:]), self_signed=cert.subject == cert.issuer)
+        issuer_sent=any(c.subject == cert.issuer for c in chain[1:]),
+        self_signed=cert.subject == cert.issuer,
+    )
 
 
-def _handshake(host: str, port: int, address: str, settings: NetSettings,
-               verify: bool) -> tuple[bytes | None, str | None, tuple[int, str] | None, str | None]:
+def _handshake(
+    host: str, port: int, address: str, settings: NetSettings, verify: bool
+) -> tuple[bytes | None, str | None, tuple[int, str] | None, str | None]:
     """One TLS handshake to address:port with SNI ``host``, offering ALPN h2 and http/1.1. Returns
     (leaf DER, ALPN protocol, (verify code, message) when verification failed, other error)."""
     ctx = ssl.create_default_context()
@@ -197,8 +215,10 @@ def _handshake(host: str, port: int, address: str, settings: NetSettings,
     except ValueError:
         sni = host
     try:
-        with (socket.create_connection((address, port), timeout=settings.connect_timeout) as raw,
-              ctx.wrap_socket(raw, server_hostname=sni) as tls):
+        with (
+            socket.create_connection((address, port), timeout=settings.connect_timeout) as raw,
+            ctx.wrap_socket(raw, server_hostname=sni) as tls,
+        ):
             return tls.getpeercert(binary_form=True), tls.selected_alpn_protocol(), None, None
     except ssl.SSLCertVerificationError as e:
         return None, None, (int(e.verify_code), str(e.verify_message)), None
@@ -209,6 +229,7 @@ def _handshake(host: str, port: int, address: str, settings: NetSettings,
 def _clean(message: str) -> str:
     """SSLyze's messages print Python sets (``{'a', 'b'}``), whose order changes from run to run:
     write them as sorted comma-separated lists so reports stay byte-identical."""
+
     def sort(m: re.Match[str]) -> str:
         items = sorted(x.strip().strip("'\"") for x in m.group(1).split(",") if x.strip())
         return ", ".join(items)
@@ -218,11 +239,17 @@ def _clean(message: str) -> str:
 
 # which part of the configuration each of SSLyze's compliance keys is about (SPEC §11.5 names them)
 _DEVIATION_PART = {
-    "tls_versions": "protocols", "ciphers": "cipher suites", "ciphersuites": "cipher suites",
-    "tls_curves": "key exchange groups", "ecdh_param_size": "key exchange groups",
-    "dh_param_size": "key exchange groups", "certificate_types": "certificate",
-    "certificate_curves": "certificate", "certificate_signatures": "certificate",
-    "rsa_key_size": "certificate", "maximum_certificate_lifespan": "certificate",
+    "tls_versions": "protocols",
+    "ciphers": "cipher suites",
+    "ciphersuites": "cipher suites",
+    "tls_curves": "key exchange groups",
+    "ecdh_param_size": "key exchange groups",
+    "dh_param_size": "key exchange groups",
+    "certificate_types": "certificate",
+    "certificate_curves": "certificate",
+    "certificate_signatures": "certificate",
+    "rsa_key_size": "certificate",
+    "maximum_certificate_lifespan": "certificate",
 }
 
 
@@ -238,19 +265,16 @@ def _expectation(key: str, config: TlsConfigurationAsJson) -> str:
     return ""
 
 
-def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: Profile) -> tuple[tuple[str, ...], list[Certificate], tuple[tuple[str, str], ...], str | None]:
+def _sslyze(
+    host: str,
+    port: int,
+    address: str,
+    settings: NetSettings,
+    profile: Profile,
+) -> tuple[tuple[str, ...], list[Certificate], tuple[tuple[str, str], ...], str | None]:
     """SSLyze's scan of one server and Mozilla's compliance check: (accepted versions, chain as sent,
     deviations, error)."""
     from cryptography.utils import CryptographyDeprecationWarning
-    from sslyze import (
-        CertificateInfoExtraArgument,
-        ScanCommandsExtraArguments,
-        Scanner,
-        ServerNetworkConfiguration,
-        ServerNetworkLocation,
-        ServerScanRequest,
-        ServerScanStatusEnum,
-    )
     from sslyze.mozilla_tls_profile.tls_config_checker import (
         SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
         MozillaTlsConfiguration,
@@ -260,15 +284,32 @@ def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: 
         check_server_against_tls_configuration,
     )
 
-    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)  # SSLyze's bundled trust stores
-    extra = ScanCommandsExtraArguments(certificate_info=CertificateInfoExtraArgument(
-        custom_ca_file=Path(settings.cacert))) if settings.cacert else ScanCommandsExtraArguments()
+    # SSLyze's documented API, imported from the modules that define it (its __init__ has no __all__)
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.scanner.models import ScanCommandsExtraArguments, ServerScanRequest, ServerScanStatusEnum
+    from sslyze.scanner.scanner import Scanner
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    warnings.filterwarnings(
+        "ignore", category=CryptographyDeprecationWarning
+    )  # SSLyze's bundled trust stores
+    extra = (
+        ScanCommandsExtraArguments(
+            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(settings.cacert))
+        )
+        if settings.cacert
+        else ScanCommandsExtraArguments()
+    )
     request = ServerScanRequest(
         server_location=ServerNetworkLocation(host.strip("[]"), port, ip_address=address),
         network_configuration=ServerNetworkConfiguration(
-            tls_server_name_indication=host.strip("[]"), network_timeout=max(1, round(settings.connect_timeout)),
-            network_max_retries=1),
-        scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER), scan_commands_extra_arguments=extra)
+            tls_server_name_indication=host.strip("[]"),
+            network_timeout=max(1, round(settings.connect_timeout)),
+            network_max_retries=1,
+        ),
+        scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
+        scan_commands_extra_arguments=extra,
+    )
     scanner = Scanner(per_server_concurrent_connections_limit=4, concurrent_server_scans_limit=1)
     scanner.queue_scans([request])
     # consume the generator to its end: SSLyze joins and ends its threads only then (taking just the
@@ -280,9 +321,14 @@ def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: 
         return (), [], (), f"tls-error: {text}"
     scan = result.scan_result
     versions: list[str] = []
-    for attr, name in (("ssl_2_0_cipher_suites", "SSLv2"), ("ssl_3_0_cipher_suites", "SSLv3"),
-                       ("tls_1_0_cipher_suites", "TLSv1"), ("tls_1_1_cipher_suites", "TLSv1.1"),
-                       ("tls_1_2_cipher_suites", "TLSv1.2"), ("tls_1_3_cipher_suites", "TLSv1.3")):
+    for attr, name in (
+        ("ssl_2_0_cipher_suites", "SSLv2"),
+        ("ssl_3_0_cipher_suites", "SSLv3"),
+        ("tls_1_0_cipher_suites", "TLSv1"),
+        ("tls_1_1_cipher_suites", "TLSv1.1"),
+        ("tls_1_2_cipher_suites", "TLSv1.2"),
+        ("tls_1_3_cipher_suites", "TLSv1.3"),
+    ):
         attempt = getattr(scan, attr)
         if attempt.result is not None and attempt.result.is_tls_version_supported:
             versions.append(name)
@@ -301,8 +347,9 @@ def _sslyze(host: str, port: int, address: str, settings: NetSettings, profile: 
                 continue  # trust is MC512's, judged with OpenSSL as every other request (module docstring)
             part = _DEVIATION_PART.get(key, "vulnerability" if key.startswith("tls_vulnerability") else key)
             expected = _expectation(key, config)
-            deviations.append((part, f"{part}: {_clean(message).rstrip('.')}"
-                                     + (f" ({expected})" if expected else "")))
+            deviations.append(
+                (part, f"{part}: {_clean(message).rstrip('.')}" + (f" ({expected})" if expected else ""))
+            )
     except ServerScanResultIncomplete as e:
         error = f"tls-error: Mozilla's compliance check could not run: {e}"
     return tuple(versions), chain, tuple(sorted(deviations)), error
@@ -328,13 +375,25 @@ def scan_tls(host: str, port: int, settings: NetSettings, tls: TlsSettings = Tls
     if der is not None:
         cert = x509.load_der_x509_certificate(der)
         leaf = _leaf(cert, chain if chain and chain[0] == cert else [cert, *chain])
-    return TlsScan(host, port, address, versions=versions, leaf=leaf, trust_error=trust_error,
-                   trust_code=trust_code, alpn=alpn, deviations=deviations, profile=tls.profile, error=scan_error)
+    return TlsScan(
+        host,
+        port,
+        address,
+        versions=versions,
+        leaf=leaf,
+        trust_error=trust_error,
+        trust_code=trust_code,
+        alpn=alpn,
+        deviations=deviations,
+        profile=tls.profile,
+        error=scan_error,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
 # Judging (pure)
 # ---------------------------------------------------------------------------------------------------
+
 
 def hostname_matches(leaf: Leaf, host: str) -> bool:
     """RFC 6125 §6.4 as browsers apply it: subjectAltName only (never the CN); a ``*`` is allowed as
@@ -371,12 +430,28 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
     legacy = [v for v in scan.versions if v in LEGACY]
     # MDN (TLS): "TLS 1.1 and 1.0 should no longer be used"; SSL 3.0 is broken (RFC 7568)
     if legacy:
-        issues.append(Issue("MC510", f"{url} accepts {', '.join(SHOWN[v] for v in legacy)}: these protocol "
-                                     f"versions must no longer be used (offer TLS 1.2 and 1.3 only)",
-                            url, "tls", "versions", shown))
+        issues.append(
+            Issue(
+                "MC510",
+                f"{url} accepts {', '.join(SHOWN[v] for v in legacy)}: these protocol "
+                f"versions must no longer be used (offer TLS 1.2 and 1.3 only)",
+                url,
+                "tls",
+                "versions",
+                shown,
+            )
+        )
     if scan.versions and "TLSv1.3" not in scan.versions:
-        issues.append(Issue("MC511", f"{url} does not offer TLS 1.3 (accepted: "
-                                     f"{', '.join(SHOWN[v] for v in scan.versions)})", url, "tls", "versions", shown))
+        issues.append(
+            Issue(
+                "MC511",
+                f"{url} does not offer TLS 1.3 (accepted: {', '.join(SHOWN[v] for v in scan.versions)})",
+                url,
+                "tls",
+                "versions",
+                shown,
+            )
+        )
     leaf = scan.leaf
     if leaf is not None:
         problems: list[tuple[str, str]] = []
@@ -388,10 +463,19 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
             names = ", ".join(leaf.names + leaf.addresses) or "none"
             problems.append(("hostname-mismatch", f"it is not for {scan.host} (its names: {names})"))
         weak = leaf.key_type == "rsa" and leaf.key_bits is not None and leaf.key_bits < MIN_RSA_BITS
-        if scan.trust_error is not None and not (scan.trust_code in _TOO_WEAK and (weak or leaf.signature_hash == "sha1")):
+        if scan.trust_error is not None and not (
+            scan.trust_code in _TOO_WEAK and (weak or leaf.signature_hash == "sha1")
+        ):
             if scan.trust_code in _ISSUER_MISSING and not leaf.issuer_sent and not leaf.self_signed:
-                problems.append(("incomplete-chain", (f"the chain is incomplete: the server does not send the "
-                                                     f"intermediate certificate of its issuer {leaf.issuer}")))
+                problems.append(
+                    (
+                        "incomplete-chain",
+                        (
+                            f"the chain is incomplete: the server does not send the "
+                            f"intermediate certificate of its issuer {leaf.issuer}"
+                        ),
+                    )
+                )
             else:
                 problems.append(("untrusted", f"it is not trusted: {scan.trust_error}"))
         if weak:
@@ -399,21 +483,48 @@ def judge_tls(scan: TlsScan, now: datetime | None = None) -> list[Issue]:
         if leaf.signature_hash == "sha1":
             problems.append(("sha1-signature", "it is signed with SHA-1, which browsers reject"))
         for key, text in problems:
-            issues.append(Issue("MC512", f"the certificate of {url} is invalid: {text}", url, "certificate",
-                                key, leaf.subject))
+            issues.append(
+                Issue(
+                    "MC512",
+                    f"the certificate of {url} is invalid: {text}",
+                    url,
+                    "certificate",
+                    key,
+                    leaf.subject,
+                )
+            )
         left = leaf.not_after - now
         if leaf.not_after >= now and left.total_seconds() < EXPIRING_DAYS * 86400:
-            issues.append(Issue("MC513", f"the certificate of {url} expires on {_day(leaf.not_after)}, in "
-                                         f"{left.days} days (renew it at least {EXPIRING_DAYS} days ahead)",
-                                url, "certificate", "expiry", _day(leaf.not_after)))
+            issues.append(
+                Issue(
+                    "MC513",
+                    f"the certificate of {url} expires on {_day(leaf.not_after)}, in "
+                    f"{left.days} days (renew it at least {EXPIRING_DAYS} days ahead)",
+                    url,
+                    "certificate",
+                    "expiry",
+                    _day(leaf.not_after),
+                )
+            )
     for part, message in scan.deviations:
-        issues.append(Issue("MC514", f"{url} deviates from Mozilla's {scan.profile.value} configuration: {message}",
-                            url, "tls", part, None))
+        issues.append(
+            Issue(
+                "MC514",
+                f"{url} deviates from Mozilla's {scan.profile.value} configuration: {message}",
+                url,
+                "tls",
+                part,
+                None,
+            )
+        )
     # the Umbraco guide: HTTP/2 is a benefit that comes with HTTPS
     if (scan.error is None or scan.versions) and scan.alpn != "h2":
         offered = f"ALPN chose {scan.alpn}" if scan.alpn else "no ALPN protocol was chosen"
-        issues.append(Issue("MC515", f"{url} does not offer HTTP/2 over ALPN ({offered})", url, "tls", "alpn",
-                            scan.alpn))
+        issues.append(
+            Issue(
+                "MC515", f"{url} does not offer HTTP/2 over ALPN ({offered})", url, "tls", "alpn", scan.alpn
+            )
+        )
     return issues
 
 

@@ -496,8 +496,12 @@ http {{
 
 
 @contextmanager
-def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[TlsSites]:
-    """As ``nginx_tls_sites`` with HAProxy: a frontend per site, answering ``PAGE`` itself."""
+def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str], global_conf: str = "",
+                      seclevel0: bool = False) -> Iterator[TlsSites]:
+    """As ``nginx_tls_sites`` with HAProxy: a frontend per site, answering ``PAGE`` itself;
+    ``global_conf`` lines go in the ``global`` section. ``seclevel0`` runs HAProxy with an OpenSSL
+    configuration at security level 0 (``OPENSSL_CONF``), the only way it loads an RSA-1024 or SHA-1
+    certificate: its own cipher settings apply only after the certificate is loaded."""
     exe = binary("haproxy")
     with tempfile.TemporaryDirectory(prefix="mc-haproxy-tls-") as d:
         page = os.path.join(d, "page.html")
@@ -516,6 +520,7 @@ def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str]) -> Iterator[T
         with open(conf, "w", encoding="utf-8") as f:
             f.write(f"""global
 \tlog stderr format raw local0 err
+{global_conf}
 defaults
 \tmode http
 \tlog global
@@ -528,9 +533,17 @@ frontend plain
 \thttp-request return status 404
 {frontends}
 """)
-        _check([exe, "-c", "-f", conf])
+        env = None
+        if seclevel0:
+            cnf = os.path.join(d, "openssl.cnf")
+            with open(cnf, "w", encoding="utf-8") as f:
+                f.write("openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n"
+                        "system_default = system_default_sect\n[system_default_sect]\n"
+                        "CipherString = DEFAULT@SECLEVEL=0\n")
+            env = dict(os.environ, OPENSSL_CONF=cnf)
+        _check([exe, "-c", "-f", conf], env=env)
         log = os.path.join(d, "haproxy.log")
-        with _process([exe, "-db", "-f", conf, "-p", f"{d}/haproxy.pid"], http_port, log):
+        with _process([exe, "-db", "-f", conf, "-p", f"{d}/haproxy.pid"], http_port, log, env=env):
             for port in ports.values():
                 _wait_for(port, None, log)
             yield TlsSites(ports, http_port)

@@ -43,14 +43,20 @@ def fleet() -> Iterator[Fleet]:
         names = {f"h{i:02d}.fleet.example": POSTURES[i % len(POSTURES)] for i in range(50)}
         of = {p: [n for n, q in names.items() if q == p] for p in POSTURES}
         good = issue(pki, "good", *of["good"], *of["legacy"], *of["noh2"], days_left=60)
-        leaves = {"good": good, "legacy": good, "noh2": good,
-                  "expired": issue(pki, "expired", *of["expired"], days_left=-3),
-                  "nochain": issue(pki, "nochain", *of["nochain"], days_left=40, chain=False)}
-        sites = [TlsSite("good", nginx_profile(good), http2=True),
-                 TlsSite("legacy", f"{nginx_cert(good)}\n{LEGACY_NGINX}\n{HSTS}"),
-                 TlsSite("expired", nginx_profile(leaves["expired"]), http2=True),
-                 TlsSite("noh2", nginx_profile(good)),
-                 TlsSite("nochain", nginx_profile(leaves["nochain"]), http2=True)]
+        leaves = {
+            "good": good,
+            "legacy": good,
+            "noh2": good,
+            "expired": issue(pki, "expired", *of["expired"], days_left=-3),
+            "nochain": issue(pki, "nochain", *of["nochain"], days_left=40, chain=False),
+        }
+        sites = [
+            TlsSite("good", nginx_profile(good), http2=True),
+            TlsSite("legacy", f"{nginx_cert(good)}\n{LEGACY_NGINX}\n{HSTS}"),
+            TlsSite("expired", nginx_profile(leaves["expired"]), http2=True),
+            TlsSite("noh2", nginx_profile(good)),
+            TlsSite("nochain", nginx_profile(leaves["nochain"]), http2=True),
+        ]
         with nginx_tls_sites(sites, names) as running:
             refused = free_port()
             resolve: list[str] = []
@@ -58,16 +64,40 @@ def fleet() -> Iterator[Fleet]:
             for n, posture in names.items():
                 port = running.ports[posture]
                 lines.append(f"https://{n}:{port}/")
-                resolve += ["--resolve", f"{n}:{port}:127.0.0.1", "--resolve", f"{n}:{running.http_port}:127.0.0.1"]
-            lines += [f"https://refused.fleet.example:{refused}/", "https://192.0.2.1/", "ftp://files.fleet.example/"]
-            resolve += ["--resolve", f"refused.fleet.example:{refused}:127.0.0.1",
-                        # nothing listens on the http port at 127.0.0.2 either
-                        "--resolve", f"refused.fleet.example:{running.http_port}:127.0.0.2"]
+                resolve += [
+                    "--resolve",
+                    f"{n}:{port}:127.0.0.1",
+                    "--resolve",
+                    f"{n}:{running.http_port}:127.0.0.1",
+                ]
+            lines += [
+                f"https://refused.fleet.example:{refused}/",
+                "https://192.0.2.1/",
+                "ftp://files.fleet.example/",
+            ]
+            resolve += [
+                "--resolve",
+                f"refused.fleet.example:{refused}:127.0.0.1",
+                # nothing listens on the http port at 127.0.0.2 either
+                "--resolve",
+                f"refused.fleet.example:{running.http_port}:127.0.0.2",
+            ]
             hosts_file = os.path.join(d, "hosts.txt")
             with open(hosts_file, "w", encoding="utf-8") as f:
                 f.write("\n".join(lines) + "\n")
-            args = ["--hosts", hosts_file, "--http-port", str(running.http_port), "--cacert", pki.ca_file,
-                    "--retries", "0", "--connect-timeout", "5", *resolve]
+            args = [
+                "--hosts",
+                hosts_file,
+                "--http-port",
+                str(running.http_port),
+                "--cacert",
+                pki.ca_file,
+                "--retries",
+                "0",
+                "--connect-timeout",
+                "5",
+                *resolve,
+            ]
             yield Fleet(running, names, leaves, hosts_file, args, refused, d)
 
 
@@ -75,18 +105,53 @@ def expected_row(fleet: Fleet, name: str, posture: str) -> dict[str, object]:
     """What SPEC §11.6 says the row of a host of this posture holds (written from the postures)."""
     good_tls = ["TLSv1.2", "TLSv1.3"]
     table: dict[str, dict[str, object]] = {
-        "good": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": good_tls, "worst": "ok", "codes": []},
-        "legacy": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": ["TLSv1", "TLSv1.1", "TLSv1.2"],
-                       "worst": "error", "codes": ["MC510", "MC511", "MC514", "MC515"]},
-        "expired": {"https": False, "redirects_to_https": True, "hsts": "", "tls_versions": good_tls, "worst": "error",
-                        "codes": ["MC501", "MC512"]},
-        "noh2": {"https": True, "redirects_to_https": True, "hsts": "valid", "tls_versions": good_tls, "worst": "info",
-                     "codes": ["MC515"]},
-        "nochain": {"https": False, "redirects_to_https": True, "hsts": "", "tls_versions": good_tls, "worst": "error",
-                        "codes": ["MC501", "MC512"]},
+        "good": {
+            "https": True,
+            "redirects_to_https": True,
+            "hsts": "valid",
+            "tls_versions": good_tls,
+            "worst": "ok",
+            "codes": [],
+        },
+        "legacy": {
+            "https": True,
+            "redirects_to_https": True,
+            "hsts": "valid",
+            "tls_versions": ["TLSv1", "TLSv1.1", "TLSv1.2"],
+            "worst": "error",
+            "codes": ["MC510", "MC511", "MC514", "MC515"],
+        },
+        "expired": {
+            "https": False,
+            "redirects_to_https": True,
+            "hsts": "",
+            "tls_versions": good_tls,
+            "worst": "error",
+            "codes": ["MC501", "MC512"],
+        },
+        "noh2": {
+            "https": True,
+            "redirects_to_https": True,
+            "hsts": "valid",
+            "tls_versions": good_tls,
+            "worst": "info",
+            "codes": ["MC515"],
+        },
+        "nochain": {
+            "https": False,
+            "redirects_to_https": True,
+            "hsts": "",
+            "tls_versions": good_tls,
+            "worst": "error",
+            "codes": ["MC501", "MC512"],
+        },
     }
-    row: dict[str, object] = {"host": f"{name}:{fleet.sites.ports[posture]}", **table[posture],
-                              "certificate_expires": fleet.leaves[posture].not_after, "error": ""}
+    row: dict[str, object] = {
+        "host": f"{name}:{fleet.sites.ports[posture]}",
+        **table[posture],
+        "certificate_expires": fleet.leaves[posture].not_after,
+        "error": "",
+    }
     return row
 
 
@@ -116,9 +181,17 @@ def test_hosts_that_cannot_be_judged_are_rows_with_their_reason(fleet: Fleet, lo
     assert refused["host"] == f"refused.fleet.example:{fleet.refused_port}"
     assert "connect-refused" in refused["error"] and refused["worst"] == "" and refused["codes"] == []
     assert blocked["host"] == "192.0.2.1" and "blocked-address" in blocked["error"]
-    assert ftp == {"host": "ftp://files.fleet.example/", "https": None, "redirects_to_https": None, "hsts": "",
-                   "tls_versions": [], "certificate_expires": "", "worst": "",  "codes": [],
-                   "error": f"{fleet.hosts_file} line 53: not a host name or http(s) URL"}
+    assert ftp == {
+        "host": "ftp://files.fleet.example/",
+        "https": None,
+        "redirects_to_https": None,
+        "hsts": "",
+        "tls_versions": [],
+        "certificate_expires": "",
+        "worst": "",
+        "codes": [],
+        "error": f"{fleet.hosts_file} line 53: not a host name or http(s) URL",
+    }
 
 
 def test_the_usual_report_holds_every_hosts_findings(fleet: Fleet, local_run) -> None:  # type: ignore[no-untyped-def]
@@ -137,16 +210,36 @@ def test_rows_as_csv_have_the_spec_header_and_empty_cells_for_unknowns(fleet: Fl
     args = [a if a != fleet.hosts_file else str(hosts) for a in fleet.args]
     _code, out, _err = run([*args, "--rows", "-", "--output", str(tmp_path / "report.txt")])
     table = list(csv.reader(io.StringIO(out)))
-    assert table[0] == ["host", "https", "redirects_to_https", "hsts", "tls_versions", "certificate_expires",
-                        "worst", "codes", "error"]
-    assert table[1] == [f"{first}:{fleet.sites.ports['good']}", "true", "true", "valid", "TLSv1.2 TLSv1.3",
-                        fleet.leaves["good"].not_after, "ok", "", ""]
+    assert table[0] == [
+        "host",
+        "https",
+        "redirects_to_https",
+        "hsts",
+        "tls_versions",
+        "certificate_expires",
+        "worst",
+        "codes",
+        "error",
+    ]
+    assert table[1] == [
+        f"{first}:{fleet.sites.ports['good']}",
+        "true",
+        "true",
+        "valid",
+        "TLSv1.2 TLSv1.3",
+        fleet.leaves["good"].not_after,
+        "ok",
+        "",
+        "",
+    ]
     assert table[2][:8] == ["ftp://x.example/", "", "", "", "", "", "", ""]
 
 
 def test_hosts_from_stdin(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
     first = next(iter(fleet.names))
-    monkeypatch.setattr(sys, "stdin", io.StringIO(f"# one host\n\nhttps://{first}:{fleet.sites.ports['good']}/\n"))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO(f"# one host\n\nhttps://{first}:{fleet.sites.ports['good']}/\n")
+    )
     args = [a if a != fleet.hosts_file else "-" for a in fleet.args]
     code, out, err = run([*args, "--format", "json"])
     assert code == 0, err
@@ -155,19 +248,26 @@ def test_hosts_from_stdin(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_a_2_worker_dask_cluster_gives_identical_rows_and_report(fleet: Fleet, local_run) -> None:  # type: ignore[no-untyped-def]
     rows = os.path.join(fleet.directory, "rows-dask.jsonl")
-    code, out, _err = run([*fleet.args, "--rows", rows, "--rows-format", "jsonl", "--format", "json",
-                          "--workers", "2"])
+    code, out, _err = run(
+        [*fleet.args, "--rows", rows, "--rows-format", "jsonl", "--format", "json", "--workers", "2"]
+    )
     with open(rows, encoding="utf-8") as f:
         assert f.read() == local_run[1]
     assert out == local_run[2]
     assert code == local_run[0]
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--parallel", "0"], "--parallel must be 1 or more"),
-    (["--host-timeout", "0"], "--host-timeout must be a positive number"),
-    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--workers and --scheduler exclude each other"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--parallel", "0"], "--parallel must be 1 or more"),
+        (["--host-timeout", "0"], "--host-timeout must be a positive number"),
+        (
+            ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+            "--workers and --scheduler exclude each other",
+        ),
+    ],
+)
 def test_bad_fleet_flags_are_one_line_usage_errors(fleet: Fleet, extra: list[str], message: str) -> None:
     code, out, err = run([*fleet.args, *extra])
     assert code == 2 and out == ""

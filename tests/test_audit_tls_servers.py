@@ -37,7 +37,10 @@ def caddy(cert: str, key: str, directory: str) -> AbstractContextManager[Running
     return caddy_server(indent(text, "\t"), own_tls=False)
 
 
-SERVERS: dict[str, Callable[[str, str, str], AbstractContextManager[Running]]] = {"apache": apache, "caddy": caddy}
+SERVERS: dict[str, Callable[[str, str, str], AbstractContextManager[Running]]] = {
+    "apache": apache,
+    "caddy": caddy,
+}
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
@@ -56,10 +59,28 @@ def test_printed_configuration_passes_the_tls_and_hsts_checks(served: tuple[str,
     name, running, ca_file = served
     out, err = io.StringIO(), io.StringIO()
     closed = free_port()  # plain http is not part of this proof: a port where nothing listens
-    code = main(["audit", f"https://site.example:{running.port}/", "--resolve", f"site.example:{running.port}:127.0.0.1",
-                 "--http-port", str(closed), "--resolve", f"site.example:{closed}:127.0.0.1",
-                 "--cacert", ca_file, "--retries", "0", "--no-www-check", "--format", "json", *TLS_AND_HSTS],
-                out, err)
+    code = main(
+        [
+            "audit",
+            f"https://site.example:{running.port}/",
+            "--resolve",
+            f"site.example:{running.port}:127.0.0.1",
+            "--http-port",
+            str(closed),
+            "--resolve",
+            f"site.example:{closed}:127.0.0.1",
+            "--cacert",
+            ca_file,
+            "--retries",
+            "0",
+            "--no-www-check",
+            "--format",
+            "json",
+            *TLS_AND_HSTS,
+        ],
+        out,
+        err,
+    )
     report = json.loads(out.getvalue())
     assert report["findings"] == [], (name, err.getvalue())
     assert not any("TLS check" in e["message"] for e in report["errors"])
