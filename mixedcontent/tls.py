@@ -33,6 +33,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -195,20 +196,31 @@ def _leaf(cert: Certificate, chain: list[Certificate]) -> Leaf:
     )
 
 
+@lru_cache(maxsize=8)
+def _context(verify: bool, cacert: str | None) -> ssl.SSLContext:
+    """The handshake's context, made once per run and CA file (loading the system store costs ~50 ms;
+    a context is safe to share between threads)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False  # judged from the leaf (SPEC §5 MC512 names the mismatch itself)
+    if verify:
+        if cacert:
+            ctx.load_verify_locations(cafile=cacert)
+        ctx.verify_flags |= _NO_CHECK_TIME  # dates are judged from the leaf, so a broken chain shows too
+    else:
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return ctx
+
+
 def _handshake(
     host: str, port: int, address: str, settings: NetSettings, verify: bool
 ) -> tuple[bytes | None, str | None, tuple[int, str] | None, str | None]:
     """One TLS handshake to address:port with SNI ``host``, offering ALPN h2 and http/1.1. Returns
     (leaf DER, ALPN protocol, (verify code, message) when verification failed, other error)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False  # judged from the leaf (SPEC §5 MC512 names the mismatch itself)
-    if verify:
-        if settings.cacert:
-            ctx.load_verify_locations(cafile=settings.cacert)
-        ctx.verify_flags |= _NO_CHECK_TIME  # dates are judged from the leaf, so a broken chain shows too
-    else:
-        ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    try:
+        ctx = _context(verify, settings.cacert)
+    except (OSError, ssl.SSLError) as e:
+        return None, None, None, f"--cacert {settings.cacert}: {e}"
     try:
         ipaddress.ip_address(host.strip("[]"))
         sni = None  # RFC 6066 §3: no IP literals in SNI

@@ -179,7 +179,7 @@ def haproxy(p: ProfileData) -> str:
     lines = [
         "# in the frontend (OCSP: put the response beside the file as <file>.ocsp; HAProxy staples it):",
         f"bind :443 ssl crt {COMBINED} alpn h2,http/1.1 " + " ".join(opts),
-        f"http-response set-header Strict-Transport-Security max-age={p.hsts_max_age}",
+        f"http-after-response set-header Strict-Transport-Security max-age={p.hsts_max_age}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -431,6 +431,7 @@ class TlsSite:
     directives: str
     leaf: LeafFiles | None = None  # HAProxy: the certificate of the bind line
     http2: bool = False  # nginx: listen … http2
+    frontend: str = ""  # HAProxy: more lines in the frontend (one setting STS replaces the default header)
 
 
 @dataclass(frozen=True)
@@ -512,9 +513,13 @@ def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str], global_conf: 
         redirects = "\n".join(f"\thttp-request redirect prefix https://{h}:{p} code 301 "
                               f"if {{ req.hdr(host),field(1,:) -i {h} }}"
                               for h, p in _port_map(hosts, ports))
+        def hsts(site: TlsSite) -> str:
+            return "" if "Strict-Transport-Security" in site.frontend else " hdr Strict-Transport-Security max-age=63072000"
+
         frontends = "\n".join(f"""frontend {s.name}
 \tbind {LOOPBACK}:{ports[s.name]} ssl crt {s.leaf.combined if s.leaf else ''} {s.directives}
-\thttp-request return status 200 content-type text/html file {page} hdr Strict-Transport-Security max-age=63072000
+{indent(s.frontend, chr(9))}
+\thttp-request return status 200 content-type text/html file {page}{hsts(s)}
 """ for s in sites)
         conf = os.path.join(d, "haproxy.cfg")
         with open(conf, "w", encoding="utf-8") as f:

@@ -95,17 +95,20 @@ def nginx_sites(leaves: Leaves) -> list[TlsSite]:
     ]
 
 
-def haproxy_profile() -> str:
-    """The options of the bind line `audit` prints for HAProxy (after ``crt FILE``)."""
-    bind = next(line for line in snippet("haproxy").splitlines() if line.startswith("bind "))
-    return bind.split(f"crt {COMBINED} ", 1)[1]
+def haproxy_profile() -> tuple[str, str]:
+    """The configuration `audit` prints for HAProxy: the options of its bind line (after ``crt FILE``)
+    and its other lines (the HSTS header)."""
+    lines = [line for line in snippet("haproxy").splitlines() if not line.startswith("#")]
+    [bind] = [line for line in lines if line.startswith("bind ")]
+    return bind.split(f"crt {COMBINED} ", 1)[1], "\n".join(line for line in lines if line != bind)
 
 
 def haproxy_sites(leaves: Leaves) -> list[TlsSite]:
-    good = haproxy_profile()
+    good, rest = haproxy_profile()
+    assert "Strict-Transport-Security" in rest
     no_h2 = good.replace("alpn h2,http/1.1 ", "")
     return [
-        TlsSite("good", good, leaves.good),
+        TlsSite("good", good, leaves.good, frontend=rest),
         TlsSite("legacy", f"alpn h2,http/1.1 {LEGACY_HAPROXY}", leaves.good),
         TlsSite("expiring", good, leaves.expiring),
         TlsSite("expired", good, leaves.expired),
