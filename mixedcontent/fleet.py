@@ -216,6 +216,8 @@ async def audit_entry(
         )
     except TimeoutError:
         return _failed(entry, f"timeout: the audit took more than {settings.host_timeout:g} s")
+    except Exception as e:  # noqa: BLE001 - one host's unexpected failure is its row, never the run's end
+        return _failed(entry, f"internal error: {type(e).__name__}: {e}")
     row = make_row(entry, result.findings, record)
     errors = result.errors
     if row.error:

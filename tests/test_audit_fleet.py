@@ -287,3 +287,26 @@ def test_fleet_only_flags_without_hosts_are_refused() -> None:
 def test_missing_hosts_file_is_an_input_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(["--hosts", str(tmp_path / "none.txt")])
     assert code == 2 and "none.txt" in err and err.count("\n") == 1
+
+
+def test_a_host_that_never_answers_is_a_timeout_row(fleet: Fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts TCP connections (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hosts = tmp_path / "slow.txt"
+        hosts.write_text(f"https://slow.fleet.example:{port}/\n", encoding="utf-8")
+        args = ["--hosts", str(hosts), "--http-port", str(fleet.sites.http_port), "--retries", "0",
+                "--resolve", f"slow.fleet.example:{port}:127.0.0.1",
+                "--resolve", f"slow.fleet.example:{fleet.sites.http_port}:127.0.0.2",
+                "--host-timeout", "2", "--rows", "-", "--rows-format", "jsonl", "--output", str(tmp_path / "r.txt")]
+        started = time.monotonic()
+        code, out, err = run(args)
+        elapsed = time.monotonic() - started
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert row["error"] == "timeout: the audit took more than 2 s"
+    assert code == 2  # no host could be judged
+    assert elapsed < 9  # the hanging TLS scan (connect timeout 10 s) does not hold the run back
