@@ -310,3 +310,21 @@ def test_a_host_that_never_answers_is_a_timeout_row(fleet: Fleet, tmp_path) -> N
     assert row["error"] == "timeout: the audit took more than 2 s"
     assert code == 2  # no host could be judged
     assert elapsed < 9  # the hanging TLS scan (connect timeout 10 s) does not hold the run back
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_and_not_elsewhere(fleet: Fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    hosts = tmp_path / "one.txt"
+    hosts.write_text("ftp://x.example/\n", encoding="utf-8")
+    args = [a if a != fleet.hosts_file else str(hosts) for a in fleet.args]
+    out, err = io.StringIO(), Terminal()
+    assert main(["audit", *args], out, err) == 2
+    assert "auditing hosts" in err.getvalue() and "1/1" in err.getvalue()
+    out, plain = io.StringIO(), io.StringIO()
+    assert main(["audit", *args], out, plain) == 2
+    assert "auditing hosts" not in plain.getvalue()
+    assert plain.getvalue() == "mixedcontent: 1 of 1 hosts could not be judged (see the rows' error)\n"
