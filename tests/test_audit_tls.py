@@ -400,3 +400,41 @@ def test_csp_text_ends_with_the_tls_configuration_of_the_chosen_profile(tmp_path
     out = io.StringIO()
     assert main(["csp", str(tmp_path), "--tls-profile", "none"], out, err) == 0
     assert "Server TLS configuration" not in out.getvalue()
+
+
+# --- address safety (SPEC §8, as net.py applies it) -----------------------------------------------
+
+
+def test_pick_address_follows_resolve_and_refuses_non_public_addresses() -> None:
+    from mixedcontent.net import NetSettings
+    from mixedcontent.tls import pick_address
+
+    pinned = NetSettings(resolve=(("a.example", 8443, "127.0.0.1"),))
+    assert pick_address("A.example", 8443, pinned) == ("127.0.0.1", None)
+    # the entry is for port 8443 only: port 443 goes to the resolver (/etc/hosts), loopback is refused
+    other_port = NetSettings(resolve=(("localhost", 8443, "127.0.0.1"),))
+    assert pick_address("localhost", 443, other_port)[0] is None
+    assert pick_address("127.0.0.1", 443, NetSettings())[0] is None
+    assert pick_address("192.0.2.7", 443, NetSettings())[1] == (
+        "blocked-address: 192.0.2.7 is a non-public address (use --allow-private to allow it)")
+    assert pick_address("127.0.0.1", 443, NetSettings(allow_private=True)) == ("127.0.0.1", None)
+    address, why = pick_address("localhost", 443, NetSettings())  # /etc/hosts: loopback, refused
+    assert address is None and why is not None and why.startswith("blocked-address: localhost resolves to")
+
+
+def test_tls_scan_of_a_refused_address_never_connects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        code, report, err = run_audit([f"https://127.0.0.1:{port}/", "--http-port", str(port), "--retries", "0"])
+        try:
+            listener.accept()
+            connected = True
+        except BlockingIOError:
+            connected = False
+    assert not connected
+    assert code == 2 and "blocked-address" in err
