@@ -304,7 +304,7 @@ def test_a_host_that_never_answers_is_a_timeout_row(fleet: Fleet, tmp_path) -> N
                 "--resolve", f"slow.fleet.example:{fleet.sites.http_port}:127.0.0.2",
                 "--host-timeout", "2", "--rows", "-", "--rows-format", "jsonl", "--output", str(tmp_path / "r.txt")]
         started = time.monotonic()
-        code, out, err = run(args)
+        code, out, _err = run(args)
         elapsed = time.monotonic() - started
     [row] = [json.loads(line) for line in out.splitlines()]
     assert row["error"] == "timeout: the audit took more than 2 s"

@@ -430,7 +430,7 @@ def test_tls_scan_of_a_refused_address_never_connects(tmp_path) -> None:  # type
         listener.listen(8)
         listener.setblocking(False)
         port = listener.getsockname()[1]
-        code, report, err = run_audit([f"https://127.0.0.1:{port}/", "--http-port", str(port), "--retries", "0"])
+        code, _report, err = run_audit([f"https://127.0.0.1:{port}/", "--http-port", str(port), "--retries", "0"])
         try:
             listener.accept()
             connected = True
