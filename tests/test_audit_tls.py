@@ -438,3 +438,15 @@ def test_tls_scan_of_a_refused_address_never_connects(tmp_path) -> None:  # type
             connected = False
     assert not connected
     assert code == 2 and "blocked-address" in err
+
+
+def test_every_tls_report_matches_the_json_schema(audited: Audited) -> None:
+    import os
+
+    import jsonschema
+    from conftest import ROOT
+
+    with open(os.path.join(ROOT, "mixedcontent", "report", "schema.json"), encoding="utf-8") as f:
+        schema = json.load(f)
+    for _, report, _ in audited.reports.values():
+        jsonschema.validate(report, schema)
