@@ -309,8 +309,14 @@ def _run(
     if not engine.distributed:
         yield from asyncio.run(audit_entries(entries, settings, progress))
         return
+    import dask
+
     digest = repr((settings, __version__))
-    with runner(engine) as r:
+    # No statistical profiler on the workers we start: it calls sys._current_frames() every 10 ms,
+    # and on CPython 3.11 that deadlocks against a thread being created while the GC runs a weakref
+    # callback (seen here: every TLS scan starts SSLyze's threads). A LocalCluster's nannies hand this
+    # configuration to their workers; a --scheduler cluster's workers keep their own.
+    with dask.config.set({"distributed.worker.profile.enabled": False}), runner(engine) as r:
         batches = _batches(entries, r.workers)
         keys = [task_key("audit-hosts", tuple(e.line for e in b), digest) for b in batches]
         for outcomes in r.run(_batch_task, [_Batch(b, settings) for b in batches], keys):
