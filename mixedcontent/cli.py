@@ -13,7 +13,7 @@ import sys
 import traceback
 from dataclasses import replace
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import urls
 from .version import __version__
@@ -40,6 +40,9 @@ from .settings import (
     load_config,
 )
 from .suppress import load_baseline, write_baseline
+
+if TYPE_CHECKING:
+    from .posture import AuditOptions
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -583,7 +586,9 @@ what it suggests (docs/csp.md): (1) Content-Security-Policy: upgrade-insecure-re
 reference has a working https twin (proven with --probe), otherwise the list of what would still break;
 (2) a Content-Security-Policy-Report-Only allowlist built from the hosts the scan found, per directive,
 with a report endpoint (--report-uri; a placeholder by default); (3) the HSTS header with the preload
-caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy and <meta http-equiv>.
+caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy and <meta http-equiv>,
+and (text output) the server TLS configuration of Mozilla's --tls-profile for nginx, Apache, Caddy and
+HAProxy, as `audit` prints it.
 
 exit codes: 0 suggestions written; 2 bad command line, no input, or the URL could not be fetched."""
 
@@ -592,11 +597,21 @@ checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to htt
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
-(MC505); and the landing page's own mixed content (as scan). localhost, loopback addresses and
---allow-http-host names are exempt from the redirect rules.
+(MC505); the landing page's own mixed content (as scan); and the https port's TLS, scanned with
+SSLyze (docs/audit.md#tls): SSL 3.0/TLS 1.0/TLS 1.1 accepted (MC510), no TLS 1.3 (MC511), the certificate
+(MC512 invalid, MC513 expiring within 30 days), deviations from Mozilla's --tls-profile (MC514), no
+HTTP/2 over ALPN (MC515). localhost, loopback addresses and --allow-http-host names are exempt from
+the redirect rules. With TLS or HSTS findings the text report ends with the server configuration
+that fixes them (nginx, Apache, Caddy, HAProxy; Mozilla's profile).
+
+many hosts (docs/audit.md#hosts): --hosts FILE audits each listed host (--parallel at once, each bounded by
+--host-timeout, with the same address safety) and writes one row per host in input order with
+--rows FILE (CSV or JSON Lines): host, https, redirects_to_https, hsts, tls_versions,
+certificate_expires, worst, codes, error. A host that cannot be judged is a row with its error.
 
 exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad command line, the
-site could not be reached at all, or (with --strict) some check could not be made."""
+site (or every listed host) could not be reached at all, or (with --strict) some check could not be
+made."""
 
 
 def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) -> None:
@@ -613,14 +628,19 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                    help="where browsers send CSP reports (default: a placeholder to replace)")
     c.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    c.add_argument("--tls-profile", choices=("modern", "intermediate", "old", "none"), default="intermediate",
+                   help="the text output ends with the server TLS configuration (protocols, ciphers, HSTS, OCSP "
+                        "stapling) of this Mozilla profile for nginx, Apache, Caddy and HAProxy; none leaves it "
+                        "out (default: intermediate)")
     _add_site_options(c)
     add_probe_options(c)
     add_crawl_options(c)
     add_net_options(c)
-    a = sub.add_parser("audit", help="audit a site's HTTPS posture: redirect, HSTS, preload, cookies, mixed content",
-                       description="Audit the HTTPS posture of the host of URL (http or https).",
+    a = sub.add_parser("audit", help="audit HTTPS posture: redirect, HSTS, preload, cookies, TLS, mixed content",
+                       description="Audit the HTTPS posture of the host of URL (http or https), or of every host "
+                                   "listed in a file with --hosts.",
                        epilog=_AUDIT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("url", metavar="URL", help="an http:// or https:// URL of the site")
+    a.add_argument("url", metavar="URL", nargs="?", help="an http:// or https:// URL of the site (or use --hosts)")
     a.add_argument("--allow-http-host", action="append", metavar="HOST", default=[],
                    help="a host name that may stay on plain http (no MC501/MC507), like localhost (repeatable)")
     a.add_argument("--http-port", type=int, metavar="PORT",
@@ -637,6 +657,32 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     a.add_argument("--select", action="append", metavar="PREFIX", help="report only codes starting with PREFIX")
     a.add_argument("--ignore", action="append", metavar="PREFIX", help="do not report codes starting with PREFIX")
     a.add_argument("--strict", action="store_true", help="exit 2 when some check could not be made")
+    t = a.add_argument_group("TLS (docs/audit.md#tls: MC510-MC515)")
+    t.add_argument("--no-tls-check", action="store_true",
+                   help="do not scan the https port's TLS (protocol versions, certificate, Mozilla profile, HTTP/2)")
+    t.add_argument("--tls-profile", choices=("modern", "intermediate", "old"), default="intermediate",
+                   help="Mozilla recommended configuration to compare with (MC514; default: intermediate)")
+    t.add_argument("--tls-timeout", type=float, metavar="SECONDS",
+                   help="give up one host's TLS scan after SECONDS (default: 60)")
+    t.add_argument("--server-config", choices=("nginx", "apache", "caddy", "haproxy", "all", "none"), default="all",
+                   help="with the text format, which servers' TLS configuration to print after a report with "
+                        "TLS or HSTS findings (default: all)")
+    h = a.add_argument_group("many hosts (docs/audit.md#hosts)")
+    h.add_argument("--hosts", metavar="FILE",
+                   help="audit every host or URL listed in FILE, one a line ('-' reads stdin; blank lines and "
+                        "lines starting with # are skipped); a bare host starts at http://HOST/")
+    h.add_argument("--rows", metavar="FILE", help="write one row per host to FILE ('-': stdout, instead of the report)")
+    h.add_argument("--rows-format", choices=("csv", "jsonl"), default="csv",
+                   help="rows as CSV with a header line, or JSON Lines (default: csv)")
+    h.add_argument("--parallel", type=int, metavar="N",
+                   help="hosts audited at once (default: 16; per Dask worker with --workers/--scheduler)")
+    h.add_argument("--host-timeout", type=float, metavar="SECONDS",
+                   help="give up one host after SECONDS in all; its row says so (default: 120)")
+    h.add_argument("--workers", type=int, metavar="N", help="audit the hosts on a local Dask cluster of N workers")
+    h.add_argument("--scheduler", metavar="ADDRESS",
+                   help="audit the hosts on an existing Dask cluster, e.g. tcp://scheduler.example:8786")
+    h.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress display on stderr (there is none when stderr is not a terminal)")
     add_net_options(a)
     c.out = a.out = out
 
@@ -691,35 +737,123 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         csp_report.write_json(suggestion, buf, __version__)
     else:
         csp_report.write_text(suggestion, buf)
+        if args.tls_profile != "none":
+            from .tlsconfig import render_all
+
+            buf.write("\n" + render_all(args.tls_profile))
     _write_out(buf.getvalue(), args.output, stdout)
     return 0
 
 
-def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from .posture import AuditOptions, run_audit
+def _audit_options(args: argparse.Namespace) -> AuditOptions:
+    from .posture import AuditOptions
+    from .tls import DEFAULT_SCAN_TIMEOUT, Profile, TlsSettings
 
-    url = urls.resolve(args.url, "about:blank")
-    if url is None or urls.scheme(url) not in ("http:", "https:"):
-        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}")
     for flag, port in (("--http-port", args.http_port), ("--https-port", args.https_port)):
         if port is not None and not 0 < port < 65536:
             raise UsageError(f"{flag} must be a port number from 1 to 65535, got {port}")
-    options = AuditOptions(
+    timeout = DEFAULT_SCAN_TIMEOUT if args.tls_timeout is None else args.tls_timeout
+    if not 0 < timeout < float("inf"):
+        raise UsageError(f"--tls-timeout must be a positive number of seconds, got {timeout!r}")
+    return AuditOptions(
         allow_http_hosts=tuple(args.allow_http_host), http_port=args.http_port, https_port=args.https_port,
         check_www=not args.no_www_check, scan_page=not args.no_page_scan,
         select=code_prefixes(args.select) if args.select else (),
-        ignore=code_prefixes(args.ignore) if args.ignore else ())
+        ignore=code_prefixes(args.ignore) if args.ignore else (),
+        tls=None if args.no_tls_check else TlsSettings(profile=Profile(args.tls_profile), timeout=timeout))
+
+
+def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
+    """docs/audit.md#tls: after a text report with TLS or HSTS findings, the server configuration that fixes
+    them (Mozilla's profile for each server)."""
+    from .tlsconfig import FIXED_BY_CONFIG, render_all
+
+    if args.format != "text" or args.output is not None or args.server_config == "none":
+        return
+    found = {f.code for f in result.findings if f.suppressed_by is None}
+    if not found & FIXED_BY_CONFIG:
+        return
+    servers = None if args.server_config == "all" else (args.server_config,)
+    stdout.write("\n" + render_all(args.tls_profile, servers))
+
+
+def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .posture import run_audit
+
+    if (args.url is None) == (args.hosts is None):
+        raise UsageError("audit needs a URL or --hosts FILE (not both)")
+    if args.hosts is not None:
+        return _cmd_audit_hosts(args, stdout, stderr)
+    for flag, attr in (("--rows", "rows"), ("--parallel", "parallel"), ("--host-timeout", "host_timeout"),
+                       ("--workers", "workers"), ("--scheduler", "scheduler")):
+        if getattr(args, attr) is not None:
+            raise UsageError(f"{flag} applies only with --hosts")
+    url = urls.resolve(args.url, "about:blank")
+    if url is None or urls.scheme(url) not in ("http:", "https:"):
+        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}")
+    options = _audit_options(args)
+
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
     result, record = run_audit(url, options, net_settings(args), log=log)
     reached = [c for c in (record.http_chain, record.https_chain) if c is not None and c.exchanges[0].status is not None]
-    if not reached:
+    if not reached and (record.tls is None or record.tls.error is not None):
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
     _emit(result, args.format, args.output, stdout)
+    _server_config(result, args, stdout)
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
+    return exit_code(result, args.fail_on, args.strict)
+
+
+def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    """``audit --hosts FILE`` (docs/audit.md#hosts): one row per host, the findings in the usual report."""
+    from .fleet import FleetProgress, FleetSettings, audit_hosts, read_hosts, write_rows
+
+    if args.url is not None:
+        raise UsageError("audit needs a URL or --hosts FILE (not both)")
+    if args.rows == "-" and args.output is None:
+        raise UsageError("--rows - writes the rows to stdout: send the report elsewhere with --output FILE")
+    parallel = 16 if args.parallel is None else args.parallel
+    if parallel < 1:
+        raise UsageError(f"--parallel must be 1 or more, got {parallel}")
+    host_timeout = 120.0 if args.host_timeout is None else args.host_timeout
+    if not 0 < host_timeout < float("inf"):
+        raise UsageError(f"--host-timeout must be a positive number of seconds, got {host_timeout!r}")
+    engine = EngineSettings(workers=args.workers, scheduler=args.scheduler)
+    options = _audit_options(args)
+    net = net_settings(args)
+    if args.hosts == "-":
+        hosts = read_hosts(sys.stdin, "-")
+    else:
+        try:
+            with open(args.hosts, encoding="utf-8", errors="replace") as f:
+                hosts = read_hosts(f, args.hosts)
+        except OSError as e:
+            raise InputError(f"--hosts {args.hosts}: {e.strerror or e}") from None
+    if not hosts:
+        raise InputError(f"--hosts {args.hosts}: no host listed")
+    settings = FleetSettings(options=options, net=net, parallel=parallel, host_timeout=host_timeout)
+    isatty = getattr(stderr, "isatty", None)
+    with FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress:
+        result, rows = audit_hosts(hosts, settings, engine, progress=progress)
+    if args.rows is not None:
+        buf = io.StringIO()
+        write_rows(rows, buf, args.rows_format)
+        _write_out(buf.getvalue(), None if args.rows == "-" else args.rows, stdout)
+    if args.rows != "-" or args.output is not None:
+        _emit(result, args.format, args.output, stdout)
+        if args.rows != "-":
+            _server_config(result, args, stdout)
+    failed = sum(1 for r in rows if r.error)
+    if failed:
+        stderr.write(f"mixedcontent: {failed} of {len(rows)} hosts could not be judged (see the rows' error)\n")
+    if args.format != "text":
+        stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
+    if failed == len(rows):
+        return 2
     return exit_code(result, args.fail_on, args.strict)
 
 

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import urls
-from .version import __version__
 from .model import Context, Finding, ScanError, ScanResult, Severity, Target
 from .net import Net, NetSettings, Response
 from .rules import RULES
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
+
+    from .tls import TlsScan, TlsSettings
 
 STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
@@ -611,6 +612,7 @@ class AuditOptions:
     scan_page: bool = True  # scan the landing page's own mixed content
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    tls: TlsSettings | None = None  # docs/audit.md#tls: the TLS check (None: --no-tls-check)
 
 
 @dataclass(slots=True)
@@ -620,6 +622,8 @@ class AuditRecord:
     http_chain: Chain | None = None
     https_chain: Chain | None = None
     www: Exchange | None = None
+    tls: TlsScan | None = None
+    hsts: HstsPolicy | None = None  # the first STS header of the host's https response, parsed
     errors: list[ScanError] = field(default_factory=list)
 
 
@@ -716,7 +720,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
-    from .judge.findings import finalize
+    from .judge.findings import assemble
     from .suppress import selected
 
     say = log or (lambda _m: None)
@@ -745,6 +749,10 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
         first_https = next((ex.url for ex in http_chain.exchanges if ex.tls and same_host(ex.url, url)), None)
         https_url = (_with(url, "https", options.https_port) if options.https_port is not None or first_https
                      is None else first_https)
+    tls_task = None
+    if options.tls is not None:
+        # docs/audit.md#tls: the TLS of the https port, scanned in a thread while the https checks go on
+        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net))
     https_chain = await rec.walk(https_url)
     record.https_chain = https_chain
     if https_url != http_start:
@@ -755,6 +763,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     else:
         # docs/audit.md#hsts, RFC 6797 §8.1: the STS header of the host's https response
         policy, hsts = judge_hsts(response)
+        record.hsts = policy
         issues += hsts
         if policy is not None and policy.valid and not _is_ip(host):
             psl = psl or _PSL()
@@ -771,6 +780,15 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     # docs/audit.md#cookies: every Set-Cookie on an https response
     https_seen = [ex for ex in rec.seen.values() if ex.tls and (record.www is None or ex is not record.www)]
     issues += judge_cookies(https_seen)
+    if tls_task is not None:
+        from .tls import judge_tls
+
+        record.tls = await tls_task
+        if record.tls.error is not None:
+            record.errors.append(ScanError(None, record.tls.url, f"TLS check: {record.tls.error}"))
+        else:
+            say(f"TLS: {' '.join(record.tls.versions)}; ALPN {record.tls.alpn or 'none'}")
+        issues += judge_tls(record.tls)
 
     findings = [f for f in to_findings(issues) if selected(f.code, options.select, options.ignore)]
     pages = 0
@@ -779,11 +797,48 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
         page_found, page_errors, pages = page_findings(last, select=options.select, ignore=options.ignore)
         findings += page_found
         record.errors += page_errors
-    result = ScanResult(
-        target=Target(kind="site", inputs=(url,), base_url=None), findings=finalize(findings),
-        errors=tuple(sorted(record.errors, key=lambda e: e.sort_key)), documents=pages, pages=pages,
-        stylesheets=0, tool_version=__version__, scanned=(last.url,) if pages else ())
+    result = assemble(Target(kind="site", inputs=(url,), base_url=None), findings, record.errors,
+                      [last.url] if pages else [], [])
     return result, record
+
+
+async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
+    """``tls.scan_tls`` for the host and port of ``https_url``, bounded by its timeout. It runs in a
+    daemon thread of its own (not the loop's executor, which ``asyncio.run`` waits for at the end), so
+    a scan given up on never holds the run back."""
+    import threading
+
+    from .tls import TlsScan, scan_tls
+
+    host = urls.host(https_url).lower().rstrip(".").strip("[]")
+    port = urls_port(https_url) or 443
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[TlsScan] = loop.create_future()
+
+    def deliver(value: TlsScan | BaseException) -> None:
+        if done.done():
+            return
+        if isinstance(value, BaseException):
+            done.set_exception(value)
+        else:
+            done.set_result(value)
+
+    def work() -> None:
+        try:
+            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings)
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
+            value = e
+        try:
+            loop.call_soon_threadsafe(deliver, value)
+        except RuntimeError:
+            pass  # the loop is gone: nobody waits for this scan any more
+
+    threading.Thread(target=work, name=f"tls-scan {host}:{port}", daemon=True).start()
+    try:
+        return await asyncio.wait_for(done, settings.timeout)
+    except TimeoutError:
+        return TlsScan(host, port, error=f"timeout: the TLS scan took more than {settings.timeout:g} s",
+                       profile=settings.profile)
 
 
 def urls_port(url: str) -> int | None:

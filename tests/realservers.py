@@ -119,10 +119,10 @@ def https_get(port: int, path: str, ca_file: str, host: str = "site.example") ->
         conn.close()
 
 
-def _wait_for(port: int, proc: subprocess.Popen[bytes], log: str) -> None:
+def _wait_for(port: int, proc: subprocess.Popen[bytes] | None, log: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {_tail(log)}")
         try:
             with socket.create_connection((LOOPBACK, port), timeout=0.5):
@@ -219,21 +219,27 @@ _APACHE_MODULES = ("mpm_event", "authz_core", "headers", "ssl", "socache_shmcb",
 
 
 @contextmanager
-def apache_server(snippet: str) -> Iterator[Running]:
-    """Apache httpd with ``snippet`` in the https VirtualHost; checked with ``apache2ctl -t``."""
+def apache_server(snippet: str, *, own_tls: bool = True, global_conf: str = "",
+                  modules: tuple[str, ...] = ()) -> Iterator[Running]:
+    """Apache httpd with ``snippet`` in the https VirtualHost; checked with ``apache2ctl -t``. With
+    ``own_tls=False`` the snippet brings its own SSLEngine and certificate lines; ``global_conf`` goes
+    outside the VirtualHost; ``modules`` are loaded besides the usual ones (e.g. ``http2``)."""
     exe = binary("apache2")
     ctl = binary("apache2ctl")
     with tempfile.TemporaryDirectory(prefix="mc-apache-") as d:
         certs = make_certs(d)
         www = _site(d)
         port = free_port()
-        modules = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in _APACHE_MODULES)
+        loads = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                          for m in (*_APACHE_MODULES, *modules))
+        tls = (f"SSLEngine on\n  SSLCertificateFile {certs.cert}\n  SSLCertificateKeyFile {certs.key}"
+               if own_tls else "")
         conf = os.path.join(d, "apache2.conf")
         user = "www-data" if os.geteuid() == 0 else f"#{os.geteuid()}"
         with open(conf, "w", encoding="utf-8") as f:
             f.write(f"""ServerRoot {d}
 ServerName site.example
-{modules}
+{loads}
 User {user}
 Group {'www-data' if os.geteuid() == 0 else f'#{os.getegid()}'}
 PidFile {d}/apache2.pid
@@ -251,11 +257,10 @@ SSLSessionCache shmcb:{d}/ssl_scache(512000)
 <VirtualHost {LOOPBACK}:{port}>
   ServerName site.example
   DocumentRoot {www}
-  SSLEngine on
-  SSLCertificateFile {certs.cert}
-  SSLCertificateKeyFile {certs.key}
+  {tls}
 {snippet}
 </VirtualHost>
+{global_conf}
 """)
         os.chmod(d, 0o755)
         env = dict(os.environ, APACHE_CONFDIR="/etc/apache2")
@@ -265,8 +270,9 @@ SSLSessionCache shmcb:{d}/ssl_scache(512000)
 
 
 @contextmanager
-def caddy_server(snippet: str) -> Iterator[Running]:
-    """Caddy with ``snippet`` in the site block; checked with ``caddy validate``."""
+def caddy_server(snippet: str, *, own_tls: bool = True) -> Iterator[Running]:
+    """Caddy with ``snippet`` in the site block; checked with ``caddy validate``. With
+    ``own_tls=False`` the snippet brings its own ``tls`` directive."""
     exe = binary("caddy")
     with tempfile.TemporaryDirectory(prefix="mc-caddy-") as d:
         certs = make_certs(d)
@@ -286,7 +292,7 @@ def caddy_server(snippet: str) -> Iterator[Running]:
 	}}
 }}
 https://site.example:{port}, https://www.site.example:{port} {{
-	tls {certs.cert} {certs.key}
+	{f"tls {certs.cert} {certs.key}" if own_tls else ""}
 	root * {www}
 	file_server
 {snippet}
@@ -333,3 +339,216 @@ frontend https
 
 def indent(text: str, prefix: str = "    ") -> str:
     return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+# --- TLS postures (tests/test_audit_tls.py, tests/test_audit_fleet.py, scripts/bench_audit.py) -------
+
+
+@dataclass(frozen=True)
+class Pki:
+    """A root CA (its PEM is what --cacert trusts), an intermediate CA under it, and leaf files."""
+
+    root: trustme.CA
+    intermediate: trustme.CA
+    ca_file: str
+    directory: str
+
+
+@dataclass(frozen=True)
+class LeafFiles:
+    cert: str  # the leaf, then the intermediate unless the chain is left incomplete
+    key: str
+    combined: str  # cert then key (HAProxy)
+    not_after: str  # ISO date
+
+
+def make_pki(directory: str) -> Pki:
+    root = trustme.CA()
+    intermediate = root.create_child_ca()
+    ca_file = os.path.join(directory, "root.pem")
+    root.cert_pem.write_to_path(ca_file)
+    return Pki(root, intermediate, ca_file, directory)
+
+
+def issue(pki: Pki, name: str, *hostnames: str, days_left: float = 60, lifetime_days: float = 90,
+          chain: bool = True) -> LeafFiles:
+    """A leaf under the intermediate, valid from ``lifetime_days - days_left`` days ago to ``days_left``
+    days from now (negative: already expired), written as files named after ``name``."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    not_after = now + dt.timedelta(days=days_left)
+    leaf = pki.intermediate.issue_cert(*hostnames, not_before=not_after - dt.timedelta(days=lifetime_days),
+                                       not_after=not_after)
+    pems = [blob.bytes() for blob in leaf.cert_chain_pems]
+    return _write_leaf(pki, name, pems if chain else pems[:1], leaf.private_key_pem.bytes(),
+                       not_after.date().isoformat())
+
+
+def issue_weak(pki: Pki, name: str, *hostnames: str) -> LeafFiles:
+    """A leaf with a 1024-bit RSA key signed with SHA-1, under the intermediate. Neither trustme nor
+    ``cryptography`` (which refuses SHA-1 signatures) makes one, so Debian's ``openssl`` CLI signs it."""
+    import datetime as dt
+
+    exe = binary("openssl")
+    base = os.path.join(pki.directory, name)
+    pki.intermediate.cert_pem.write_to_path(base + ".ca.crt")
+    pki.intermediate.private_key_pem.write_to_path(base + ".ca.key")
+    with open(base + ".ext", "w", encoding="utf-8") as f:
+        f.write("subjectAltName=" + ",".join(f"DNS:{h}" for h in hostnames) + "\n")
+    subprocess.run([exe, "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", base + ".key",
+                    "-subj", f"/CN={hostnames[0]}", "-out", base + ".csr"], check=True, capture_output=True)
+    subprocess.run([exe, "x509", "-req", "-in", base + ".csr", "-CA", base + ".ca.crt", "-CAkey", base + ".ca.key",
+                    "-CAcreateserial", "-days", "60", "-sha1", "-extfile", base + ".ext", "-out", base + ".leaf.crt"],
+                   check=True, capture_output=True)
+    with open(base + ".leaf.crt", "rb") as f:
+        leaf = f.read()
+    with open(base + ".key", "rb") as f:
+        key = f.read()
+    not_after = (dt.datetime.now(dt.UTC) + dt.timedelta(days=60)).date().isoformat()
+    return _write_leaf(pki, name, [leaf, pki.intermediate.cert_pem.bytes()], key, not_after)
+
+
+def _write_leaf(pki: Pki, name: str, pems: list[bytes], key: bytes, not_after: str) -> LeafFiles:
+    base = os.path.join(pki.directory, name)
+    with open(base + ".crt", "wb") as f:
+        f.writelines(pems)
+    with open(base + ".key", "wb") as f:
+        f.write(key)
+    with open(base + ".both.pem", "wb") as f:
+        f.writelines(pems)
+        f.write(key)
+    return LeafFiles(base + ".crt", base + ".key", base + ".both.pem", not_after)
+
+
+@dataclass(frozen=True)
+class TlsSite:
+    """One https listener of a multi-site server: ``name`` of the posture and the directives that make
+    it (for nginx: inside its server block, certificate lines included; for HAProxy: the options
+    after ``bind ADDR:PORT ssl crt FILE``, with ``crt`` the LeafFiles' combined file)."""
+
+    name: str
+    directives: str
+    leaf: LeafFiles | None = None  # HAProxy: the certificate of the bind line
+    http2: bool = False  # nginx: listen … http2
+    frontend: str = ""  # HAProxy: more lines in the frontend (one setting STS replaces the default header)
+
+
+@dataclass(frozen=True)
+class TlsSites:
+    ports: dict[str, int]  # site name -> https port
+    http_port: int  # plain http: 301 to https://HOST:PORT/ of the host's site
+
+
+def _port_map(hosts: dict[str, str], ports: dict[str, int]) -> list[tuple[str, int]]:
+    return [(host, ports[site]) for host, site in sorted(hosts.items())]
+
+
+@contextmanager
+def nginx_tls_sites(sites: list[TlsSite], hosts: dict[str, str], workers: int = 0) -> Iterator[TlsSites]:
+    """One nginx process serving each site on its own loopback port (so each has its own protocols
+    and certificate), and a plain-http port that redirects each host name in ``hosts`` (host ->
+    site name) with a 301 to its site's port; every response carries ``PAGE``. ``workers`` > 0 runs
+    a master with that many worker processes (the benchmark), else one process."""
+    exe = binary("nginx")
+    with tempfile.TemporaryDirectory(prefix="mc-nginx-tls-") as d:
+        www = _site(d)
+        ports = {s.name: free_port() for s in sites}
+        http_port = free_port()
+        mapping = "\n".join(f"    {h} {p};" for h, p in _port_map(hosts, ports))
+        blocks = "\n".join(f"""  server {{
+    listen {LOOPBACK}:{ports[s.name]} ssl{' http2' if s.http2 else ''};
+    server_name _;
+    root {www};
+{indent(s.directives)}
+  }}""" for s in sites)
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            processes = f"master_process on;\nworker_processes {workers};" if workers else "master_process off;"
+            f.write(f"""daemon off;
+{processes}
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  default_type text/html;
+  map_hash_bucket_size 128;
+  map $host $tls_port {{
+    default 1;
+{mapping}
+  }}
+  server {{
+    listen {LOOPBACK}:{http_port};
+    server_name _;
+    return 301 https://$host:$tls_port$request_uri;
+  }}
+{blocks}
+}}
+""")
+        args = [exe, "-p", d + "/", "-e", f"{d}/error.log", "-c", conf]
+        _check(args + ["-t"])
+        with _process(args, http_port, f"{d}/error.log"):
+            for port in ports.values():
+                _wait_for(port, None, f"{d}/error.log")
+            yield TlsSites(ports, http_port)
+
+
+@contextmanager
+def haproxy_tls_sites(sites: list[TlsSite], hosts: dict[str, str], global_conf: str = "",
+                      seclevel0: bool = False) -> Iterator[TlsSites]:
+    """As ``nginx_tls_sites`` with HAProxy: a frontend per site, answering ``PAGE`` itself;
+    ``global_conf`` lines go in the ``global`` section. ``seclevel0`` runs HAProxy with an OpenSSL
+    configuration at security level 0 (``OPENSSL_CONF``), the only way it loads an RSA-1024 or SHA-1
+    certificate: its own cipher settings apply only after the certificate is loaded."""
+    exe = binary("haproxy")
+    with tempfile.TemporaryDirectory(prefix="mc-haproxy-tls-") as d:
+        page = os.path.join(d, "page.html")
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(PAGE)
+        ports = {s.name: free_port() for s in sites}
+        http_port = free_port()
+        redirects = "\n".join(f"\thttp-request redirect prefix https://{h}:{p} code 301 "
+                              f"if {{ req.hdr(host),field(1,:) -i {h} }}"
+                              for h, p in _port_map(hosts, ports))
+        def hsts(site: TlsSite) -> str:
+            return "" if "Strict-Transport-Security" in site.frontend else " hdr Strict-Transport-Security max-age=63072000"
+
+        frontends = "\n".join(f"""frontend {s.name}
+\tbind {LOOPBACK}:{ports[s.name]} ssl crt {s.leaf.combined if s.leaf else ''} {s.directives}
+{indent(s.frontend, chr(9))}
+\thttp-request return status 200 content-type text/html file {page}{hsts(s)}
+""" for s in sites)
+        conf = os.path.join(d, "haproxy.cfg")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(f"""global
+\tlog stderr format raw local0 err
+{global_conf}
+defaults
+\tmode http
+\tlog global
+\ttimeout connect 5s
+\ttimeout client 10s
+\ttimeout server 10s
+frontend plain
+\tbind {LOOPBACK}:{http_port}
+{redirects}
+\thttp-request return status 404
+{frontends}
+""")
+        env = None
+        if seclevel0:
+            cnf = os.path.join(d, "openssl.cnf")
+            with open(cnf, "w", encoding="utf-8") as f:
+                f.write("openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\n"
+                        "system_default = system_default_sect\n[system_default_sect]\n"
+                        "CipherString = DEFAULT@SECLEVEL=0\n")
+            env = dict(os.environ, OPENSSL_CONF=cnf)
+        _check([exe, "-c", "-f", conf], env=env)
+        log = os.path.join(d, "haproxy.log")
+        with _process([exe, "-db", "-f", conf, "-p", f"{d}/haproxy.pid"], http_port, log, env=env):
+            for port in ports.values():
+                _wait_for(port, None, log)
+            yield TlsSites(ports, http_port)

@@ -80,6 +80,18 @@ _RULES = (
          "page in scope served over plain http without a redirect"),
     Rule("MC509", "hsts-over-http", _C.POSTURE, _S.INFO,
          "Strict-Transport-Security sent over plain http (ignored)"),
+    Rule("MC510", "tls-legacy-protocol", _C.POSTURE, _S.ERROR,
+         "the server accepts SSL 3.0, TLS 1.0 or TLS 1.1"),
+    Rule("MC511", "tls13-missing", _C.POSTURE, _S.WARNING,
+         "TLS 1.3 is not offered"),
+    Rule("MC512", "certificate-invalid", _C.POSTURE, _S.ERROR,
+         "the certificate is expired, not yet valid, for another host, untrusted, weak or SHA-1 signed"),
+    Rule("MC513", "certificate-expiring", _C.POSTURE, _S.WARNING,
+         "the certificate expires within 30 days"),
+    Rule("MC514", "tls-profile-deviation", _C.POSTURE, _S.WARNING,
+         "the TLS configuration deviates from Mozilla's recommended profile"),
+    Rule("MC515", "http2-missing", _C.POSTURE, _S.INFO,
+         "HTTP/2 is not offered over ALPN"),
 )
 
 RULES: MappingProxyType[str, Rule] = MappingProxyType({r.code: r for r in _RULES})
