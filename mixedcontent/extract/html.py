@@ -605,7 +605,8 @@ class _Doc:
                 break
             if name == "meta":
                 equiv = attrs.get("http-equiv")
-                kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower() if equiv else ""
+                # (not stripped: an enumerated attribute, as in _meta)
+                kind = charrefs.decode(equiv.value, attribute=True)[0].lower() if equiv else ""
                 content = attrs.get("content")
                 if "charset" in attrs or kind == "content-type":
                     if not other_since_insert:
@@ -871,8 +872,10 @@ def _form_target(d: _Doc, name: str, attribute: str, a: _Attr) -> None:
 
 
 def _script(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    # HTML §4.12.1 "prepare the script element": nomodule and unknown types are not fetched
-    if "src" in attrs and "nomodule" not in attrs and d.runs_as_script(attrs):
+    # HTML §4.12.1 "prepare the script element": unknown types are not fetched, nor classic scripts with
+    # nomodule (step 13: "nomodule on a module script has no effect", as in Chromium's ScriptLoader)
+    module = "type" in attrs and attrs["type"].value.strip(_WS).lower() == "module"
+    if "src" in attrs and ("nomodule" not in attrs or module) and d.runs_as_script(attrs):
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "script", "")
 
 
@@ -979,7 +982,9 @@ def _meta(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     content = attrs.get("content")
     if equiv is None or content is None or d.foreign:
         return
-    kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower()
+    # HTML §4.2.5.3: http-equiv is an enumerated attribute, matched ASCII case-insensitively and not
+    # stripped (Chromium's HttpEquiv::Process: " Content-Security-Policy " is no pragma at all)
+    kind = charrefs.decode(equiv.value, attribute=True)[0].lower()
     if kind == "content-security-policy":
         # CSP3 §3.3: only a <meta> in <head> is honoured, from its position onwards
         if policy_upgrades(charrefs.decode(content.value, attribute=True)[0]) and d.in_head(d.tag_start):
