@@ -560,6 +560,30 @@ def test_unparseable_urls_report_nothing(value: str) -> None:
     assert judged(f'<img src="{value}"><script src="{value}"></script>') == []
 
 
+@pytest.mark.parametrize("value", [pytest.param("", id="empty"), pytest.param(" \n", id="whitespace")])
+@pytest.mark.parametrize("html", [
+    '<img src="{}">', '<img srcset="" src="{}">', '<script src="{}"></script>', '<link rel=stylesheet href="{}">',
+    '<link rel=icon href="{}">', '<link rel=preload as=image href="{}">', '<link rel=preload as=script href="{}">',
+    '<iframe src="{}"></iframe>', '<video src="{}" poster="{}"></video>', '<video><source src="{}"></video>',
+    '<audio src="{}"><track src="{}"></audio>', '<object data="{}"></object>', '<embed src="{}">',
+    '<input type=image src="{}">', '<body background="{}">', '<svg><image href="{}"/><use href="{}"/></svg>',
+])
+def test_empty_url_attributes_fetch_nothing(html: str, value: str) -> None:
+    """HTML's fetch steps for each of these stop at an empty URL (Chromium also at an all-whitespace
+    one): nothing is requested, so nothing resolves to the base or page URL. Judged where a relative URL
+    would be http: under an http <base> and on an http page judged as https (--assume-https)."""
+    markup = html.replace("{}", value)
+    assert_hits(hits_of_refs(judged('<base href="http://old.example/">' + markup)), [base("http://old.example/")])
+    assert judged(markup, url=HTTP_PAGE) == []
+    assert document(markup, url=HTTP_PAGE) == []
+
+
+def test_a_fragment_or_query_alone_is_fetched() -> None:
+    """Unlike an empty URL, "#" and "?x" are URLs: they resolve against the base and are fetched."""
+    assert_hits(hits_of_refs(judged('<img src="#"><img src="?x">', url=HTTP_PAGE)),
+                [up("#", url=f"{HTTP_PAGE}#"), up("?x", url=f"{HTTP_PAGE}?x")])
+
+
 # ---- §3 "Ports": the fix keeps a non-default port; 80 becomes 443 ------------------------------------------
 
 @pytest.mark.parametrize("raw,url,twin", [

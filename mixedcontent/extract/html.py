@@ -723,6 +723,12 @@ class _Doc:
             return None
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.x.xml)
         s, e = urls.strip_ascii_whitespace(decoded)
+        if s == e:
+            # an empty (or all-whitespace) URL attribute fetches nothing: HTML's img, script, link, media,
+            # poster, track, iframe, object, input type=image and body background steps each stop at the
+            # empty string, and Chromium strips whitespace first (ImageLoader's ImageSourceToKURL), so it
+            # does not resolve to the base or page URL
+            return None
         return self.add_url(decoded[s:e], index, a.start, s, e, element, attribute, kind, destination,
                             initiator, detail=detail, keep=keep)
 
