@@ -562,8 +562,9 @@ def test_unparseable_urls_report_nothing(value: str) -> None:
 
 @pytest.mark.parametrize("value", [pytest.param("", id="empty"), pytest.param(" \n", id="whitespace")])
 @pytest.mark.parametrize("html", [
-    '<img src="{}">', '<img srcset="" src="{}">', '<script src="{}"></script>', '<link rel=stylesheet href="{}">',
-    '<link rel=icon href="{}">', '<link rel=preload as=image href="{}">', '<link rel=preload as=script href="{}">',
+    '<img src="{}">', '<img srcset="" src="{}">', '<script src="{}"></script>',
+    '<link rel=stylesheet href="{}">', '<link rel=icon href="{}">', '<link rel=preload as=image href="{}">',
+    '<link rel=preload as=script href="{}">',
     '<iframe src="{}"></iframe>', '<video src="{}" poster="{}"></video>', '<video><source src="{}"></video>',
     '<audio src="{}"><track src="{}"></audio>', '<object data="{}"></object>', '<embed src="{}">',
     '<input type=image src="{}">', '<body background="{}">', '<svg><image href="{}"/><use href="{}"/></svg>',
@@ -573,7 +574,8 @@ def test_empty_url_attributes_fetch_nothing(html: str, value: str) -> None:
     one): nothing is requested, so nothing resolves to the base or page URL. Judged where a relative URL
     would be http: under an http <base> and on an http page judged as https (--assume-https)."""
     markup = html.replace("{}", value)
-    assert_hits(hits_of_refs(judged('<base href="http://old.example/">' + markup)), [base("http://old.example/")])
+    under_base = judged('<base href="http://old.example/">' + markup)
+    assert_hits(hits_of_refs(under_base), [base("http://old.example/")])
     assert judged(markup, url=HTTP_PAGE) == []
     assert document(markup, url=HTTP_PAGE) == []
 
