@@ -899,6 +899,10 @@ DECLARATIONS = [
          img("\\68ttp://cdn.example/bg.png", "background", url=f"{C}bg.png")),
     decl("url-with-spaces", f"background: url(  {C}bg.png  )", img(f"{C}bg.png", "background")),
     decl("url-string-with-spaces", f"background: url( '{C}bg.png' )", img(f"{C}bg.png", "background")),
+    decl("upper-case-scheme", "background: url(HTTP://CDN.EXAMPLE/bg.png)",
+         img("HTTP://CDN.EXAMPLE/bg.png", "background", url=f"{C}bg.png")),
+    decl("tab-in-string", "background: url('ht\ttp://cdn.example/bg.png')",
+         img("ht\ttp://cdn.example/bg.png", "background", url=f"{C}bg.png")),
     decl("css-escape-in-string", "background: url('\\68 ttp://cdn.example/bg.png')",
          img("\\68 ttp://cdn.example/bg.png", "background", url=f"{C}bg.png")),
     # | url() in a custom property (--bg: url(…)) | image | upgr. |
