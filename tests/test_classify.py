@@ -246,6 +246,9 @@ HTML_ROWS = [
     row("input-image:uppercase-type", f'<input type="IMAGE" src="{C}b.png">', up(f"{C}b.png")),
     row("input-image:text-not-fetched", f'<input type=text src="{C}b.png">'),
     row("input-image:no-type-not-fetched", f'<input src="{C}b.png">'),
+    row("input-image:charref-type", f'<input type="&#105;mage" src="{C}b.png">', up(f"{C}b.png")),
+    # an enumerated attribute is not trimmed: " image " is an invalid type, so a text input
+    row("input-image:padded-type-not-fetched", f'<input type=" image " src="{C}b.png">'),
     # | SVG <image href> / <image xlink:href>, SVG <feImage href> | image / "" | upgr. |
     row("svg-image:href", f'<svg><image href="{C}a.png"/></svg>', up(f"{C}a.png", element="image")),
     row("svg-image:xlink-href", f'<svg><image xlink:href="{C}a.png"/></svg>',
@@ -364,6 +367,15 @@ HTML_ROWS = [
     row("form:input-image-formaction", f'<form><input type=image src="https://cdn.example/b.png" '
                                        f'formaction="{C}p"></form>', form(f"{C}p")),
     row("form:empty-action-not-mixed", '<form action=""></form>'),
+    row("form:dialog-not-submitted", f'<form method=dialog action="{C}post"></form>'),
+    row("form:padded-dialog-is-get", f'<form method=" dialog " action="{C}post"></form>', form(f"{C}post")),
+    row("form:button-type-button-not-submitting",
+        f'<form><button type=button formaction="{C}p">b</button></form>'),
+    row("form:button-type-reset-not-submitting",
+        f'<form><button type=RESET formaction="{C}p">b</button></form>'),
+    row("form:button-padded-type-is-submit",
+        f'<form><button type=" button " formaction="{C}p">b</button></form>', form(f"{C}p")),
+    row("form:input-text-formaction-unused", f'<form><input type=text formaction="{C}p"></form>'),
     # | <base href="http://…"> | no request | MC105 on the base, relative references judged by their own row |
     row("base", '<head><base href="http://old.example/"></head><img src="a.png"><script src="s.js"></script>'
                 '<img src="//cdn.example/b.png"><a href="nav.html">n</a>',

@@ -851,8 +851,16 @@ def _track(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> N
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "track", "")
 
 
+def _keyword(attrs: dict[str, _Attr], name: str, default: str) -> str:
+    """An enumerated attribute's value as browsers match it (HTML §2.3.3): character references decoded,
+    ASCII case-insensitive, not trimmed (Chromium compares with EqualIgnoringASCIICase: type=" image "
+    is an invalid value, so its default state)."""
+    a = attrs.get(name)
+    return default if a is None else charrefs.decode(a.value, attribute=True)[0].lower()
+
+
 def _input(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    itype = attrs["type"].value.strip(_WS).lower() if "type" in attrs else ""
+    itype = _keyword(attrs, "type", "")
     if itype == "image" and "src" in attrs:
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "image", "")
     if itype in ("submit", "image") and "formaction" in attrs:
@@ -860,13 +868,13 @@ def _input(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> N
 
 
 def _button(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    btype = attrs["type"].value.strip(_WS).lower() if "type" in attrs else "submit"
+    btype = _keyword(attrs, "type", "submit")
     if btype not in ("button", "reset") and "formaction" in attrs:
         _form_target(d, name, "formaction", attrs["formaction"])
 
 
 def _form(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    method = attrs["method"].value.strip(_WS).lower() if "method" in attrs else ""
+    method = _keyword(attrs, "method", "")
     if method != "dialog" and "action" in attrs:
         _form_target(d, name, "action", attrs["action"])
 
