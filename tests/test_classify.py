@@ -343,6 +343,7 @@ HTML_ROWS = [
     row("preload-not-fetched:video", f'<link rel=preload as=video href="{C}a.mp4">'),
     row("preload-not-fetched:audio", f'<link rel=preload as=audio href="{C}a.mp3">'),
     row("preload-not-fetched:document", f'<link rel=preload as=document href="{C}a.html">'),
+    row("preload-not-fetched:padded-as", f'<link rel=preload as=" script " href="{C}a.js">'),
     # | <link rel=prefetch>, <link rel=manifest> | "" / prefetch, manifest | MC102 |
     row("prefetch", f'<link rel=prefetch href="{C}next.html">', blk(f"{C}next.html", "", "prefetch")),
     row("manifest", f'<link rel=manifest href="{C}site.webmanifest">',

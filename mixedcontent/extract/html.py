@@ -913,7 +913,7 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
             # Chromium fetches favicons in its own (blockable) FAVICON context
             d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon")
     elif "preload" in rel:
-        as_ = charrefs.decode(attrs["as"].value, attribute=True)[0].strip(_WS).lower() if "as" in attrs else ""
+        as_ = _keyword(attrs, "as", "")  # HTML "translate a preload destination": lower-cased, not trimmed
         if as_ not in _PRELOAD_AS:
             return  # no or unsupported `as`: not fetched
         if as_ == "image" and "imagesrcset" in attrs:
