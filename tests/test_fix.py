@@ -259,6 +259,16 @@ def test_add_csp_meta_respects_an_existing_policy_meta(run, tmp_path) -> None:  
     assert p.read_bytes() == body
 
 
+def test_add_csp_meta_does_not_count_a_padded_http_equiv(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # HTML §4.2.5.3: http-equiv is an enumerated attribute, not stripped: browsers ignore this policy
+    p = tmp_path / "p.html"
+    body = b'<head><meta http-equiv=" Content-Security-Policy " content="upgrade-insecure-requests"></head>'
+    p.write_bytes(body)
+    run("fix", str(tmp_path), "--add-csp-meta", "--no-probe")
+    assert p.read_bytes() == body.replace(
+        b"<head>", b'<head><meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">')
+
+
 def test_add_csp_meta_in_xhtml_is_well_formed(run, mirror) -> None:  # type: ignore[no-untyped-def]
     from lxml import etree
 

@@ -605,7 +605,8 @@ class _Doc:
                 break
             if name == "meta":
                 equiv = attrs.get("http-equiv")
-                kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower() if equiv else ""
+                # (not stripped: an enumerated attribute, as in _meta)
+                kind = charrefs.decode(equiv.value, attribute=True)[0].lower() if equiv else ""
                 content = attrs.get("content")
                 if "charset" in attrs or kind == "content-type":
                     if not other_since_insert:
@@ -722,6 +723,12 @@ class _Doc:
             return None
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.x.xml)
         s, e = urls.strip_ascii_whitespace(decoded)
+        if s == e:
+            # an empty (or all-whitespace) URL attribute fetches nothing: HTML's img, script, link, media,
+            # poster, track, iframe, object, input type=image and body background steps each stop at the
+            # empty string, and Chromium strips whitespace first (ImageLoader's ImageSourceToKURL), so it
+            # does not resolve to the base or page URL
+            return None
         return self.add_url(decoded[s:e], index, a.start, s, e, element, attribute, kind, destination,
                             initiator, detail=detail, keep=keep)
 
@@ -844,8 +851,16 @@ def _track(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> N
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "track", "")
 
 
+def _keyword(attrs: dict[str, _Attr], name: str, default: str) -> str:
+    """An enumerated attribute's value as browsers match it (HTML §2.3.3): character references decoded,
+    ASCII case-insensitive, not trimmed (Chromium compares with EqualIgnoringASCIICase: type=" image "
+    is an invalid value, so its default state)."""
+    a = attrs.get(name)
+    return default if a is None else charrefs.decode(a.value, attribute=True)[0].lower()
+
+
 def _input(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    itype = attrs["type"].value.strip(_WS).lower() if "type" in attrs else ""
+    itype = _keyword(attrs, "type", "")
     if itype == "image" and "src" in attrs:
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "image", "")
     if itype in ("submit", "image") and "formaction" in attrs:
@@ -853,13 +868,13 @@ def _input(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> N
 
 
 def _button(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    btype = attrs["type"].value.strip(_WS).lower() if "type" in attrs else "submit"
+    btype = _keyword(attrs, "type", "submit")
     if btype not in ("button", "reset") and "formaction" in attrs:
         _form_target(d, name, "formaction", attrs["formaction"])
 
 
 def _form(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    method = attrs["method"].value.strip(_WS).lower() if "method" in attrs else ""
+    method = _keyword(attrs, "method", "")
     if method != "dialog" and "action" in attrs:
         _form_target(d, name, "action", attrs["action"])
 
@@ -871,8 +886,10 @@ def _form_target(d: _Doc, name: str, attribute: str, a: _Attr) -> None:
 
 
 def _script(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
-    # HTML §4.12.1 "prepare the script element": nomodule and unknown types are not fetched
-    if "src" in attrs and "nomodule" not in attrs and d.runs_as_script(attrs):
+    # HTML §4.12.1 "prepare the script element": unknown types are not fetched, nor classic scripts with
+    # nomodule (step 13: "nomodule on a module script has no effect", as in Chromium's ScriptLoader)
+    module = "type" in attrs and attrs["type"].value.strip(_WS).lower() == "module"
+    if "src" in attrs and ("nomodule" not in attrs or module) and d.runs_as_script(attrs):
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, "script", "")
 
 
@@ -896,7 +913,7 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
             # Chromium fetches favicons in its own (blockable) FAVICON context
             d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon")
     elif "preload" in rel:
-        as_ = charrefs.decode(attrs["as"].value, attribute=True)[0].strip(_WS).lower() if "as" in attrs else ""
+        as_ = _keyword(attrs, "as", "")  # HTML "translate a preload destination": lower-cased, not trimmed
         if as_ not in _PRELOAD_AS:
             return  # no or unsupported `as`: not fetched
         if as_ == "image" and "imagesrcset" in attrs:
@@ -979,7 +996,9 @@ def _meta(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     content = attrs.get("content")
     if equiv is None or content is None or d.foreign:
         return
-    kind = charrefs.decode(equiv.value, attribute=True)[0].strip(_WS).lower()
+    # HTML §4.2.5.3: http-equiv is an enumerated attribute, matched ASCII case-insensitively and not
+    # stripped (Chromium's HttpEquiv::Process: " Content-Security-Policy " is no pragma at all)
+    kind = charrefs.decode(equiv.value, attribute=True)[0].lower()
     if kind == "content-security-policy":
         # CSP3 §3.3: only a <meta> in <head> is honoured, from its position onwards
         if policy_upgrades(charrefs.decode(content.value, attribute=True)[0]) and d.in_head(d.tag_start):
