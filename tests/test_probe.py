@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import struct
-import subprocess
-import sys
 import time
 from collections import Counter
 from importlib import resources
@@ -18,7 +15,7 @@ from importlib import resources
 import jsonschema
 import pytest
 from aiohttp import web
-from conftest import ROOT
+from contract import check_report
 from servers import make_ca, raw_server, serve
 
 from mixedcontent.model import ProbeResult
@@ -34,7 +31,6 @@ from mixedcontent.probe import (
 )
 
 CA = make_ca()
-CHECKER = os.path.join(ROOT, "..", "shared", "tools", "check_report.py")
 FAST = {"connect_timeout": 2.0, "total_timeout": 5.0, "read_timeout": 5.0, "backoff": 0.05}
 
 
@@ -372,13 +368,10 @@ def test_probe_report_validates_against_the_schema(probed) -> None:  # type: ign
     jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
 
 
-def test_probe_report_passes_the_shared_checker(probed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_probe_report_keeps_the_contract(probed) -> None:  # type: ignore[no-untyped-def]
     _, root, _, report, _ = probed
-    path = tmp_path / "report.json"
-    path.write_text(json.dumps(report))
-    res = subprocess.run([sys.executable, CHECKER, str(path), str(root)], capture_output=True, text=True, check=False)
-    assert res.returncode == 0, res.stdout
-    assert "spans exact 6/6; contract holds" in res.stdout
+    checked = check_report(report, root)
+    assert (checked.findings, checked.spans) == (6, 6)
 
 
 def test_probe_progress_goes_to_stderr(probed) -> None:  # type: ignore[no-untyped-def]
