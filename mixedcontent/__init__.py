@@ -10,9 +10,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .model import (  # noqa: E402
+from .model import (
     Applicability,
     Category,
     Context,
@@ -26,12 +24,13 @@ from .model import (  # noqa: E402
     Severity,
     Span,
 )
-from .errors import InputError, MixedContentError, UsageError  # noqa: E402
-from .rules import RULES, Rule  # noqa: E402
-from .settings import ScanSettings  # noqa: E402
-from .fixer import FixOptions, FixResult  # noqa: E402
-from .net import NetSettings  # noqa: E402
-from .probe import ProbeSettings  # noqa: E402
+from .errors import InputError, MixedContentError, UsageError
+from .rules import RULES, Rule
+from .settings import ScanSettings
+from .fixer import FixOptions, FixResult
+from .net import NetSettings
+from .probe import ProbeSettings
+from .version import __version__
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,

@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import InputError, MixedContentError, UsageError
 from .model import ScanResult, Severity
 from .report import FORMATS

@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import InputError, UsageError
 from .extract.html import StylesheetLoad
 from .model import ArchiveRecord, Finding, ScanError, ScanResult, Target

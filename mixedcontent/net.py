@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 # aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
 # of start-up that a scan of files on disk never needs
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import UsageError
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"

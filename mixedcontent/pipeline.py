@@ -17,7 +17,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .classify import decide, finding_for, needs_probe
 from .extract import css
 from .extract.html import PageContext, StylesheetLoad, extract_html, header_upgrades

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .model import Context, Finding, ScanError, ScanResult, Severity, Target
 from .net import Net, NetSettings, Response
 from .rules import RULES
