@@ -17,7 +17,7 @@ from typing import TextIO
 from . import urls
 from .version import __version__
 from .errors import InputError, MixedContentError, UsageError
-from .model import ScanResult, Severity
+from .model import ReportOptions, ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
 from .pipeline import scan_paths, scan_site
@@ -297,7 +297,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
         write_baseline(args.write_baseline, recorded)
         stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
         return 0
-    _emit(result, fmt, args.output, stdout)
+    _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
     if fmt != "text" and result.errors:
         for e in result.errors:
             stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
@@ -428,22 +428,25 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
     )
 
 
+def report_options(fail_on: str) -> ReportOptions:
+    return ReportOptions(fail_on=None if fail_on == "never" else Severity(fail_on))
+
+
 def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     if strict and result.errors:
         return 2
-    if fail_on == "never":
-        return 0
-    threshold = Severity(fail_on).rank
-    return 1 if any(f.severity.rank >= threshold and f.suppressed_by is None for f in result.findings) else 0
+    options = report_options(fail_on)
+    return 1 if any(options.fails(f) for f in result.findings) else 0
 
 
-def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> None:
+def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error") -> None:
     writer = FORMATS[fmt]
+    options = report_options(fail_on)
     if output is None:
-        writer(result, stdout)
+        writer(result, stdout, options)
         return
     buf = io.StringIO()
-    writer(result, buf)
+    writer(result, buf, options)
     try:
         write_atomic(output, buf.getvalue())
     except OSError as e:
@@ -713,7 +716,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not reached:
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
-    _emit(result, args.format, args.output, stdout)
+    _emit(result, args.format, args.output, stdout, args.fail_on)
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
     return exit_code(result, args.fail_on, args.strict)

@@ -204,6 +204,12 @@ class Finding:
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
+    path: str | None = None  # SPEC §12: the file as it opens from the working directory ("/"-separated)
+
+    @property
+    def where(self) -> str:
+        """How human and CI formats name the finding's document: ``path``, else ``file``, else the page URL."""
+        return self.path if self.path is not None else self.file if self.file is not None else self.page
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -220,10 +226,16 @@ class ScanError:
     file: str | None
     url: str | None
     message: str
+    path: str | None = None  # SPEC §12: the file as it opens from the working directory ("/"-separated)
 
     @property
     def sort_key(self) -> tuple[str, str]:
         return (self.file or "", self.url or "")
+
+    @property
+    def where(self) -> str:
+        """How human and CI formats name the input: ``path``, else ``file``, else the URL."""
+        return self.path if self.path is not None else self.file if self.file is not None else (self.url or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +243,21 @@ class Target:
     kind: str  # "directory", "files", "site", "warc"
     inputs: tuple[str, ...]
     base_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What a report writer needs besides the ScanResult (every writer takes it).
+
+    ``fail_on``: the lowest severity that fails the run (``--fail-on``); None for ``never``.
+    """
+
+    fail_on: Severity | None = Severity.ERROR
+
+    def fails(self, finding: Finding) -> bool:
+        """Does this finding fail the run (SPEC §7: live, at or above ``--fail-on``)?"""
+        return (finding.suppressed_by is None and self.fail_on is not None
+                and finding.severity.rank >= self.fail_on.rank)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Report formats. Each module has ``write(result, out) -> None`` and reads only the ScanResult."""
+"""Report formats. Each module has ``write(result, out, options=None) -> None`` and reads only the
+ScanResult and the ReportOptions (``--fail-on``, which the JUnit format needs)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import TextIO
 
-from ..model import ScanResult
+from ..model import ReportOptions, ScanResult
 from . import github as github_report
 from . import html as html_report
 from . import json as json_report
@@ -14,7 +15,12 @@ from . import junit as junit_report
 from . import sarif as sarif_report
 from . import text as text_report
 
-Writer = Callable[[ScanResult, TextIO], None]
+Writer = Callable[[ScanResult, TextIO, ReportOptions | None], None]
+
+
+def _html(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    html_report.write(result, out)  # the HTML report does not use the options yet
+
 
 FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "text": text_report.write,
@@ -22,7 +28,7 @@ FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "sarif": sarif_report.write,
     "junit": junit_report.write,
     "github": github_report.write,
-    "html": html_report.write,
+    "html": _html,
 })
 
 __all__ = ["FORMATS", "Writer"]
