@@ -16,12 +16,12 @@ from typing import TextIO
 
 from . import urls
 from .version import __version__
-from .errors import InputError, MixedContentError, UsageError
+from .errors import InputError, MixedContentError, SettingError, UsageError
 from .model import ReportOptions, ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
 from .pipeline import scan_paths, scan_site
-from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
+from .distributed import EngineSettings, scan_archives, scan_tree
 from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
@@ -52,7 +52,8 @@ as errors and do not change the exit code unless --strict).
 
 configuration: [tool.mixedcontent] in pyproject.toml, or mixedcontent.toml (top-level keys), found in
 the current directory or a parent; keys are the long option names (base-url, select, ignore,
-fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win.
+fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win. A path in
+the file (baseline) is relative to the file's directory.
 
 suppression: data-mixedcontent-ignore="MC101" on an element or an ancestor (empty = every code);
 /* mixedcontent-ignore: MC101 */ in CSS covers its own line and the next; --baseline FILE.
@@ -140,42 +141,24 @@ def add_net_options(parser: argparse.ArgumentParser) -> None:
 
 
 def net_settings(args: argparse.Namespace) -> NetSettings:
-    """NetSettings from the flags of ``add_net_options``, validated (UsageError names the flag)."""
+    """NetSettings from the flags of ``add_net_options``; the settings refuse bad values themselves."""
     d = NetSettings()
     resolve = tuple(parse_resolve(t) for t in (getattr(args, "resolve", None) or ()))
-    cacert = getattr(args, "cacert", None)
-    if cacert is not None and not os.path.isfile(cacert):
-        raise UsageError(f"--cacert {cacert}: no such file")
-    numbers: dict[str, float] = {}
-    for flag, attr, default in (("--timeout", "timeout", d.total_timeout),
-                                ("--connect-timeout", "connect_timeout", d.connect_timeout),
-                                ("--delay", "delay", d.min_interval)):
+
+    def flag(attr: str, default: object) -> object:
         value = getattr(args, attr, None)
-        value = default if value is None else value
-        if not value >= 0 or value == float("inf") or (value == 0 and flag != "--delay"):
-            raise UsageError(f"{flag} must be a positive number of seconds, got {value!r}")
-        numbers[attr] = value
-    counts: dict[str, int] = {}
-    for flag, attr, default, least in (("--concurrency", "concurrency", d.concurrency, 1),
-                                       ("--per-host", "per_host", d.per_host, 1),
-                                       ("--retries", "retries", d.retries, 0)):
-        value = getattr(args, attr, None)
-        value = default if value is None else value
-        if value < least:
-            raise UsageError(f"{flag} must be {least} or more, got {value}")
-        counts[attr] = value
-    settings = NetSettings(
-        resolve=resolve, cacert=cacert, insecure=bool(getattr(args, "insecure", False)),
+        return default if value is None else value
+
+    timeout = flag("timeout", d.total_timeout)
+    return NetSettings(
+        resolve=resolve, cacert=getattr(args, "cacert", None), insecure=bool(getattr(args, "insecure", False)),
         allow_private=bool(getattr(args, "allow_private", False)),
         user_agent=getattr(args, "user_agent", None) or d.user_agent,
-        connect_timeout=numbers["connect_timeout"], total_timeout=numbers["timeout"],
-        read_timeout=min(d.read_timeout, numbers["timeout"]), concurrency=counts["concurrency"],
-        per_host=counts["per_host"], min_interval=numbers["delay"], retries=counts["retries"])
-    if cacert is not None:
-        from .net import ssl_context
-
-        ssl_context(settings)  # an unreadable or non-PEM bundle is a usage error now, not a failed probe later
-    return settings
+        connect_timeout=flag("connect_timeout", d.connect_timeout),  # type: ignore[arg-type]
+        total_timeout=timeout,  # type: ignore[arg-type]
+        read_timeout=min(d.read_timeout, timeout) if isinstance(timeout, (int, float)) else d.read_timeout,
+        concurrency=flag("concurrency", d.concurrency), per_host=flag("per_host", d.per_host),  # type: ignore[arg-type]
+        min_interval=flag("delay", d.min_interval), retries=flag("retries", d.retries))  # type: ignore[arg-type]
 
 
 def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = False) -> None:
@@ -199,17 +182,16 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
 
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
-    net = net_settings(args)  # validated even without --probe: a bad flag is a bad flag
     ttl = getattr(args, "probe_cache_ttl", None)
-    if ttl is not None and not 0 <= ttl < float("inf"):
-        raise UsageError(f"--probe-cache-ttl must be 0 or more seconds, got {ttl!r}")
+    # made (so validated) even without --probe: a bad flag is a bad flag
+    settings = ProbeSettings(net=net_settings(args), cache_file=getattr(args, "probe_cache", None),
+                             cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
     if not getattr(args, "probe", False):
         if getattr(args, "probe_cache", None) is not None:
             raise UsageError("--probe-cache cannot be used with --no-probe"
                              if getattr(args, "probe_on_by_default", False) else "--probe-cache needs --probe")
         return None
-    return ProbeSettings(net=net, cache_file=getattr(args, "probe_cache", None),
-                         cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
+    return settings
 
 
 _CRAWL_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|(?i:https?):")
@@ -245,10 +227,6 @@ def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
     if not all(_is_crawl_target(p) for p in args.paths):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
-    if args.max_pages is not None and args.max_pages < 1:
-        raise UsageError(f"--max-pages must be 1 or more, got {args.max_pages}")
-    if args.max_depth is not None and args.max_depth < 0:
-        raise UsageError(f"--max-depth must be 0 or more, got {args.max_depth}")
     return CrawlSettings(
         start=start, allow_hosts=tuple(scope_host(h) for h in args.allow_host or ()),
         path_prefix=None if args.path_prefix is None else path_prefix(args.path_prefix),
@@ -380,52 +358,74 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     return p
 
 
-def _options(args: argparse.Namespace) -> dict[str, object]:
+class _Options(dict[str, object]):
+    """Command-line flags over configuration over defaults, keyed by long option name; ``config`` is
+    the configuration file the others came from (None: flags only), ``flags`` the keys given as flags."""
+
+    config: str | None = None
+    flags: frozenset[str] = frozenset()
+
+    def where(self, key: str) -> str:
+        """How an error names the setting ``key``: the flag the user gave, else the config file's key."""
+        if key in self.flags or self.config is None:
+            return f"--{key}"
+        return f"config {self.config}: {key}"
+
+
+def _options(args: argparse.Namespace) -> _Options:
     """Command-line flags over configuration over defaults, keyed by long option name."""
-    config: dict[str, object] = {}
+    merged = _Options()
     if not args.no_config:
         path = args.config or find_config()
         if path is not None:
-            config = load_config(path)
-    merged = dict(config)
+            merged.update(load_config(path))
+            merged.config = path
+    flags = set()
     for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs",
-                "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict"):
+                "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict", "select",
+                "ignore"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
-            merged[key] = value
-    for key in ("select", "ignore"):
-        value = getattr(args, key, None)
-        if value is not None:
-            merged[key] = code_prefixes(value)
+            merged[key] = tuple(value) if isinstance(value, list) else value
+            flags.add(key)
+    merged.flags = frozenset(flags)
     return merged
 
 
 def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings:
-    base = str(opts.get("base-url", DEFAULT_BASE_URL))
-    parsed = urls.resolve(base, "about:blank")
-    if parsed is None or urls.scheme(parsed) not in ("http:", "https:"):
-        raise UsageError(f"--base-url must be an absolute http(s) URL, got {base!r}")
-    if not parsed.endswith("/"):
-        parsed = parsed.rsplit("/", 1)[0] + "/" if parsed.count("/") > 3 else parsed + "/"
-    jobs = int(opts.get("jobs", 0))  # type: ignore[call-overload]
-    max_mb = int(opts.get("max-file-size", DEFAULT_MAX_FILE_SIZE // (1024 * 1024)))  # type: ignore[call-overload]
-    if jobs < 0:
-        raise UsageError("--jobs must be 0 or more")
-    if max_mb <= 0:
-        raise UsageError("--max-file-size must be a positive number of MiB")
+    """ScanSettings from the options; the settings check their own values (SettingError), and a bad
+    value that came from a configuration file is named by the file and its key."""
+    options = opts if isinstance(opts, _Options) else _Options(opts)
     baseline = frozenset[str]()
-    if opts.get("baseline") and not getattr(args, "write_baseline", None):
-        baseline = load_baseline(str(opts["baseline"]))
-    return ScanSettings(
-        base_url=parsed, assume_https=bool(opts.get("assume-https", False)),
-        scripting=not opts.get("no-scripting", False), csp_header=opts.get("csp-header"),  # type: ignore[arg-type]
-        jobs=jobs, follow_symlinks=bool(opts.get("follow-symlinks", False)),
-        follow_outside=bool(opts.get("follow-symlinks-outside", False)), max_file_size=max_mb * 1024 * 1024,
-        select=tuple(opts.get("select", ())),  # type: ignore[arg-type]
-        ignore=tuple(opts.get("ignore", ())),  # type: ignore[arg-type]
-        per_path_ignores=tuple(opts.get("per-path-ignores", ())),  # type: ignore[arg-type]
-        baseline=baseline, inline_ignores=not args.no_inline_ignores,
-    )
+    if options.get("baseline") and not getattr(args, "write_baseline", None):
+        baseline = load_baseline(str(options["baseline"]), options.where("baseline"))
+    max_mb = options.get("max-file-size", DEFAULT_MAX_FILE_SIZE // (1024 * 1024))
+    try:
+        return ScanSettings(
+            base_url=options.get("base-url", DEFAULT_BASE_URL),  # type: ignore[arg-type]
+            assume_https=bool(options.get("assume-https", False)),
+            scripting=not options.get("no-scripting", False), csp_header=options.get("csp-header"),  # type: ignore[arg-type]
+            jobs=options.get("jobs", 0),  # type: ignore[arg-type]
+            follow_symlinks=bool(options.get("follow-symlinks", False)),
+            follow_outside=bool(options.get("follow-symlinks-outside", False)),
+            max_file_size=max_mb * 1024 * 1024 if isinstance(max_mb, int) else max_mb,  # type: ignore[arg-type]
+            select=options.get("select", ()),  # type: ignore[arg-type]
+            ignore=options.get("ignore", ()),  # type: ignore[arg-type]
+            per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
+            baseline=baseline, inline_ignores=not args.no_inline_ignores,
+        )
+    except SettingError as e:
+        if e.key in options.flags or options.config is None or e.key not in options:
+            raise
+        raise UsageError(f"config {options.config}: {e}") from None
+
+
+def _note_http_base(settings: ScanSettings, stderr: TextIO) -> None:
+    """An http base URL without --assume-https judges every page as an http page, where nothing is
+    mixed content (SPEC §3 step 2): say so, or a CI gate passes without a word."""
+    if urls.scheme(settings.base_url) == "http:" and not settings.assume_https:
+        stderr.write(f"mixedcontent: note: pages are judged as served at {settings.base_url} (http), where nothing "
+                     f"is mixed content; add --assume-https to judge them as https pages\n")
 
 
 def report_options(fail_on: str) -> ReportOptions:
@@ -475,6 +475,7 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
+    _note_http_base(settings, stderr)
 
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
@@ -514,10 +515,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_settings(args: argparse.Namespace) -> EngineSettings:
-    engine = EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                            shards=getattr(args, "shards", None))
-    check_engine(engine)
-    return engine
+    return EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
+                          shards=getattr(args, "shards", None))
 
 
 def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:

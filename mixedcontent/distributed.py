@@ -73,6 +73,16 @@ class EngineSettings:
     retries: int = 3  # a task that raises is run again this many times (a dead worker's tasks always are)
     memory_limit: str | None = None  # per LocalCluster worker (Dask's "auto" when None)
 
+    def __post_init__(self) -> None:
+        """Refused where made: the library API and the command line alike (UsageError names the flag)."""
+        if self.workers is not None and self.scheduler is not None:
+            raise UsageError("--workers and --scheduler exclude each other (--scheduler uses that cluster's workers)")
+        if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
+            raise UsageError(f"--workers must be 1 or more, got {self.workers}")
+        if self.scheduler is not None and "://" not in self.scheduler:
+            raise UsageError(f"--scheduler wants a Dask scheduler address such as tcp://127.0.0.1:8786, "
+                             f"got {self.scheduler!r}")
+
     @property
     def distributed(self) -> bool:
         return self.workers is not None or self.scheduler is not None
@@ -583,15 +593,4 @@ def scan_tree(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
     return result
 
 
-def check_engine(engine: EngineSettings) -> None:
-    """Validate engine flags (UsageError names the flag)."""
-    if engine.workers is not None and engine.scheduler is not None:
-        raise UsageError("--workers and --scheduler exclude each other (--scheduler uses that cluster's workers)")
-    if engine.workers is not None and engine.workers < 1:
-        raise UsageError(f"--workers must be 1 or more, got {engine.workers}")
-    if engine.scheduler is not None and "://" not in engine.scheduler:
-        raise UsageError(f"--scheduler wants a Dask scheduler address such as tcp://127.0.0.1:8786, "
-                         f"got {engine.scheduler!r}")
-
-
-__all__ = ["EngineSettings", "check_engine", "read_shard", "scan_archives", "scan_tree", "task_key"]
+__all__ = ["EngineSettings", "read_shard", "scan_archives", "scan_tree", "task_key"]

@@ -30,11 +30,13 @@ import asyncio
 import hashlib
 import json
 import os
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import urls
+from .errors import SettingError
 from .model import ProbeResult
 from .net import REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
@@ -69,6 +71,12 @@ class ProbeSettings:
     net: NetSettings = field(default_factory=NetSettings)
     cache_file: str | None = None  # --probe-cache: JSON file of results kept across runs
     cache_ttl: float = DEFAULT_CACHE_TTL  # seconds a cached result stays valid
+
+    def __post_init__(self) -> None:
+        ttl = self.cache_ttl
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl < math.inf:
+            shown = f"{ttl:g}" if isinstance(ttl, (int, float)) else repr(ttl)  # -1 and -1.0 alike
+            raise SettingError("probe-cache-ttl", f"probe-cache-ttl must be 0 or more seconds, got {shown}")
 
 
 @dataclass(frozen=True, slots=True)
