@@ -45,14 +45,14 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
     value, with the message the command line gives for it, and ``InputError`` when a path does not
     exist; problems with single files are in ``result.errors``.
     """
-    from .pipeline import scan_paths
+    from .scan import scan_files
     from .settings import DEFAULT_BASE_URL
 
     if settings is None:  # ScanSettings refuses bad values (SettingError), with the command line's messages
         settings = ScanSettings(base_url=DEFAULT_BASE_URL if base_url is None else base_url,
                                 assume_https=assume_https, csp_header=csp_header, scripting=scripting, jobs=jobs,
                                 select=select, ignore=ignore)
-    return scan_paths(list(paths), settings, probe=probe)
+    return scan_files(list(paths), settings, probe=probe)
 
 
 def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, dry_run: bool = False,

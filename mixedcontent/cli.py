@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -20,8 +21,8 @@ from .errors import InputError, MixedContentError, SettingError, UsageError
 from .model import ReportOptions, ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
-from .pipeline import scan_paths, scan_site
-from .distributed import EngineSettings, scan_archives, scan_tree
+from .engine import EngineSettings
+from .scan import is_url, scan_archives, scan_files, scan_site
 from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
@@ -108,6 +109,11 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="follow symlinked directories inside the root (loops are detected)")
     s.add_argument("--follow-symlinks-outside", action="store_true", default=None,
                    help="also follow symlinks that lead outside the scanned root")
+    s.add_argument("--root", metavar="DIR",
+                   help="the directory served at --base-url, for files given on their own: each is judged at "
+                        "URL + its path under DIR, and its same-site stylesheets are followed inside DIR, never "
+                        "outside (default: the directory holding the configuration file, else the working "
+                        "directory)")
     s.add_argument("--max-file-size", type=int, metavar="MB",
                    help="skip (with an error entry) files larger than this many MiB (default: "
                         f"{DEFAULT_MAX_FILE_SIZE // (1024 * 1024)})")
@@ -194,12 +200,7 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     return settings
 
 
-_CRAWL_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|(?i:https?):")
-
-
-def _is_crawl_target(text: str) -> bool:
-    """Is a scan PATH argument a URL to crawl (``https://…``, also ``ftp://…`` so it can be refused)?"""
-    return _CRAWL_TARGET.match(text) is not None
+_is_crawl_target = is_url
 
 
 def add_crawl_options(parser: argparse.ArgumentParser) -> None:
@@ -380,8 +381,12 @@ def _options(args: argparse.Namespace) -> _Options:
         if path is not None:
             merged.update(load_config(path))
             merged.config = path
+            # files given on their own are served from the configuration file's directory unless it names
+            # a root (load_config makes the paths it holds relative to its directory)
+            here = os.path.dirname(os.path.abspath(path))
+            merged["root"] = os.path.join(here, str(merged["root"])) if "root" in merged else here
     flags = set()
-    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs",
+    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
                 "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict", "select",
                 "ignore"):
         value = getattr(args, key.replace("-", "_"), None)
@@ -413,6 +418,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
             ignore=options.get("ignore", ()),  # type: ignore[arg-type]
             per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
             baseline=baseline, inline_ignores=not args.no_inline_ignores,
+            root=None if options.get("root") is None else str(options["root"]),
         )
     except SettingError as e:
         if e.key in options.flags or options.config is None or e.key not in options:
@@ -480,11 +486,9 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
-    if engine.distributed:
-        result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
-    else:
-        result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
-    if result.pages == 0 and not result.errors:
+    result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                        show_suppressed=args.show_suppressed, probe=probe, log=log)
+    if result.documents == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -514,9 +518,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         "and DIR/manifest.json (the shards of this run and the summary)")
 
 
-def engine_settings(args: argparse.Namespace) -> EngineSettings:
-    return EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                          shards=getattr(args, "shards", None))
+def engine_settings(args: argparse.Namespace, jobs: int = 0) -> EngineSettings:
+    return EngineSettings(jobs=jobs, workers=getattr(args, "workers", None),
+                          scheduler=getattr(args, "scheduler", None), shards=getattr(args, "shards", None))
 
 
 def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:
@@ -539,7 +543,8 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
-    result = scan_archives(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                           show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -562,7 +567,7 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.unsafe:
         probe = None  # --unsafe proves nothing and needs no proof: it never goes online
     result = fix_paths(list(args.paths), settings, options, probe)
-    if result.scan.pages == 0 and not result.scan.errors:
+    if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     if args.format == "json":
@@ -678,7 +683,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for flag, attr in _CRAWL_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
-        result = scan_paths(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
+        result = scan_files(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
         if result.pages == 0 and not result.errors:
             raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:

@@ -582,7 +582,7 @@ def judge_cookies(exchanges: Iterable[Exchange]) -> list[Issue]:
 
 def to_findings(issues: Sequence[Issue]) -> list[Finding]:
     """Posture findings: context ``header``, no file, line or offset; fingerprints per SPEC §6."""
-    from .pipeline import fingerprint
+    from .judge.findings import fingerprint
 
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
     out = []
@@ -681,8 +681,8 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     """A fetched page's own mixed content, through the scan's one-document path (pipeline.scan_document)
     with its transport facts: URL, https or not, Content-Type charset and CSP header. Returns
     (findings, errors, pages scanned)."""
-    from .extract.html import PageContext, header_upgrades
-    from .pipeline import scan_document
+    from .judge.document import judge_document
+    from .model import Document, DocumentKind
     from .suppress import selected
 
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
@@ -694,10 +694,11 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
         key, _, val = param.partition("=")
         if key.strip().lower() == "charset":
             charset = val.strip().strip('"') or None
-    # SPEC §3 step 4: an enforced CSP header with upgrade-insecure-requests (Report-Only never counts)
-    upgrade = any(header_upgrades(v) for k, v in page.headers if k.lower() == "content-security-policy")
-    context = PageContext(page.url, page.tls, upgrade)
-    outcome = scan_document(page.body, context, xml=media == "application/xhtml+xml", transport_charset=charset)
+    # SPEC §3 step 4: an enforced CSP header (Report-Only never counts), judged as any served page
+    csp = ", ".join(v for k, v in page.headers if k.lower() == "content-security-policy") or None
+    kind = DocumentKind.XHTML if media == "application/xhtml+xml" else DocumentKind.HTML
+    doc = Document(data=page.body, url=page.url, kind=kind, tls=page.tls, csp=csp, charset=charset)
+    outcome, _ = judge_document(doc)
     if outcome.error is not None:
         return [], [outcome.error], 0
     return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1
@@ -713,7 +714,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
-    from .pipeline import finalize
+    from .judge.findings import finalize
     from .suppress import selected
 
     say = log or (lambda _m: None)

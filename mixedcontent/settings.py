@@ -44,9 +44,13 @@ class ScanSettings:
     per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, code prefixes)
     baseline: frozenset[str] = field(default_factory=frozenset)  # fingerprints to suppress
     inline_ignores: bool = True  # honour data-mixedcontent-ignore and CSS comment markers
+    # files given on their own are served from this directory (None: the working directory)
+    root: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalised values are set once, here
+        if self.root is not None and not os.path.isdir(self.root):
+            raise SettingError("root", f"root {self.root}: not a directory")
         set_(self, "base_url", base_directory_url(self.base_url))
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 0:
             raise SettingError("jobs", f"jobs must be 0 or more, got {self.jobs!r}")
@@ -85,10 +89,11 @@ CONFIG_KEYS: dict[str, type] = {
     "base-url": str, "assume-https": bool, "csp-header": str, "no-scripting": bool, "select": list,
     "ignore": list, "per-path-ignores": dict, "fail-on": str, "jobs": int, "follow-symlinks": bool,
     "follow-symlinks-outside": bool, "max-file-size": int, "format": str, "baseline": str, "strict": bool,
+    "root": str,
 }
 
 
-PATH_KEYS = frozenset({"baseline"})  # keys whose values are file paths (relative to the config file)
+PATH_KEYS = frozenset({"baseline", "root"})  # keys whose values are file paths (relative to the config file)
 
 
 def find_config(start: str | None = None) -> str | None:

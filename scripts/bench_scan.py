@@ -108,7 +108,7 @@ def lxml_floor(files: list[str]) -> float:
 
 
 def our_scan(site: str, jobs: int) -> tuple[float, int]:
-    from mixedcontent.pipeline import ScanSettings, scan_paths
+    from mixedcontent.scan import ScanSettings, scan_files as scan_paths
 
     start = time.perf_counter()
     result = scan_paths([site], ScanSettings(jobs=jobs))
@@ -117,7 +117,7 @@ def our_scan(site: str, jobs: int) -> tuple[float, int]:
 
 def peak_rss_mb(site: str) -> float:
     """Peak RSS in MB of a scan in a fresh process (max of the process and its workers)."""
-    code = ("import resource,sys;from mixedcontent.pipeline import scan_paths;scan_paths([sys.argv[1]]);"
+    code = ("import resource,sys;from mixedcontent.scan import scan_files;scan_files([sys.argv[1]]);"
             "s=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
             "c=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;print(max(s,c))")
     out = subprocess.run([sys.executable, "-c", code, site], capture_output=True, text=True, check=True)

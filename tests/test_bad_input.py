@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from contract import check_report
 
@@ -22,7 +23,8 @@ def test_binary_file_named_html(run, tmp_path) -> None:  # type: ignore[no-untyp
     _good(tmp_path)
     (tmp_path / "logo.html").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     rep = _scan_json(run, str(tmp_path))
-    assert rep["errors"] == [{"file": "logo.html", "url": None, "message": "not an HTML file: binary content"}]
+    assert rep["errors"] == [{"file": "logo.html", "path": os.path.relpath(tmp_path / "logo.html"), "url": None,
+                              "message": "not an HTML file: binary content"}]
     assert rep["summary"]["findings"] == 1
 
 

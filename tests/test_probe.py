@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import struct
 import time
@@ -385,8 +386,8 @@ def test_text_report_names_the_probe_reason(run, tmp_path) -> None:  # type: ign
         root = _site(tmp_path, {"a.html": f'<img src="{cdn}/html/x.png">'})
         r = run("scan", str(root), "--probe", *srv.resolve("cdn.example"), "--cacert", srv.ca_file)
     assert r.code == 1
-    assert r.out.splitlines()[0] == (
-        f"a.html:1:11: MC301 <img src> {cdn}/html/x.png is upgraded to https by browsers, but "
+    assert r.out.splitlines()[0] == (  # the text report names the file by its path from the working directory
+        f"{os.path.relpath(root / 'a.html')}:1:11: MC301 <img src> {cdn}/html/x.png is upgraded to https by browsers, but "
         f"{cdn.replace('http:', 'https:')}/html/x.png does not work (content-type-mismatch): "
         f"the upgraded request fails")
 

@@ -18,7 +18,7 @@ from junitparser import Failure, JUnitXml, Skipped
 from mixedcontent.model import ReportOptions, ScanError, ScanResult, Severity
 from mixedcontent.report import FORMATS
 from mixedcontent.report.github import escape_data, escape_property
-from mixedcontent.pipeline import scan_paths
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 
 
@@ -63,7 +63,7 @@ def test_sarif_results_round_trip_the_findings(result: ScanResult) -> None:
     for res, f in zip(run["results"], result.findings):
         region = res["locations"][0]["physicalLocation"]["region"]
         uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert (res["ruleId"], uri, region["startLine"], region["startColumn"]) == (f.code, f.file, f.line, f.column)
+        assert (res["ruleId"], uri, region["startLine"], region["startColumn"]) == (f.code, f.path, f.line, f.column)
         assert (region["byteOffset"], region["byteLength"], region["snippet"]["text"]) == (f.offset, f.length, f.raw)
         assert res["partialFingerprints"]["mixedcontentFingerprint/v1"] == f.fingerprint
         assert res["level"] == {"error": "error", "warning": "warning", "info": "note"}[f.severity.value]
@@ -74,23 +74,22 @@ def test_junit_reads_back_with_a_junit_reader(result: ScanResult, tmp_path) -> N
     path.write_text(render(result, "junit"), encoding="utf-8")
     xml = JUnitXml.fromfile(str(path))
     suites = {s.name: s for s in xml}
-    # one suite per scanned document, passing ones included
-    assert set(suites) == set(result.scanned)
+    # one suite per scanned document, passing ones included, named by its path from the working directory
+    assert set(suites) == {"fixtures/example-site/" + name for name in result.scanned}
     failures = [(s.name, c.result[0].type) for s in xml for c in s if c.result and isinstance(c.result[0], Failure)]
     # the default --fail-on error: errors fail, warnings and infos are skipped
-    assert sorted(failures) == sorted((f.file or f.page, f.code) for f in result.findings
-                                      if f.severity.value == "error")
+    assert sorted(failures) == sorted((f.where, f.code) for f in result.findings if f.severity.value == "error")
     skipped = [(s.name, c.name) for s in xml for c in s if c.result and isinstance(c.result[0], Skipped)]
     assert len(skipped) == sum(1 for f in result.findings if f.severity.value != "error") > 0
-    hello = suites["blog/2024/hello-world/index.html"]
+    hello = suites["fixtures/example-site/blog/2024/hello-world/index.html"]
     assert hello.tests == 1 and hello.failures == 0
 
 
 def test_github_commands(result: ScanResult) -> None:
     lines = render(result, "github").splitlines()
     assert len(lines) == len(result.findings)
-    assert lines[0].startswith("::error file=about.html,line=7,col=32,title=MC102 blockable-request::")
-    assert any(line.startswith("::notice file=index.html,") for line in lines)  # MC401 is info
+    assert lines[0].startswith("::error file=fixtures/example-site/about.html,line=7,col=32,title=MC102 blockable-request::")
+    assert any(line.startswith("::notice file=fixtures/example-site/index.html,") for line in lines)  # MC401 is info
 
 
 @pytest.mark.parametrize("raw,data,prop", [
@@ -111,7 +110,7 @@ def test_hostile_names_stay_escaped_in_every_format(tmp_path) -> None:  # type: 
     assert len(res.findings) == 1
     gh = render(res, "github")
     assert gh.count("\n") == 1 and "\x1b" not in gh.split("::", 2)[1]
-    assert "file=x%2Cy%3Az%25" in gh
+    assert "/x%2Cy%3Az%25" in gh.split("::", 2)[1]
     text = render(res, "text")
     assert "\x1b" not in text and "\x07" not in text
     JUnitXml.fromstring(render(res, "junit").encode("utf-8"))  # parses despite control characters
@@ -215,11 +214,16 @@ def test_suppressed_findings_are_marked_in_sarif_and_junit(run, tmp_path) -> Non
 
 @pytest.fixture(scope="module")
 def with_paths(result: ScanResult) -> ScanResult:
-    """The example site's result as the pipeline gives it when scanned from the repository root."""
-    prefix = "fixtures/example-site/"
-    return dataclasses.replace(
-        result, findings=tuple(dataclasses.replace(f, path=prefix + f.file) for f in result.findings if f.file),
-        errors=(ScanError(file="broken.html", url=None, message="not an HTML file", path=prefix + "broken.html"),))
+    """The example site's result as scanned from the repository root, with an unreadable file."""
+    assert all(f.path == "fixtures/example-site/" + f.file for f in result.findings if f.file)
+    return dataclasses.replace(result, errors=(
+        ScanError(file="broken.html", url=None, message="not an HTML file", path="fixtures/example-site/broken.html"),))
+
+
+@pytest.fixture(scope="module")
+def without_paths(result: ScanResult) -> ScanResult:
+    """The same result as a producer that does not know working-directory paths gives it."""
+    return dataclasses.replace(result, findings=tuple(dataclasses.replace(f, path=None) for f in result.findings))
 
 
 def test_text_names_files_by_path(with_paths: ScanResult) -> None:
@@ -270,19 +274,27 @@ def test_sarif_uris_are_uri_references() -> None:
     assert _artifact(None, None, "https://x/a.html") == {"uri": "https://x/a.html"}
 
 
-def test_json_writes_path_only_when_known(result: ScanResult, with_paths: ScanResult) -> None:
-    plain = json.loads(render(result, "json"))
+def test_json_writes_path_only_when_known(without_paths: ScanResult, with_paths: ScanResult) -> None:
+    plain = json.loads(render(without_paths, "json"))
     assert all("path" not in f for f in plain["findings"])
     named = json.loads(render(with_paths, "json"))
     assert [f["path"] for f in named["findings"]] == ["fixtures/example-site/" + f["file"] for f in plain["findings"]]
     assert named["errors"] == [{"file": "broken.html", "path": "fixtures/example-site/broken.html", "url": None,
                                 "message": "not an HTML file"}]
+
     # only the field is added: without it, each finding's line is what it was
     def finding_lines(text: str) -> list[str]:
         return [line for line in text.splitlines() if line.startswith('    {"code": ')]
 
     lines = [line.replace(f', "path": "fixtures/example-site/{f["file"]}"', "")
              for line, f in zip(finding_lines(render(with_paths, "json")), plain["findings"], strict=True)]
-    assert lines == finding_lines(render(result, "json"))
+    assert lines == finding_lines(render(without_paths, "json"))
     checked = check_report(named, EXAMPLE, cwd=ROOT)
     assert checked.spans == 2 * len(named["findings"])
+
+
+def test_formats_fall_back_to_file_without_path(without_paths: ScanResult) -> None:
+    assert render(without_paths, "text").startswith("about.html:7:32: MC102 ")
+    assert render(without_paths, "github").startswith("::error file=about.html,line=7,")
+    location = json.loads(render(without_paths, "sarif"))["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "about.html", "uriBaseId": "SCANROOT"}

@@ -13,7 +13,7 @@ import pytest
 from conftest import EXAMPLE, Run
 
 import mixedcontent
-from mixedcontent.distributed import EngineSettings
+from mixedcontent.engine import EngineSettings
 from mixedcontent.errors import SettingError, UsageError
 from mixedcontent.net import NetSettings
 from mixedcontent.probe import ProbeSettings
