@@ -6,8 +6,8 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from ..model import (Applicability, ArchiveRecord, Category, Context, Edit, Finding, Fix, ProbeResult,
-                     ReportOptions, ScanError, ScanResult, Severity)
+from ..model import (Applicability, ArchiveRecord, Category, Context, Destination, Edit, Finding, Fix, Initiator,
+                     ProbeResult, ReportOptions, ScanError, ScanResult, Severity)
 
 CONTRACT_VERSION = 1
 
@@ -55,8 +55,10 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         code=d["code"], name=d["name"], category=Category(d["category"]), severity=Severity(d["severity"]),
         message=d["message"], file=d["file"], page=d["page"], line=d["line"], column=d["column"],
         offset=d["offset"], length=d["length"], url=d["url"], raw=d["raw"], element=d["element"],
-        attribute=d["attribute"], context=Context(d["context"]), destination=d["destination"],
-        initiator=d["initiator"], https=None if probe is None else ProbeResult(**probe),
+        attribute=d["attribute"], context=Context(d["context"]),
+        destination=None if d["destination"] is None else Destination(d["destination"]),
+        initiator=None if d["initiator"] is None else Initiator(d["initiator"]),
+        https=None if probe is None else ProbeResult(**probe),
         fix=None if fix is None else Fix(
             fix["replacement"], Applicability(fix["applicability"]),
             tuple(Edit(e["file"], e["offset"], e["length"], e["new"], e.get("old")) for e in fix["edits"]),
