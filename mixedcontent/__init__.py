@@ -10,6 +10,8 @@ Public API::
 
 from __future__ import annotations
 
+from .errors import InputError, MixedContentError, SettingError, UsageError
+from .fixer import FixOptions, FixResult
 from .model import (
     Applicability,
     Category,
@@ -24,12 +26,10 @@ from .model import (
     Severity,
     Span,
 )
-from .errors import InputError, MixedContentError, SettingError, UsageError
-from .rules import RULES, Rule
-from .settings import ScanSettings
-from .fixer import FixOptions, FixResult
 from .net import NetSettings
 from .probe import ProbeSettings
+from .rules import RULES, Rule
+from .settings import ScanSettings
 from .version import __version__
 
 

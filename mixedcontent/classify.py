@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import urls
-from .model import DESTINATIONS, INITIATORS, Category, Context, Finding, Fix, ProbeResult, RefKind, Reference, Severity
+from .model import (
+    DESTINATIONS,
+    INITIATORS,
+    Category,
+    Context,
+    Finding,
+    Fix,
+    ProbeResult,
+    Reference,
+    RefKind,
+    Severity,
+)
 from .rules import RULES, MessageFacts
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))

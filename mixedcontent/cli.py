@@ -8,28 +8,24 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import sys
 import traceback
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TextIO
 
 from . import urls
-from .version import __version__
-from .errors import InputError, MixedContentError, SettingError, UsageError
-from .model import ReportOptions, ScanResult, Severity
-from .report import FORMATS
-from .rules import RULES
 from .engine import EngineSettings
-from .scan import is_url, scan_archives, scan_files, scan_site
-from .sources.warc import is_archive
-from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
+from .errors import InputError, MixedContentError, SettingError, UsageError
 from .fixer import FixOptions, fix_paths, parse_map
-from .report import fixes as fixes_report
-from .rewrite import write_atomic
+from .model import ReportOptions, ScanResult, Severity
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
+from .report import FORMATS
+from .report import fixes as fixes_report
+from .rewrite import write_atomic
+from .rules import RULES
+from .scan import is_url, scan_archives, scan_files, scan_site
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
@@ -39,7 +35,10 @@ from .settings import (
     find_config,
     load_config,
 )
+from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
+from .sources.warc import is_archive
 from .suppress import load_baseline, write_baseline
+from .version import __version__
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -81,7 +80,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
 
-    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+    def _print_message(self, message: str, file: object = None) -> None:
         if message:
             (self.out or sys.stdout).write(message)
 
@@ -355,7 +354,7 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                        description="Print a rule's documentation page, or list every rule code.")
     r.add_argument("code", nargs="?", metavar="CODE", help="a rule code such as MC103")
     for parser in (p, s, fx, r):
-        parser.out = out  # type: ignore[attr-defined]
+        parser.out = out
     return p
 
 
@@ -733,10 +732,10 @@ def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:
                          f"{rule.summary}\n")
         return 0
     code = args.code.strip().upper()
-    rule = RULES.get(code)
-    if rule is None:
+    found = RULES.get(code)
+    if found is None:
         raise UsageError(f"unknown rule code {args.code!r} (run `mixedcontent rule` for the list)")
-    stdout.write(rule.doc())
+    stdout.write(found.doc())
     return 0
 
 

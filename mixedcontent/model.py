@@ -33,7 +33,7 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
     def __reduce__(self: Any) -> tuple[Any, ...]:
         return (cls, values(self))
 
-    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
     return cls
 
 

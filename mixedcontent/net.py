@@ -235,7 +235,7 @@ def _resolver_class() -> type:
     import aiohttp
     from aiohttp.abc import AbstractResolver
 
-    class Resolver(_Resolver, AbstractResolver):  # type: ignore[misc]
+    class Resolver(_Resolver, AbstractResolver):
         def __init__(self, entries: Mapping[tuple[str, int], str], allow_private: bool) -> None:
             self._entries = entries
             self._allow_private = allow_private

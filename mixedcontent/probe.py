@@ -29,15 +29,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import urls
 from .errors import SettingError
-from .model import ProbeResult
+from .model import ProbeResult, ProbeStatus
 from .net import REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 
@@ -122,7 +122,7 @@ def content_type_fits(cls: str, content_type: str | None) -> bool:
 def _failure(r: Response, url: str) -> ProbeResult:
     status = _ERRORS.get(r.error or "", "error")
     reason = r.error if r.error in _ERRORS else "bad-response"
-    return ProbeResult(status=status, reason=reason, http_status=None, final_url=url, content_type=None)
+    return ProbeResult(status=ProbeStatus(status), reason=reason, http_status=None, final_url=url, content_type=None)
 
 
 async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
@@ -140,22 +140,22 @@ async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
             target = urls.resolve(location.strip(), url)
             if target is not None and urls.scheme(target) == "http:":
                 # SPEC §8: redirects never leave https
-                return ProbeResult("unavailable", "redirect-to-http", r.status, target, None)
+                return ProbeResult(ProbeStatus.UNAVAILABLE, "redirect-to-http", r.status, target, None)
             if target is not None and urls.scheme(target) == "https:":
                 hops += 1
                 # SPEC §8: at most 5 redirects (a loop never ends, as browsers' "too many redirects" says)
                 if hops > MAX_REDIRECTS or target in seen:
-                    return ProbeResult("unavailable", "too-many-redirects", r.status, target, None)
+                    return ProbeResult(ProbeStatus.UNAVAILABLE, "too-many-redirects", r.status, target, None)
                 seen.add(target)
                 url = target
                 continue
             # a redirect to another scheme is a final 3xx: not followed, not 2xx
         ctype = r.content_type
         if not 200 <= r.status < 300:
-            return ProbeResult("unavailable", f"http-{r.status}", r.status, url, ctype)
+            return ProbeResult(ProbeStatus.UNAVAILABLE, f"http-{r.status}", r.status, url, ctype)
         if not content_type_fits(cls, ctype):
-            return ProbeResult("unavailable", "content-type-mismatch", r.status, url, ctype)
-        return ProbeResult("available", "ok", r.status, url, ctype)
+            return ProbeResult(ProbeStatus.UNAVAILABLE, "content-type-mismatch", r.status, url, ctype)
+        return ProbeResult(ProbeStatus.AVAILABLE, "ok", r.status, url, ctype)
 
 
 def _http_level(p: ProbeResult) -> bool:
@@ -246,7 +246,7 @@ def _result_of(d: object) -> ProbeResult:
         raise TypeError("bad http_status")
     if final_url is not None and not isinstance(final_url, str) or ctype is not None and not isinstance(ctype, str):
         raise TypeError("bad text field")
-    return ProbeResult(status, reason, http_status, final_url, ctype)
+    return ProbeResult(ProbeStatus(status), reason, http_status, final_url, ctype)
 
 
 def _result_dict(p: ProbeResult) -> dict[str, object]:
@@ -259,7 +259,7 @@ async def _probe_all(keys: list[tuple[str, str]], settings: NetSettings,
     async with Net(settings) as net:
         prober = Prober(net, known)
         results = await asyncio.gather(*(prober.probe_key(k) for k in keys))
-        return dict(zip(keys, results)), prober.probed
+        return dict(zip(keys, results, strict=True)), prober.probed
 
 
 def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeSettings(), *,

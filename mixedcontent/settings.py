@@ -140,6 +140,7 @@ def load_config(path: str) -> dict[str, Any]:
             out[norm] = code_prefixes(value, norm, f"config {path}: {key}")
         elif norm == "per-path-ignores":
             pairs = []
+            assert isinstance(value, dict)  # checked against CONFIG_KEYS above
             for glob, codes in value.items():
                 if isinstance(codes, str):
                     codes = [codes]
@@ -151,7 +152,7 @@ def load_config(path: str) -> dict[str, Any]:
             raise UsageError(f"config {path}: fail-on must be one of {', '.join(FAIL_ON)}, got {value!r}")
         elif norm in PATH_KEYS:
             # a path in a configuration file is relative to the file's directory, not to where the command runs
-            out[norm] = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(value))
+            out[norm] = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(str(value)))
         else:
             out[norm] = value
     return out

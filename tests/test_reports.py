@@ -60,7 +60,7 @@ def test_sarif_results_round_trip_the_findings(result: ScanResult) -> None:
     run = json.loads(render(result, "sarif"))["runs"][0]
     assert run["columnKind"] == "unicodeCodePoints"
     assert len(run["results"]) == len(result.findings)
-    for res, f in zip(run["results"], result.findings):
+    for res, f in zip(run["results"], result.findings, strict=True):
         region = res["locations"][0]["physicalLocation"]["region"]
         uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
         assert (res["ruleId"], uri, region["startLine"], region["startColumn"]) == (f.code, f.path, f.line, f.column)

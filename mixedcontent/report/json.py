@@ -6,8 +6,22 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from ..model import (Applicability, ArchiveRecord, Category, Context, Destination, Edit, Finding, Fix, Initiator,
-                     ProbeResult, ReportOptions, ScanError, ScanResult, Severity)
+from ..model import (
+    Applicability,
+    ArchiveRecord,
+    Category,
+    Context,
+    Destination,
+    Edit,
+    Finding,
+    Fix,
+    Initiator,
+    ProbeResult,
+    ReportOptions,
+    ScanError,
+    ScanResult,
+    Severity,
+)
 
 CONTRACT_VERSION = 1
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TextIO
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from ..model import Finding, ReportOptions, ScanResult
 
