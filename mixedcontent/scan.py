@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-from . import urls
 from .engine import Engine, EngineSettings, open_engine
 from .errors import InputError, UsageError
 from .extract.source import SourceText
@@ -50,7 +49,7 @@ from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources import files as file_source
 from .sources.crawl import Crawl, CrawlSettings, CrawlStats
-from .sources.files import FileSheets, Root, SiteFile
+from .sources.files import FileSheets, SiteFile
 from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
 from .sources.warc import document as archived_document
 from .version import __version__
@@ -361,7 +360,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
     """Scan built sites, pages and stylesheets on disk. Raises InputError only when an input does not
     exist at all.
 
-    With ``probe`` the https twins of the insecure requests are checked after extraction (SPEC §8);
+    With ``probe`` the https twins of the insecure requests are checked after extraction (docs/probe.md);
     without it nothing touches the network. ``log`` receives one-line progress and warnings.
     ``page_action`` runs on each page judged without error, in the process that judged it, with its
     findings (not with ``probe``: they are final only after the probe stage; only on the local
@@ -393,9 +392,8 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
             parts = list(_chunks(pages, sizes, runner.workers))
             inline = sum(sizes) < _INLINE_LIMIT_BYTES or len(pages) < 4
         else:
-            parts = _ranges(list(zip(pages, sizes, strict=True)), lambda p: p[1],
-                            _per_task(len(pages), runner.workers), RANGE_BYTES)  # type: ignore[assignment]
-            parts = [[p for p, _ in part] for part in parts]  # type: ignore[misc]
+            size_of = {f.path: n for (f, _), n in zip(pages, sizes, strict=True)}
+            parts = _ranges(pages, lambda p: size_of[p[0].path], _per_task(len(pages), runner.workers), RANGE_BYTES)
             inline = False
             _log(log, f"scanning {len(pages)} pages in {len(parts)} task{'s' if len(parts) != 1 else ''} "
                       f"{runner.where}")
@@ -429,7 +427,7 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = S
               show_suppressed: bool = False, probe: ProbeSettings | None = None,
               log: Callable[[str], None] | None = None,
               progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
-    """Crawl a live site and judge each page as it was served (SPEC §1): https or not by the scheme it
+    """Crawl a live site and judge each page as it was served (docs/judging.md): https or not by the scheme it
     came over (``assume_https`` judges http pages as https), upgrade-insecure-requests from its
     ``Content-Security-Policy`` header (never Report-Only) or a <meta> in it, its charset from the
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,

@@ -201,3 +201,20 @@ def test_library_and_command_line_refuse_a_bad_root_alike(tmp_path: Path, run: C
         ScanSettings(root=str(tmp_path / "nope"))
     r = run("scan", str(tmp_path), "--root", str(tmp_path / "nope"))
     assert r.code == 2 and r.err.strip() == f"mixedcontent: {e.value}"
+
+
+def test_the_pre_commit_hook_passes_stylesheets_too(site: Path, run: Callable[..., Any]) -> None:
+    import re
+
+    import yaml
+
+    hooks = yaml.safe_load(Path(__file__).parent.parent.joinpath(".pre-commit-hooks.yaml").read_text())
+    pattern = re.compile(hooks[0]["files"])
+    changed = ["site/index.html", "site/css/more.css", "site/logo.png", "site/notes.md"]
+    passed = [name for name in changed if pattern.search(name)]
+    assert passed == ["site/index.html", "site/css/more.css"]
+    # what the hook then runs: a commit adding url(http://…) to a stylesheet fails
+    r = run("scan", *passed, "--root", "site", "--fail-on", "never")
+    assert r.code == 0 and "site/css/more.css:1:" in r.out and "site/index.html:2:" in r.out
+    r = run("scan", "site/css/more.css", "--root", "site", "--fail-on", "warning")
+    assert r.code == 1 and r.out.startswith("site/css/more.css:1:28: MC101 ")

@@ -41,7 +41,12 @@ class LocalEngine:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
         with ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx) as pool:
-            yield from pool.map(fn, items)
+            try:
+                yield from pool.map(fn, items)
+            except BaseException:
+                # an interrupt (or a consumer that stops): tasks not yet begun are never run
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
 
 
 @contextmanager

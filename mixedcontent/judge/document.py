@@ -49,7 +49,7 @@ def judge_document(doc: Document, policy: Policy = Policy(), *, scripting: bool 
     if looks_binary(doc.data):
         out.error = error("not an HTML file: binary content")
         return out, None
-    # CSP3 §4.2: an enforced header policy with upgrade-insecure-requests (SPEC §3 step 4)
+    # CSP3 §4.2: an enforced header policy with upgrade-insecure-requests (docs/judging.md#steps step 4)
     upgrade = doc.csp is not None and header_upgrades(doc.csp)
     page = PageContext(doc.url, doc.tls, upgrade, scripting)
     src = None

@@ -2,7 +2,7 @@
 
 - ``Policy``: what decides whether a finding is reported (selection, per-path ignores, inline markers,
   the baseline), the part of the settings that travels to worker processes;
-- ``fingerprint``: SPEC §6's stable digest;
+- ``fingerprint``: the stable digest of docs/json-report.md;
 - ``judge_held``: codes (with probe results when ``--probe`` ran), fingerprints, suppression, fixes;
 - ``assemble``: the only place a ``ScanResult`` is made, for every entry point (files, crawl,
   archives, audit).
@@ -60,11 +60,11 @@ class Policy:
 @dataclass(frozen=True, slots=True)
 class Held:
     """One document's judgeable references (spans checked, document order), held until they are
-    judged: at once, or after the probe (SPEC §8: with ``--probe`` the final code depends on the
+    judged: at once, or after the probe (docs/probe.md: with ``--probe`` the final code depends on the
     https twin), or, for stylesheets, once every page that loads them is known."""
 
-    file: str | None  # SPEC §6 ``file`` (None: named by URL)
-    path: str | None  # SPEC §12 ``path``: the file as it opens from the working directory
+    file: str | None  # docs/json-report.md ``file`` (None: named by URL)
+    path: str | None  # docs/json-report.md ``path``: the file as it opens from the working directory
     refs: tuple[Reference, ...]
     css_markers: tuple[tuple[int, str], ...] = ()
     referrers: tuple[str, ...] | None = None  # for stylesheets: the pages that load it
@@ -74,7 +74,7 @@ class Held:
 def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str | None, policy: Policy, *,
          probing: bool) -> Held:
     """The references that can become findings, spans checked. Without probing, only those whose code
-    is selected; with it, also every request the probe may turn into MC301/302/303 (SPEC §5)."""
+    is selected; with it, also every request the probe may turn into MC301/302/303 (docs/rules/index.md)."""
     kept = []
     codes = []
     for ref in refs:
@@ -94,14 +94,14 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
 
 
 def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
-    """SPEC §6: stable digest of (code, file or page, url, element, attribute) and the index among
+    """docs/json-report.md: stable digest of (code, file or page, url, element, attribute) and the index among
     identical tuples. No line numbers or paths outside the report's own: survives line moves."""
     text = "\x1f".join((*key, str(index)))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _probed_fix(fix: Fix | None, code: str, probe: ProbeResult | None, ref: Reference) -> Fix | None:
-    """SPEC §6 fix.applicability: ``safe`` when the probe proved the https twin; a twin that does not
+    """docs/json-report.md fix.applicability: ``safe`` when the probe proved the https twin; a twin that does not
     work is never offered as an automatic fix (MC301-MC303: display-only)."""
     if fix is None or probe is None or fix.applicability is Applicability.DISPLAY_ONLY:
         return fix
@@ -118,7 +118,7 @@ def judge_held(held: Held, policy: Policy,
                probes: Mapping[tuple[str, str], ProbeResult] | None = None) -> list[Finding]:
     """Codes (with the probe results when ``--probe`` ran), selection, fingerprints, suppression, fixes.
 
-    Two digests per finding: ``fingerprint`` over SPEC §6's key (``file``, else the page URL), and
+    Two digests per finding: ``fingerprint`` over docs/json-report.md's key (``file``, else the page URL), and
     ``path_fingerprint`` over the same key with the file's working-directory ``path`` instead, which
     does not depend on how the files were named on the command line (a baseline matches either)."""
     file = held.file
@@ -150,9 +150,8 @@ def judge_held(held: Held, policy: Policy,
         if why is None and (fp in policy.baseline or path_fp in policy.baseline):
             why = "baseline"
         fix = _probed_fix(propose_fix(ref, file), code, probe, ref)
-        finding = finding_for(ref, file, code, fix, fp, why, https=probe)
-        finding = replace(finding, path=held.path, path_fingerprint=path_fp)
-        out.append(finding if held.referrers is None else replace(finding, referrers=held.referrers))
+        out.append(finding_for(ref, file, code, fix, fp, why, https=probe, path=held.path, path_fingerprint=path_fp,
+                               referrers=held.referrers))
     return out
 
 
@@ -163,7 +162,7 @@ def judge_now(refs: Iterable[Reference], src: SourceText, file: str | None, path
 
 
 def served_insecurely(url: str, policy: Policy) -> Finding | None:
-    """MC508 (SPEC §5): a page in scope that answered over plain http without redirecting to https.
+    """MC508 (docs/rules/index.md): a page in scope that answered over plain http without redirecting to https.
     Loopback and localhost pages are exempt (they are potentially trustworthy)."""
     if urls.is_potentially_trustworthy(url) or not policy.selects("MC508"):
         return None
@@ -175,7 +174,7 @@ def served_insecurely(url: str, policy: Policy) -> Finding | None:
 def header_finding(code: str, message: str, url: str, *, element: str | None = None,
                    attribute: str | None = None, raw: str | None = None, index: int = 0,
                    severity: str | None = None) -> Finding:
-    """A finding about how a URL is served (context ``header``: no file, line or offset; SPEC §6)."""
+    """A finding about how a URL is served (context ``header``: no file, line or offset; docs/json-report.md)."""
     rule = RULES[code]
     key = (code, url, url, element or "", attribute or "")
     return Finding(
@@ -188,7 +187,7 @@ def header_finding(code: str, message: str, url: str, *, element: str | None = N
 
 def probe_and_judge(held: list[Held], policy: Policy, probe: ProbeSettings,
                     log: Callable[[str], None] | None) -> list[Finding]:
-    """SPEC §8: probe the https twin of each unique insecure URL once (one event loop and one Net for
+    """docs/probe.md: probe the https twin of each unique insecure URL once (one event loop and one Net for
     the run), then judge every held reference with the results, fanned back to each finding."""
     keys = {probe_key(ref.url, ref.destination) for h in held for ref in h.refs
             if ref.url is not None and needs_probe(ref)}

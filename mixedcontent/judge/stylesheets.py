@@ -1,4 +1,4 @@
-"""The stylesheet stage (SPEC §4.2, NOTES.md item 6): the stylesheets pages load, each read once
+"""The stylesheet stage (docs/judging.md#css, NOTES.md item 6): the stylesheets pages load, each read once
 (``@import`` chains followed, cycle-safe), judged at the end by every page that loads it, directly or
 through ``@import``. One driver for every source: each source says where a stylesheet URL lives and
 fetches stylesheets for it (files from the site's root on disk, responses from a live site, records
@@ -36,7 +36,7 @@ class SheetSource(Protocol):
 class _Sheet:
     url: str  # what its relative URLs resolve against, and ``page`` in its findings
     file: str | None  # report path (directory scans); None for a fetched stylesheet, named by URL
-    path: str | None = None  # SPEC §12: the file as it opens from the working directory
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory
     refs: list[Reference] = field(default_factory=list)
     src: SourceText | None = None  # kept only while it has references to judge
     error: str | None = None  # why it could not be scanned
@@ -44,7 +44,7 @@ class _Sheet:
 
 
 class StylesheetPhase:
-    """SPEC §4.2 and NOTES.md item 6: the stylesheets pages load, each scanned once (``@import``
+    """docs/judging.md#css and NOTES.md item 6: the stylesheets pages load, each scanned once (``@import``
     chains followed, cycle-safe), judged at the end by every page that loads it, directly or through
     ``@import``.
 
@@ -67,7 +67,7 @@ class StylesheetPhase:
     def page_target(url: str, upgrade: bool) -> str | None:
         """The URL a page's stylesheet load fetches: None when the browser blocks it (an http
         stylesheet on a page without upgrade-insecure-requests is MC102 on the page and its content
-        never loads), else the URL with http upgraded to https (SPEC §3 step 4)."""
+        never loads), else the URL with http upgraded to https (docs/judging.md#steps step 4)."""
         if urls.is_http(url):
             return urls.https_twin(url) if upgrade else None
         return url
@@ -75,7 +75,7 @@ class StylesheetPhase:
     @staticmethod
     def import_target(url: str) -> tuple[str, bool]:
         """The URL an @import fetches, and whether it is written as http: then only pages that
-        upgrade insecure requests load it (on the others it is blocked, SPEC §3 step 7)."""
+        upgrade insecure requests load it (on the others it is blocked, docs/judging.md#steps step 7)."""
         if urls.is_http(url):
             return urls.https_twin(url), True
         return url, False
@@ -201,9 +201,9 @@ async def drive(source: SheetSource, loads: Iterable[tuple[str, str, bool]],
     ``loads``."""
     phase = StylesheetPhase()
     queue: dict[str, SheetPlace] = {}
-    for place in given:
-        if phase.page_load(place, "", False):
-            queue[place.key] = place
+    for own in given:
+        if phase.page_load(own, "", False):
+            queue[own.key] = own
     for page, url, upgrade in loads:
         target = phase.page_target(url, upgrade)
         if target is None:

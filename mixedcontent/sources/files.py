@@ -1,7 +1,7 @@
 """A built static site on disk (or single files): which pages and stylesheets to scan, what URL each
 is served at, how reports name it, and which file a same-site stylesheet URL names.
 
-Naming (SPEC §6 ``file``, §12 ``path``): in a directory, a file is named relative to that directory;
+Naming (docs/json-report.md: ``file``, ``path``): in a directory, a file is named relative to that directory;
 a file given on its own by the path as given. Every file also has its ``path`` as it opens from the
 working directory, which human and CI formats show. A file given on its own is served at
 ``base_url`` + its path relative to the root (``--root``: by default the directory holding the
@@ -31,7 +31,7 @@ SHEET_SUFFIXES = (".css",)
 
 
 def cwd_path(path: str) -> str:
-    """SPEC §12 ``path``: a file's path as it opens from the working directory, ``/``-separated."""
+    """docs/json-report.md ``path``: a file's path as it opens from the working directory, ``/``-separated."""
     return os.path.relpath(os.path.abspath(path)).replace(os.sep, "/")
 
 
@@ -43,7 +43,7 @@ class SiteFile:
     rel: str  # report path: relative to the scanned root, '/'-separated (as given for single files)
     url: str  # URL the file is served at
     xml: bool = False  # .xhtml: parsed as XML
-    shown: str = ""  # SPEC §12 path: as it opens from the working directory
+    shown: str = ""  # docs/json-report.md path: as it opens from the working directory
     stylesheet: bool = False  # a .css file given on its own
 
     @property

@@ -519,4 +519,4 @@ class Archive:
 
 
 __all__ = ["ARCHIVE_SUFFIXES", "Archive", "ArchiveIndex", "Doc", "Entry", "Located", "index_archive", "is_archive",
-           "read_response", "served"]
+           "read_response", "document"]
