@@ -117,7 +117,7 @@ class Initiator(StrEnum):
 
 
 class ProbeStatus(StrEnum):
-    """SPEC §8: what the https twin's probe found."""
+    """docs/probe.md: what the https twin's probe found."""
 
     AVAILABLE = "available"
     UNAVAILABLE = "unavailable"
@@ -127,7 +127,7 @@ class ProbeStatus(StrEnum):
 
 
 class TargetKind(StrEnum):
-    """SPEC §6 ``target.kind``: what was scanned."""
+    """docs/json-report.md ``target.kind``: what was scanned."""
 
     DIRECTORY = "directory"
     FILES = "files"
@@ -236,7 +236,7 @@ class ProbeResult:
 
     @property
     def works(self) -> bool:
-        """SPEC §8: the https twin works (status ``available``)."""
+        """docs/probe.md: the https twin works (status ``available``)."""
         return self.status == "available"
 
     @property
@@ -248,8 +248,8 @@ class ProbeResult:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ArchiveRecord:
-    """SPEC §6 ``record``: the WARC/ARC record a finding was read from. ``offset`` is the byte offset
-    of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
+    """``record`` (docs/json-report.md): the WARC/ARC record a finding was read from. ``offset`` is the byte
+    offset of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
 
     offset: int
     target_uri: str
@@ -282,7 +282,7 @@ class Finding:
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
-    path: str | None = None  # SPEC §12: the file as it opens from the working directory ("/"-separated)
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory ("/"-separated)
     # the fingerprint with ``path`` in place of ``file``: how a baseline matches whatever the naming
     path_fingerprint: str = ""
 
@@ -306,7 +306,7 @@ class ScanError:
     file: str | None
     url: str | None
     message: str
-    path: str | None = None  # SPEC §12: the file as it opens from the working directory ("/"-separated)
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory ("/"-separated)
 
     @property
     def sort_key(self) -> tuple[str, str]:
@@ -338,7 +338,7 @@ class ReportOptions:
     fail_on: Severity | None = Severity.ERROR
 
     def fails(self, finding: Finding) -> bool:
-        """Does this finding fail the run (SPEC §7: live, at or above ``--fail-on``)?"""
+        """Does this finding fail the run (docs/index.md exit codes: live, at or above ``--fail-on``)?"""
         return (finding.suppressed_by is None and self.fail_on is not None
                 and finding.severity.rank >= self.fail_on.rank)
 
@@ -374,7 +374,7 @@ class Document:
     ``tls``: it is judged as an https page (served over TLS, at an https URL, or ``--assume-https``).
     ``served``: it came from an HTTP response (a crawl or an archive), so being served over plain http
     is itself a finding (MC508). ``csp``: the enforced Content-Security-Policy header values,
-    comma-joined. ``charset``: the Content-Type charset it was served with. ``file``/``path``: SPEC §6
+    comma-joined. ``charset``: the Content-Type charset it was served with. ``file``/``path``: docs/json-report.md
     ``file`` and §12 ``path`` (None for a document named by URL). ``record``: the archive record.
     """
 
@@ -398,7 +398,7 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class SheetPlace:
     """Where a stylesheet URL lives for a source: its key (a report path or a URL; keys name
-    stylesheets in the stage), the URL it is fetched at, and its SPEC §6 ``file`` / §12 ``path``."""
+    stylesheets in the stage), the URL it is fetched at, and its docs/json-report.md ``file`` and ``path``."""
 
     key: str
     url: str

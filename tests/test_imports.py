@@ -21,7 +21,9 @@ PACKAGE = "mixedcontent"
 # Top to bottom; a module's layer is the first whose patterns match it, the catch-all "*" tried last
 # (so modules no pattern names are stages: sources, extract, classify, probe, report, …).
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("entry", ("mixedcontent.__main__", "mixedcontent.cli", "mixedcontent.cli.*", "mixedcontent.progress")),
+    # the command line and the documentation-site plugins, which consume the pipeline as the CLI does
+    ("entry", ("mixedcontent.__main__", "mixedcontent.cli", "mixedcontent.cli.*", "mixedcontent.progress",
+               "mixedcontent.mkdocs", "mixedcontent.sphinx", "mixedcontent.sitegen")),
     ("api", ("mixedcontent",)),
     ("scan", ("mixedcontent.scan", "mixedcontent.pipeline", "mixedcontent.distributed", "mixedcontent.engine",
               "mixedcontent.engine.*", "mixedcontent.fixer", "mixedcontent.fix", "mixedcontent.fix.*",

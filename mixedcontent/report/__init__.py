@@ -12,6 +12,7 @@ from . import github as github_report
 from . import html as html_report
 from . import json as json_report
 from . import junit as junit_report
+from . import markdown as markdown_report
 from . import sarif as sarif_report
 from . import text as text_report
 
@@ -22,6 +23,10 @@ def _html(result: ScanResult, out: TextIO, options: ReportOptions | None = None)
     html_report.write(result, out)  # the HTML report does not use the options yet
 
 
+def _markdown(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    markdown_report.write(result, out)  # the Markdown report does not use the options yet
+
+
 FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "text": text_report.write,
     "json": json_report.write,
@@ -29,6 +34,7 @@ FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "junit": junit_report.write,
     "github": github_report.write,
     "html": _html,
+    "markdown": _markdown,
 })
 
 __all__ = ["FORMATS", "Writer"]

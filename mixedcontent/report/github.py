@@ -1,6 +1,6 @@
 """GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` line per finding,
 with the escaping the runner expects (data: % CR LF; properties also : and ,). Files are named by
-their path from the working directory (SPEC §12), which is where the runner looks for them."""
+their path from the working directory (docs/json-report.md ``path``), which is where the runner looks for them."""
 
 from __future__ import annotations
 

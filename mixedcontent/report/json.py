@@ -1,4 +1,4 @@
-"""SPEC §6: the JSON report contract, version 1. Fields are only ever added."""
+"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     d: dict[str, Any] = {
         "code": f.code, "name": f.name, "category": str(f.category), "severity": str(f.severity),
         "message": f.message, "file": f.file,
-        **({"path": f.path} if f.path is not None else {}),  # SPEC §12: only for findings from a file
+        **({"path": f.path} if f.path is not None else {}),  # docs/json-report.md: only for findings from a file
         "page": f.page, "line": f.line, "column": f.column,
         "offset": f.offset, "length": f.length, "url": f.url, "raw": f.raw, "element": f.element,
         "attribute": f.attribute, "context": str(f.context), "destination": f.destination,

@@ -1,5 +1,5 @@
 """JUnit XML: one <testsuite> per scanned file or page (named by its path from the working
-directory, SPEC §12), one <testcase> per finding. A finding at or above ``--fail-on`` is a <failure>,
+directory, docs/json-report.md ``path``), one <testcase> per finding. A finding at or above ``--fail-on`` is a <failure>,
 exactly the findings that make the exit code 1; the others (below the threshold, or suppressed and
 kept by --show-suppressed) are <skipped> with the reason, so a passing run shows no failure. Test
 names are stable while content moves: code, URL and the fingerprint's first 12 digits, no line.
@@ -35,7 +35,7 @@ def _skip_reason(f: Finding, options: ReportOptions) -> str:
 
 
 def _display_names(result: ScanResult) -> dict[str, str]:
-    """How each scanned document (``ScanResult.scanned`` names files as SPEC §6 ``file`` does) is
+    """How each scanned document (``ScanResult.scanned`` names files as the JSON ``file`` does) is
     shown: by its path from the working directory where a finding or error gives it, else with the
     leading directory that all the given paths share over their ``file`` names, else as is."""
     pairs = {f.file: f.path for f in result.findings if f.file is not None and f.path is not None}

@@ -3,7 +3,7 @@
 suppressions, and fixes as artifact changes.
 
 File locations are relative references (SARIF §3.4.3) to ``%SRCROOT%``, the working directory the
-command ran in (SPEC §12 ``path``). ``run.originalUriBaseIds`` says so with a description and no
+command ran in (docs/json-report.md ``path``). ``run.originalUriBaseIds`` says so with a description and no
 absolute ``uri`` (SARIF §3.14.14 allows it absent): the log stays free of this machine's paths and
 byte-identical wherever it is made, and a consumer (GitHub code scanning, which runs from the checkout)
 resolves it against its own checkout. Findings that carry no ``path`` fall back to ``file`` against

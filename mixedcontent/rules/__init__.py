@@ -1,4 +1,4 @@
-"""The rule registry (SPEC.md §5): stable codes, names, categories, severities, messages, and docs.
+"""The rule registry (docs/rules/index.md): stable codes, names, categories, severities, messages, and docs.
 
 Codes are never reused or renumbered. ``RULES`` is an immutable mapping; each rule's documentation
 lives in ``rules/docs/<CODE>.md`` with fixed headings and is read on demand. A rule's finding message
@@ -20,7 +20,7 @@ class MessageFacts:
 
     what: str  # how the reference is named: ``<img srcset> candidate``, ``CSS background-image url()``
     url: str  # the http URL
-    twin: str  # its https twin (SPEC §8)
+    twin: str  # its https twin (docs/probe.md)
     why: str = "no working https twin"  # the probe's reason when the twin was probed
     dest: str = "request"  # the request's destination as a message says it (``favicon`` for icons)
     twin_works: bool = False  # the twin was probed and works
@@ -40,7 +40,7 @@ class Rule:
     message_ipv6: str | None = None  # when the host is an IPv6 literal (None: ``message``)
 
     def format_message(self, facts: MessageFacts) -> str:
-        """The finding's message (one sentence naming the element and the URL, SPEC §6)."""
+        """The finding's message (one sentence naming the element and the URL, docs/json-report.md)."""
         template = self.message_ipv6 if facts.ipv6 and self.message_ipv6 is not None else self.message
         if facts.twin_works and self.message_twin_works is not None:
             template = self.message_twin_works.replace("{message}", template)

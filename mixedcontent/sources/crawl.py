@@ -8,7 +8,10 @@ frontier  URLs admitted in a deterministic order (breadth first, ties in discove
           ``--path-prefix``), allowed by robots.txt for our user agent (RFC 9309, via Protego),
           bounded by ``max_pages`` and ``max_depth``;
 fetch     ``net.Net``, one session for the run: global and per-host concurrency, per-host pacing,
-          timeouts, retries, redirects (loops detected), decompressed size caps all live there;
+          timeouts, retries, a per-host failure budget, redirects (loops detected), decompressed
+          size caps all live there; each redirect hop is checked here before it is requested: its
+          host must be in scope (a start URL's own redirects excepted: they bring their host into
+          scope) and its robots.txt must allow it, else the fetch ends as an errors entry naming the hop;
 parse     content-type dispatch: ``text/html`` and ``application/xhtml+xml`` are pages, handed over
           as Documents with the Content-Type charset and the enforced CSP header;
 follow    outcomes are *released* in admission order (``documents()`` yields them), duplicate pages
@@ -19,7 +22,7 @@ follow    outcomes are *released* in admission order (``documents()`` yields the
 The crawl is also the stylesheet source of the run (``locate``/``fetch``, judge.stylesheets): only
 hosts in scope are asked, robots.txt permitting, at most ``max_pages`` stylesheets. Sitemaps (the robots.txt
 ``Sitemap:`` lines, else ``/sitemap.xml``; sitemap indexes; gzip) list pages as if the start page
-linked them (depth 1, after its own links). Other hosts are never contacted.
+linked them (depth 1, after its own links). Other hosts are never contacted, not even by a redirect.
 
 Memory: a body lives from its fetch to the end of its parse. What grows with the site is the
 frontier (a URL, a depth and a number per admitted page) and the fingerprints of URLs seen.
@@ -32,7 +35,7 @@ import hashlib
 import io
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ada_url import URL
@@ -307,6 +310,22 @@ class Crawl:
             return False
         return self.s.path_prefix is None or URL(url).pathname.startswith(self.s.path_prefix)
 
+    def hop_check(self, *, anywhere: bool = False) -> Callable[[str], Awaitable[str | None]]:
+        """``Net.fetch``'s ``allow_hop``: a redirect hop is requested only when its host is in scope
+        (``anywhere``: a start URL's own redirects, which bring their host into scope) and robots.txt
+        allows it (RFC 9309 §2.2.2); otherwise the reason it is not followed."""
+
+        async def allow(target: str) -> str | None:
+            if not anywhere and not self.host_in_scope(target):
+                return f"{urls.host(target) or target} is outside the crawl's scope (see --allow-host)"
+            robots = await self.robots_for(target)
+            if not robots.allows(target, self.agent):
+                self.stats.disallowed += 1
+                return robots.why or f"robots.txt disallows it for {self.agent}"
+            return None
+
+        return allow
+
     # ---- the run -------------------------------------------------------------------------------------
     async def documents(self) -> AsyncIterator[tuple[Document, bool]]:
         """Every page of the crawl, in admission order, with whether its links are wanted; tell the
@@ -439,7 +458,7 @@ class Crawl:
         url = request.url
         if fingerprint(url) in self.claimed:
             return _Outcome(skipped=True)  # already scanned: a redirect reached it first
-        resp = await self.net.fetch(url)
+        resp = await self.net.fetch(url, allow_hop=self.hop_check(anywhere=request.depth == 0))
         if resp.error is not None:
             return _Outcome(errors=[ScanError(None, url, _problem(resp))])
         final = urls.without_fragment(resp.final_url)
@@ -469,8 +488,18 @@ class Crawl:
 
     async def fetch_robots(self, origin: str) -> _Robots:
         url = origin + "/robots.txt"
-        resp = await self.net.fetch(url, max_body=ROBOTS_MAX_BYTES)
-        # RFC 9309 §2.5: content past the size limit may be ignored
+        host = urls.host(url)
+        start = {urls.host(u) for u in self.s.start}
+
+        async def allow(target: str) -> str | None:
+            # RFC 9309 §2.3.1.2 has crawlers follow robots.txt redirects, even to other hosts; ours stay
+            # on this host and the scope (a start host's robots.txt may go where its start URL may)
+            if urls.host(target) == host or self.host_in_scope(target) or host in start:
+                return None
+            return f"{urls.host(target) or target} is outside the crawl's scope (see --allow-host)"
+
+        # RFC 9309 §2.5: content past the size limit may be ignored (so the first 512 KiB are read)
+        resp = await self.net.fetch(url, max_body=ROBOTS_MAX_BYTES, partial=True, allow_hop=allow)
         if resp.error == "too-large" or resp.error is None and resp.status is not None and 200 <= resp.status < 300:
             return _Robots(Protego.parse(resp.body.decode("utf-8", "replace")))
         # RFC 9309 §2.3.1.3: "unavailable" (4xx) means no rules
@@ -523,7 +552,7 @@ class Crawl:
         return outcome
 
     async def fetch_sitemap(self, url: str) -> tuple[Sitemap | None, str | None]:
-        resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES)
+        resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
             return None, _problem(resp)
         data = resp.body
@@ -553,7 +582,7 @@ class Crawl:
         if not (await self.robots_for(key)).allows(key, self.agent):
             self.stats.disallowed += 1
             return f"not fetched: robots.txt disallows it for {self.agent}"
-        resp = await self.net.fetch(key)
+        resp = await self.net.fetch(key, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
             return _problem(resp)
         media = resp.content_type
