@@ -23,7 +23,6 @@ from . import urls
 from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Applicability, Context, Finding, FixStatus, ScanError, ScanResult, pickled_by_fields
-from .scan import scan_files
 from .probe import ProbeSettings
 from .rewrite import (
     CAN_SYNC_FILESYSTEMS,
@@ -38,6 +37,7 @@ from .rewrite import (
     sync_filesystems,
     unified_diff,
 )
+from .scan import scan_files
 from .settings import ScanSettings
 from .sources.files import collect
 
