@@ -10,9 +10,9 @@ Public API::
 
 from __future__ import annotations
 
-from .version import __version__
-
-from .model import (  # noqa: E402
+from .errors import InputError, MixedContentError, SettingError, UsageError
+from .fixer import FixOptions, FixResult
+from .model import (
     Applicability,
     Category,
     Context,
@@ -26,12 +26,11 @@ from .model import (  # noqa: E402
     Severity,
     Span,
 )
-from .errors import InputError, MixedContentError, UsageError  # noqa: E402
-from .rules import RULES, Rule  # noqa: E402
-from .settings import ScanSettings  # noqa: E402
-from .fixer import FixOptions, FixResult  # noqa: E402
-from .net import NetSettings  # noqa: E402
-from .probe import ProbeSettings  # noqa: E402
+from .net import NetSettings
+from .probe import ProbeSettings
+from .rules import RULES, Rule
+from .settings import ScanSettings
+from .version import __version__
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
@@ -42,16 +41,17 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
 
     Pass ``settings`` for every option the command line has; the keyword arguments cover the common
     ones. ``probe`` (``ProbeSettings(net=NetSettings(...))``) checks the https twins as ``--probe``
-    does; without it nothing touches the network. Raises ``InputError`` when a path does not exist;
-    problems with single files are in ``result.errors``.
+    does; without it nothing touches the network. Raises ``SettingError`` (a ``UsageError``) for a bad
+    value, with the message the command line gives for it, and ``InputError`` when a path does not
+    exist; problems with single files are in ``result.errors``.
     """
     from .scan import scan_files
-    from .settings import DEFAULT_BASE_URL, code_prefixes
+    from .settings import DEFAULT_BASE_URL
 
-    if settings is None:
-        settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
-                                csp_header=csp_header, scripting=scripting, jobs=jobs,
-                                select=code_prefixes(select), ignore=code_prefixes(ignore))
+    if settings is None:  # ScanSettings refuses bad values (SettingError), with the command line's messages
+        settings = ScanSettings(base_url=DEFAULT_BASE_URL if base_url is None else base_url,
+                                assume_https=assume_https, csp_header=csp_header, scripting=scripting, jobs=jobs,
+                                select=select, ignore=ignore)
     return scan_files(list(paths), settings, probe=probe)
 
 
@@ -67,7 +67,7 @@ def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, 
     from .settings import DEFAULT_BASE_URL
 
     if settings is None:
-        settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL)
+        settings = ScanSettings(base_url=DEFAULT_BASE_URL if base_url is None else base_url)
     options = FixOptions(unsafe=unsafe, forms=forms, maps=maps, add_csp_meta=add_csp_meta, dry_run=dry_run,
                          backup=backup)
     return fix_paths(list(paths), settings, options, probe)
@@ -75,7 +75,7 @@ def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, 
 
 __all__ = [
     "Applicability", "Category", "Context", "Edit", "Finding", "Fix", "FixOptions", "FixResult", "InputError",
-    "MixedContentError", "NetSettings", "ProbeSettings",
+    "MixedContentError", "NetSettings", "ProbeSettings", "SettingError",
     "ProbeResult", "Reference", "RULES", "Rule", "ScanError", "ScanResult", "ScanSettings", "Severity", "Span",
     "UsageError", "__version__", "fix", "scan",
 ]

@@ -10,8 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import urls
-from .model import Category, Context, Finding, Fix, ProbeResult, RefKind, Reference, Severity
-from .rules import RULES
+from .model import (
+    DESTINATIONS,
+    INITIATORS,
+    Category,
+    Context,
+    Finding,
+    Fix,
+    ProbeResult,
+    Reference,
+    RefKind,
+    Severity,
+)
+from .rules import RULES, MessageFacts
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
 
@@ -91,46 +102,18 @@ def describe(ref: Reference) -> str:
     return what
 
 
-def _message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
-    what = describe(ref)
+def message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
+    """The finding's message: the rule's template (rules/) filled with what this reference is."""
     url = ref.url or ""
-    why = f"{probe.reason}" if probe is not None else "no working https twin"
-    if code == "MC301":
-        return (f"{what} {url} is upgraded to https by browsers, but {urls.href_twin(url)} does not work "
-                f"({why}): the upgraded request fails")
-    if code == "MC302":
-        return (f"{what} {url} is blocked, and {urls.href_twin(url)} does not work either ({why}): "
-                f"serve it over https elsewhere")
-    if code == "MC303":
-        return (f"{what} {url} is upgraded by the page's upgrade-insecure-requests, but "
-                f"{urls.href_twin(url)} does not work ({why}): the upgraded request fails")
-    if code == "MC101" and probe is not None and probe.works:
-        return f"{what} {url} is upgraded to https by browsers, and {urls.href_twin(url)} works (probed)"
-    if code == "MC101":
-        return (f"{what} {url} is upgraded to https by browsers; it breaks if "
-                f"{urls.href_twin(url)} does not work")
-    if code in ("MC102", "MC103", "MC104") and probe is not None and probe.works:
-        return f"{_message(code, ref)}; {urls.href_twin(url)} works (probed)"
-    if code == "MC102":
-        dest = ref.destination or "request"
-        if ref.detail == "icon":
-            dest = "favicon"
-        return f"{what} {url} is blocked: an http {dest} is blockable mixed content"
-    if code == "MC103":
-        return (f"{what} {url} is blocked: images chosen through srcset or <picture> are never upgraded")
-    if code == "MC104":
-        if urls.is_ipv6_literal(url):
-            return (f"{what} {url} is never upgraded because its host is an IP literal: Chromium loads it "
-                    f"insecurely with a warning, other browsers block it")
-        return f"{what} {url} is blocked: its host is an IP literal, which browsers never upgrade"
-    if code == "MC105":
-        return f"{what} {url} makes every relative URL on the page resolve to http"
-    if code == "MC201":
-        return (f"{what} {url} submits over http: browsers warn, disable autofill and interrupt "
-                f"the submission")
-    if code == "MC401":
-        return f"{what} {url} may be fetched over http (heuristic: the script may use it)"
-    return f"{what} {url}"
+    dest = ref.destination or "request"
+    if ref.detail == "icon":
+        dest = "favicon"
+    rule = RULES[code]
+    return rule.format_message(MessageFacts(
+        what=describe(ref), url=url, twin=urls.href_twin(url),
+        why=probe.reason if probe is not None else "no working https twin", dest=dest,
+        twin_works=probe is not None and probe.works,
+        ipv6=rule.message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)))
 
 
 def classify(ref: Reference, file: str | None,
@@ -153,14 +136,14 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
     is_request = ref.kind in (RefKind.REQUEST,)
     return Finding(
         code=code, name=rule.name, category=rule.category, severity=rule.severity,
-        message=_message(code, ref, https), file=file, page=ref.page,
+        message=message(code, ref, https), file=file, page=ref.page,
         line=span.line, column=span.column, offset=span.start, length=span.length,
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
-        destination=ref.destination if is_request else None,
-        initiator=ref.initiator if is_request else None,
+        destination=DESTINATIONS[ref.destination] if is_request and ref.destination is not None else None,
+        initiator=INITIATORS[ref.initiator] if is_request and ref.initiator is not None else None,
         https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by, referrers=referrers,
         path=path, path_fingerprint=path_fingerprint or fingerprint,
     )
 
 
-__all__ = ["classify", "decide", "describe", "finding_for", "needs_probe", "Category", "Severity"]
+__all__ = ["Category", "Severity", "classify", "decide", "describe", "finding_for", "message", "needs_probe"]

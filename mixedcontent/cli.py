@@ -8,28 +8,24 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import sys
 import traceback
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from . import urls
-from .version import __version__
-from .errors import InputError, MixedContentError, UsageError
-from .model import ScanResult, Severity
-from .report import FORMATS
-from .rules import RULES
 from .engine import EngineSettings
-from .scan import is_url, scan_archives, scan_files, scan_site
-from .sources.warc import is_archive
-from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
+from .errors import InputError, MixedContentError, SettingError, UsageError
 from .fixer import FixOptions, fix_paths, parse_map
-from .report import fixes as fixes_report
-from .rewrite import write_atomic
+from .model import ReportOptions, ScanResult, Severity
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
+from .report import FORMATS
+from .report import fixes as fixes_report
+from .rewrite import write_atomic
+from .rules import RULES
+from .scan import is_url, scan_archives, scan_files, scan_site
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
@@ -39,7 +35,10 @@ from .settings import (
     find_config,
     load_config,
 )
+from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
+from .sources.warc import is_archive
 from .suppress import load_baseline, write_baseline
+from .version import __version__
 
 if TYPE_CHECKING:
     from .posture import AuditOptions
@@ -56,7 +55,8 @@ as errors and do not change the exit code unless --strict).
 
 configuration: [tool.mixedcontent] in pyproject.toml, or mixedcontent.toml (top-level keys), found in
 the current directory or a parent; keys are the long option names (base-url, select, ignore,
-fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win.
+fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win. A path in
+the file (baseline) is relative to the file's directory.
 
 suppression: data-mixedcontent-ignore="MC101" on an element or an ancestor (empty = every code);
 /* mixedcontent-ignore: MC101 */ in CSS covers its own line and the next; --baseline FILE.
@@ -83,7 +83,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}")
 
-    def _print_message(self, message: str, file: TextIO | None = None) -> None:
+    def _print_message(self, message: str, file: object = None) -> None:
         if message:
             (self.out or sys.stdout).write(message)
 
@@ -149,42 +149,24 @@ def add_net_options(parser: argparse.ArgumentParser) -> None:
 
 
 def net_settings(args: argparse.Namespace) -> NetSettings:
-    """NetSettings from the flags of ``add_net_options``, validated (UsageError names the flag)."""
+    """NetSettings from the flags of ``add_net_options``; the settings refuse bad values themselves."""
     d = NetSettings()
     resolve = tuple(parse_resolve(t) for t in (getattr(args, "resolve", None) or ()))
-    cacert = getattr(args, "cacert", None)
-    if cacert is not None and not os.path.isfile(cacert):
-        raise UsageError(f"--cacert {cacert}: no such file")
-    numbers: dict[str, float] = {}
-    for flag, attr, default in (("--timeout", "timeout", d.total_timeout),
-                                ("--connect-timeout", "connect_timeout", d.connect_timeout),
-                                ("--delay", "delay", d.min_interval)):
+
+    def flag(attr: str, default: object) -> object:
         value = getattr(args, attr, None)
-        value = default if value is None else value
-        if not value >= 0 or value == float("inf") or (value == 0 and flag != "--delay"):
-            raise UsageError(f"{flag} must be a positive number of seconds, got {value!r}")
-        numbers[attr] = value
-    counts: dict[str, int] = {}
-    for flag, attr, default, least in (("--concurrency", "concurrency", d.concurrency, 1),
-                                       ("--per-host", "per_host", d.per_host, 1),
-                                       ("--retries", "retries", d.retries, 0)):
-        value = getattr(args, attr, None)
-        value = default if value is None else value
-        if value < least:
-            raise UsageError(f"{flag} must be {least} or more, got {value}")
-        counts[attr] = value
-    settings = NetSettings(
-        resolve=resolve, cacert=cacert, insecure=bool(getattr(args, "insecure", False)),
+        return default if value is None else value
+
+    timeout = flag("timeout", d.total_timeout)
+    return NetSettings(
+        resolve=resolve, cacert=getattr(args, "cacert", None), insecure=bool(getattr(args, "insecure", False)),
         allow_private=bool(getattr(args, "allow_private", False)),
         user_agent=getattr(args, "user_agent", None) or d.user_agent,
-        connect_timeout=numbers["connect_timeout"], total_timeout=numbers["timeout"],
-        read_timeout=min(d.read_timeout, numbers["timeout"]), concurrency=counts["concurrency"],
-        per_host=counts["per_host"], min_interval=numbers["delay"], retries=counts["retries"])
-    if cacert is not None:
-        from .net import ssl_context
-
-        ssl_context(settings)  # an unreadable or non-PEM bundle is a usage error now, not a failed probe later
-    return settings
+        connect_timeout=flag("connect_timeout", d.connect_timeout),  # type: ignore[arg-type]
+        total_timeout=timeout,  # type: ignore[arg-type]
+        read_timeout=min(d.read_timeout, timeout) if isinstance(timeout, (int, float)) else d.read_timeout,
+        concurrency=flag("concurrency", d.concurrency), per_host=flag("per_host", d.per_host),  # type: ignore[arg-type]
+        min_interval=flag("delay", d.min_interval), retries=flag("retries", d.retries))  # type: ignore[arg-type]
 
 
 def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = False) -> None:
@@ -208,17 +190,16 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
 
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
-    net = net_settings(args)  # validated even without --probe: a bad flag is a bad flag
     ttl = getattr(args, "probe_cache_ttl", None)
-    if ttl is not None and not 0 <= ttl < float("inf"):
-        raise UsageError(f"--probe-cache-ttl must be 0 or more seconds, got {ttl!r}")
+    # made (so validated) even without --probe: a bad flag is a bad flag
+    settings = ProbeSettings(net=net_settings(args), cache_file=getattr(args, "probe_cache", None),
+                             cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
     if not getattr(args, "probe", False):
         if getattr(args, "probe_cache", None) is not None:
             raise UsageError("--probe-cache cannot be used with --no-probe"
                              if getattr(args, "probe_on_by_default", False) else "--probe-cache needs --probe")
         return None
-    return ProbeSettings(net=net, cache_file=getattr(args, "probe_cache", None),
-                         cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
+    return settings
 
 
 _is_crawl_target = is_url
@@ -249,10 +230,6 @@ def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
     if not all(_is_crawl_target(p) for p in args.paths):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
-    if args.max_pages is not None and args.max_pages < 1:
-        raise UsageError(f"--max-pages must be 1 or more, got {args.max_pages}")
-    if args.max_depth is not None and args.max_depth < 0:
-        raise UsageError(f"--max-depth must be 0 or more, got {args.max_depth}")
     return CrawlSettings(
         start=start, allow_hosts=tuple(scope_host(h) for h in args.allow_host or ()),
         path_prefix=None if args.path_prefix is None else path_prefix(args.path_prefix),
@@ -301,7 +278,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
         write_baseline(args.write_baseline, recorded)
         stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
         return 0
-    _emit(result, fmt, args.output, stdout)
+    _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
     if fmt != "text" and result.errors:
         for e in result.errors:
             stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
@@ -380,79 +357,104 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                        description="Print a rule's documentation page, or list every rule code.")
     r.add_argument("code", nargs="?", metavar="CODE", help="a rule code such as MC103")
     for parser in (p, s, fx, r):
-        parser.out = out  # type: ignore[attr-defined]
+        parser.out = out
     return p
 
 
-def _options(args: argparse.Namespace) -> dict[str, object]:
+class _Options(dict[str, object]):
+    """Command-line flags over configuration over defaults, keyed by long option name; ``config`` is
+    the configuration file the others came from (None: flags only), ``flags`` the keys given as flags."""
+
+    config: str | None = None
+    flags: frozenset[str] = frozenset()
+
+    def where(self, key: str) -> str:
+        """How an error names the setting ``key``: the flag the user gave, else the config file's key."""
+        if key in self.flags or self.config is None:
+            return f"--{key}"
+        return f"config {self.config}: {key}"
+
+
+def _options(args: argparse.Namespace) -> _Options:
     """Command-line flags over configuration over defaults, keyed by long option name."""
-    config: dict[str, object] = {}
+    merged = _Options()
     if not args.no_config:
         path = args.config or find_config()
         if path is not None:
-            config = load_config(path)
-            # paths in a configuration file are relative to it; files given on their own are served
-            # from its directory unless it names a root
+            merged.update(load_config(path))
+            merged.config = path
+            # files given on their own are served from the configuration file's directory unless it names
+            # a root (load_config makes the paths it holds relative to its directory)
             here = os.path.dirname(os.path.abspath(path))
-            config["root"] = os.path.join(here, str(config["root"])) if "root" in config else here
-    merged = dict(config)
+            merged["root"] = os.path.join(here, str(merged["root"])) if "root" in merged else here
+    flags = set()
     for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
-                "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict"):
+                "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict", "select",
+                "ignore"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
-            merged[key] = value
-    for key in ("select", "ignore"):
-        value = getattr(args, key, None)
-        if value is not None:
-            merged[key] = code_prefixes(value)
+            merged[key] = tuple(value) if isinstance(value, list) else value
+            flags.add(key)
+    merged.flags = frozenset(flags)
     return merged
 
 
 def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings:
-    base = str(opts.get("base-url", DEFAULT_BASE_URL))
-    parsed = urls.resolve(base, "about:blank")
-    if parsed is None or urls.scheme(parsed) not in ("http:", "https:"):
-        raise UsageError(f"--base-url must be an absolute http(s) URL, got {base!r}")
-    if not parsed.endswith("/"):
-        parsed = parsed.rsplit("/", 1)[0] + "/" if parsed.count("/") > 3 else parsed + "/"
-    jobs = int(opts.get("jobs", 0))  # type: ignore[call-overload]
-    max_mb = int(opts.get("max-file-size", DEFAULT_MAX_FILE_SIZE // (1024 * 1024)))  # type: ignore[call-overload]
-    if jobs < 0:
-        raise UsageError("--jobs must be 0 or more")
-    if max_mb <= 0:
-        raise UsageError("--max-file-size must be a positive number of MiB")
+    """ScanSettings from the options; the settings check their own values (SettingError), and a bad
+    value that came from a configuration file is named by the file and its key."""
+    options = opts if isinstance(opts, _Options) else _Options(opts)
     baseline = frozenset[str]()
-    if opts.get("baseline") and not getattr(args, "write_baseline", None):
-        baseline = load_baseline(str(opts["baseline"]))
-    return ScanSettings(
-        base_url=parsed, assume_https=bool(opts.get("assume-https", False)),
-        scripting=not opts.get("no-scripting", False), csp_header=opts.get("csp-header"),  # type: ignore[arg-type]
-        jobs=jobs, follow_symlinks=bool(opts.get("follow-symlinks", False)),
-        follow_outside=bool(opts.get("follow-symlinks-outside", False)), max_file_size=max_mb * 1024 * 1024,
-        select=tuple(opts.get("select", ())),  # type: ignore[arg-type]
-        ignore=tuple(opts.get("ignore", ())),  # type: ignore[arg-type]
-        per_path_ignores=tuple(opts.get("per-path-ignores", ())),  # type: ignore[arg-type]
-        baseline=baseline, inline_ignores=not args.no_inline_ignores,
-        root=None if opts.get("root") is None else str(opts["root"]),
-    )
+    if options.get("baseline") and not getattr(args, "write_baseline", None):
+        baseline = load_baseline(str(options["baseline"]), options.where("baseline"))
+    max_mb = options.get("max-file-size", DEFAULT_MAX_FILE_SIZE // (1024 * 1024))
+    try:
+        return ScanSettings(
+            base_url=options.get("base-url", DEFAULT_BASE_URL),  # type: ignore[arg-type]
+            assume_https=bool(options.get("assume-https", False)),
+            scripting=not options.get("no-scripting", False), csp_header=options.get("csp-header"),  # type: ignore[arg-type]
+            jobs=options.get("jobs", 0),  # type: ignore[arg-type]
+            follow_symlinks=bool(options.get("follow-symlinks", False)),
+            follow_outside=bool(options.get("follow-symlinks-outside", False)),
+            max_file_size=max_mb * 1024 * 1024 if isinstance(max_mb, int) else max_mb,  # type: ignore[arg-type]
+            select=options.get("select", ()),  # type: ignore[arg-type]
+            ignore=options.get("ignore", ()),  # type: ignore[arg-type]
+            per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
+            baseline=baseline, inline_ignores=not args.no_inline_ignores,
+            root=None if options.get("root") is None else str(options["root"]),
+        )
+    except SettingError as e:
+        if e.key in options.flags or options.config is None or e.key not in options:
+            raise
+        raise UsageError(f"config {options.config}: {e}") from None
+
+
+def _note_http_base(settings: ScanSettings, stderr: TextIO) -> None:
+    """An http base URL without --assume-https judges every page as an http page, where nothing is
+    mixed content (docs/judging.md: on an http page nothing is mixed): say so, or a CI gate passes without a word."""
+    if urls.scheme(settings.base_url) == "http:" and not settings.assume_https:
+        stderr.write(f"mixedcontent: note: pages are judged as served at {settings.base_url} (http), where nothing "
+                     f"is mixed content; add --assume-https to judge them as https pages\n")
+
+
+def report_options(fail_on: str) -> ReportOptions:
+    return ReportOptions(fail_on=None if fail_on == "never" else Severity(fail_on))
 
 
 def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     if strict and result.errors:
         return 2
-    if fail_on == "never":
-        return 0
-    threshold = Severity(fail_on).rank
-    return 1 if any(f.severity.rank >= threshold and f.suppressed_by is None for f in result.findings) else 0
+    options = report_options(fail_on)
+    return 1 if any(options.fails(f) for f in result.findings) else 0
 
 
-def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO) -> None:
+def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error") -> None:
     writer = FORMATS[fmt]
+    options = report_options(fail_on)
     if output is None:
-        writer(result, stdout)
+        writer(result, stdout, options)
         return
     buf = io.StringIO()
-    writer(result, buf)
+    writer(result, buf, options)
     try:
         write_atomic(output, buf.getvalue())
     except OSError as e:
@@ -481,6 +483,7 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
+    _note_http_base(settings, stderr)
 
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
@@ -801,7 +804,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not reached and (record.tls is None or record.tls.error is not None):
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
-    _emit(result, args.format, args.output, stdout)
+    _emit(result, args.format, args.output, stdout, args.fail_on)
     _server_config(result, args, stdout)
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
@@ -844,7 +847,7 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         write_rows(rows, buf, args.rows_format)
         _write_out(buf.getvalue(), None if args.rows == "-" else args.rows, stdout)
     if args.rows != "-" or args.output is not None:
-        _emit(result, args.format, args.output, stdout)
+        _emit(result, args.format, args.output, stdout, args.fail_on)
         if args.rows != "-":
             _server_config(result, args, stdout)
     failed = sum(1 for r in rows if r.error)
@@ -864,10 +867,10 @@ def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:
                          f"{rule.summary}\n")
         return 0
     code = args.code.strip().upper()
-    rule = RULES.get(code)
-    if rule is None:
+    found = RULES.get(code)
+    if found is None:
         raise UsageError(f"unknown rule code {args.code!r} (run `mixedcontent rule` for the list)")
-    stdout.write(rule.doc())
+    stdout.write(found.doc())
     return 0
 
 

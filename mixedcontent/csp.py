@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from . import urls
 from .model import Finding, ScanResult, Target

@@ -22,8 +22,7 @@ from typing import cast
 from . import urls
 from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
-from .model import Applicability, Context, Finding, ScanError, ScanResult, pickled_by_fields
-from .scan import scan_files
+from .model import Applicability, Context, Finding, FixStatus, ScanError, ScanResult, pickled_by_fields
 from .probe import ProbeSettings
 from .rewrite import (
     CAN_SYNC_FILESYSTEMS,
@@ -38,6 +37,7 @@ from .rewrite import (
     sync_filesystems,
     unified_diff,
 )
+from .scan import scan_files
 from .settings import ScanSettings
 from .sources.files import collect
 
@@ -85,7 +85,7 @@ class Unfixed:
 @dataclass(frozen=True, slots=True)
 class FileOutcome:
     file: str
-    status: str  # "rewritten", "would-rewrite", "skipped", "error"
+    status: FixStatus
     edits: tuple[PlannedEdit, ...]
     message: str | None = None
     diff: str | None = None
@@ -287,15 +287,15 @@ def _check(plan: _FilePlan, started_ns: int) -> os.stat_result | FileOutcome:
     try:
         st = os.lstat(plan.path)
     except OSError as e:
-        return FileOutcome(rel, "error", (), f"cannot read: {e.strerror or e}")
+        return FileOutcome(rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
     if not stat.S_ISREG(st.st_mode):  # lstat: a symlink is not a regular file
-        return FileOutcome(rel, "skipped", (), "a symlink or not a regular file: never written through")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), "a symlink or not a regular file: never written through")
     directory, name = os.path.split(plan.path)
     real = os.path.join(_real_directory(directory), name)
     if not (real == plan.root or real.startswith(plan.root.rstrip(os.sep) + os.sep)):
-        return FileOutcome(rel, "skipped", (), "lies outside the scanned root (through a symlink): never written")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), "lies outside the scanned root (through a symlink): never written")
     if st.st_mtime_ns >= started_ns:
-        return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), "changed on disk since it was scanned; run fix again")
     return st
 
 
@@ -308,9 +308,9 @@ def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: boo
         with open(plan.path, "rb") as fh:
             data = fh.read()
     except OSError as e:
-        return FileOutcome(plan.rel, "error", (), f"cannot read: {e.strerror or e}")
+        return FileOutcome(plan.rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
     if looks_binary(data):
-        return FileOutcome(plan.rel, "skipped", (), "binary content")
+        return FileOutcome(plan.rel, FixStatus.SKIPPED, (), "binary content")
     outcome = _rewrite(plan, st, _decoder(plan.rel, plan.context)(data), options, scripting)
     assert isinstance(outcome, FileOutcome)
     return outcome
@@ -331,7 +331,7 @@ def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixO
         if meta is not None:
             edits.append(meta)
     if not edits:
-        return FileOutcome(rel, "skipped", (), "; ".join(notes) or "nothing to change")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), "; ".join(notes) or "nothing to change")
     # overlapping spans (cannot happen for one document's references; guard anyway)
     edits.sort(key=lambda e: (e.offset, e.length))
     kept: list[PlannedEdit] = []
@@ -343,17 +343,17 @@ def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixO
     try:
         new_data = apply_edits(src, [(e.offset, e.length, e.old, e.new) for e in kept])
     except ValueError as e:
-        return FileOutcome(rel, "skipped", (), f"{e}; changed since it was scanned? run fix again")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), f"{e}; changed since it was scanned? run fix again")
     message = "; ".join(notes) or None
     if options.dry_run:
-        return FileOutcome(rel, "would-rewrite", tuple(kept), message, unified_diff(rel, src, new_data))
-    done = FileOutcome(rel, "rewritten", tuple(kept), message)
+        return FileOutcome(rel, FixStatus.WOULD_REWRITE, tuple(kept), message, unified_diff(rel, src, new_data))
+    done = FileOutcome(rel, FixStatus.REWRITTEN, tuple(kept), message)
     if staged:
         try:
             # durable later, for a whole chunk at once, where the filesystems can be synced
             tmp = stage_file(plan.path, new_data, expect=st, fsync=options.durable and not CAN_SYNC_FILESYSTEMS)
         except OSError as e:
-            return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
+            return FileOutcome(rel, FixStatus.ERROR, (), f"cannot write: {e.strerror or e}")
         return _Staged(done, plan.path, tmp, st)
     try:
         replace_file(plan.path, new_data, expect=st, backup=options.backup, durable=options.durable)
@@ -364,10 +364,10 @@ def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixO
 
 def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
     if isinstance(e, FileChangedError):
-        return FileOutcome(rel, "skipped", (), "changed on disk while being rewritten; run fix again")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), "changed on disk while being rewritten; run fix again")
     if isinstance(e, FileExistsError):
-        return FileOutcome(rel, "skipped", (), f"backup {rel}{options.backup} already exists; not overwritten")
-    return FileOutcome(rel, "error", (), f"cannot write: {e.strerror or e}")
+        return FileOutcome(rel, FixStatus.SKIPPED, (), f"backup {rel}{options.backup} already exists; not overwritten")
+    return FileOutcome(rel, FixStatus.ERROR, (), f"cannot write: {e.strerror or e}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +403,7 @@ class _FixPage:
         if isinstance(st, FileOutcome):
             return st, unfixed
         if st.st_size != len(src.data):
-            return FileOutcome(rel, "skipped", (), "changed on disk since it was scanned; run fix again"), unfixed
+            return FileOutcome(rel, FixStatus.SKIPPED, (), "changed on disk since it was scanned; run fix again"), unfixed
         return _rewrite(plan, st, src, self.options, self.scripting, staged=True), unfixed
 
     def settle(self, acted: list[object]) -> list[object]:

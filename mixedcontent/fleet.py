@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
 
-from . import __version__, urls
+from . import urls
 from .engine import EngineSettings, open_engine
-from .model import Finding, ScanError, ScanResult, Target
+from .model import Finding, ScanError, ScanResult, Target, TargetKind
 from .net import Net, NetSettings
 from .posture import OBSERVATORY_MAX_AGE, PRELOAD_MAX_AGE, AuditOptions, AuditRecord, audit
 from .scan import task_key
+from .version import __version__
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -348,7 +349,7 @@ def audit_hosts(
         errors.extend(outcome.errors)
         pages.extend(outcome.pages)
     complete = [r if r is not None else _failed(e, "no result came back").row for r, e in zip(rows, entries)]
-    result = assemble(Target(kind="site", inputs=tuple(e.url or e.line for e in entries), base_url=None),
+    result = assemble(Target(kind=TargetKind.SITE, inputs=tuple(e.url or e.line for e in entries), base_url=None),
                       findings, errors, pages, ())
     return result, complete
 

@@ -33,7 +33,7 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
     def __reduce__(self: Any) -> tuple[Any, ...]:
         return (cls, values(self))
 
-    cls.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
     return cls
 
 
@@ -74,6 +74,79 @@ class RefKind(StrEnum):
     FORM = "form"  # a form submission target (form action, formaction)
     BASE = "base"  # a <base href>
     SCRIPT_LITERAL = "script-literal"  # an http:// literal in script text (heuristic)
+
+
+class Destination(StrEnum):
+    """Fetch §2.2.5 request destinations (a request's ``destination``; "" is the empty destination)."""
+
+    EMPTY = ""
+    AUDIO = "audio"
+    AUDIOWORKLET = "audioworklet"
+    DOCUMENT = "document"
+    EMBED = "embed"
+    FONT = "font"
+    FRAME = "frame"
+    IFRAME = "iframe"
+    IMAGE = "image"
+    JSON = "json"
+    MANIFEST = "manifest"
+    OBJECT = "object"
+    PAINTWORKLET = "paintworklet"
+    REPORT = "report"
+    SCRIPT = "script"
+    SERVICEWORKER = "serviceworker"
+    SHAREDWORKER = "sharedworker"
+    STYLE = "style"
+    TRACK = "track"
+    VIDEO = "video"
+    WEBIDENTITY = "webidentity"
+    WORKER = "worker"
+    XSLT = "xslt"
+
+
+class Initiator(StrEnum):
+    """Fetch §2.2.5 request initiators ("" is the empty initiator)."""
+
+    EMPTY = ""
+    DOWNLOAD = "download"
+    IMAGESET = "imageset"
+    MANIFEST = "manifest"
+    PREFETCH = "prefetch"
+    PRERENDER = "prerender"
+    XSLT = "xslt"
+
+
+class ProbeStatus(StrEnum):
+    """docs/probe.md: what the https twin's probe found."""
+
+    AVAILABLE = "available"
+    UNAVAILABLE = "unavailable"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+
+class TargetKind(StrEnum):
+    """docs/json-report.md ``target.kind``: what was scanned."""
+
+    DIRECTORY = "directory"
+    FILES = "files"
+    SITE = "site"
+    WARC = "warc"
+
+
+class FixStatus(StrEnum):
+    """What ``fix`` did to one file."""
+
+    REWRITTEN = "rewritten"
+    WOULD_REWRITE = "would-rewrite"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+# the members by value, for conversions on paths where Enum(value) (~0.3 µs) would show
+DESTINATIONS: dict[str, Destination] = {d.value: d for d in Destination}
+INITIATORS: dict[str, Initiator] = {i.value: i for i in Initiator}
 
 
 class Applicability(StrEnum):
@@ -137,6 +210,8 @@ class Reference:
     element: str
     attribute: str | None
     context: Context
+    # Destination and Initiator values; extraction may hand the plain strings (a StrEnum member is one),
+    # the Finding made from the reference carries the members
     destination: str | None
     initiator: str | None
     secure: bool
@@ -150,11 +225,14 @@ class Reference:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
-    status: str
+    status: ProbeStatus
     reason: str
     http_status: int | None = None
     final_url: str | None = None
     content_type: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", ProbeStatus(self.status))  # a closed set: a bad status is a bug
 
     @property
     def works(self) -> bool:
@@ -196,17 +274,22 @@ class Finding:
     element: str | None
     attribute: str | None
     context: Context
-    destination: str | None
-    initiator: str | None
+    destination: Destination | None
+    initiator: Initiator | None
     https: ProbeResult | None = None
     fix: Fix | None = None
     fingerprint: str = ""
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
-    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory the command ran in
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory ("/"-separated)
     # the fingerprint with ``path`` in place of ``file``: how a baseline matches whatever the naming
     path_fingerprint: str = ""
+
+    @property
+    def where(self) -> str:
+        """How human and CI formats name the finding's document: ``path``, else ``file``, else the page URL."""
+        return self.path if self.path is not None else self.file if self.file is not None else self.page
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -223,18 +306,41 @@ class ScanError:
     file: str | None
     url: str | None
     message: str
-    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory ("/"-separated)
 
     @property
     def sort_key(self) -> tuple[str, str]:
         return (self.file or "", self.url or "")
 
+    @property
+    def where(self) -> str:
+        """How human and CI formats name the input: ``path``, else ``file``, else the URL."""
+        return self.path if self.path is not None else self.file if self.file is not None else (self.url or "")
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    kind: str  # "directory", "files", "site", "warc"
+    kind: TargetKind
     inputs: tuple[str, ...]
     base_url: str | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", TargetKind(self.kind))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What a report writer needs besides the ScanResult (every writer takes it).
+
+    ``fail_on``: the lowest severity that fails the run (``--fail-on``); None for ``never``.
+    """
+
+    fail_on: Severity | None = Severity.ERROR
+
+    def fails(self, finding: Finding) -> bool:
+        """Does this finding fail the run (docs/index.md exit codes: live, at or above ``--fail-on``)?"""
+        return (finding.suppressed_by is None and self.fail_on is not None
+                and finding.severity.rank >= self.fail_on.rank)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,3 +414,17 @@ class Sheet:
     data: bytes
     url: str | None = None
     charset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One posture finding before it becomes a Finding: ``url`` is the response it is about,
+    ``element`` the header (or ``http`` for the redirect chain), ``attribute`` what in it."""
+
+    code: str
+    message: str
+    url: str
+    element: str | None = None
+    attribute: str | None = None
+    raw: str | None = None
+    severity: Severity | None = None  # None: the rule's own severity

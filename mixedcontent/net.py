@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 from . import urls
 from .version import __version__
-from .errors import UsageError
+from .errors import SettingError, UsageError
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -133,6 +133,28 @@ class NetSettings:
     # a host (its origin: scheme, name, port) is given up for the rest of the run; 0: never (Nutch's
     # fetcher.max.exceptions.per.queue is the same idea)
     host_failures: int = 5
+
+    def __post_init__(self) -> None:
+        """Refuse bad values where they are made, naming each by its command-line option (SettingError)."""
+        for key, value, zero_ok in (("timeout", self.total_timeout, False),
+                                    ("connect-timeout", self.connect_timeout, False),
+                                    ("read-timeout", self.read_timeout, False), ("delay", self.min_interval, True),
+                                    ("backoff", self.backoff, True), ("retry-after-cap", self.retry_after_cap, True)):
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
+                    or math.isinf(value) or (value == 0 and not zero_ok)):
+                shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)  # 0 and 0.0 alike
+                raise SettingError(key, f"{key} must be a {'' if zero_ok else 'positive '}number of seconds"
+                                        f"{' (0 or more)' if zero_ok else ''}, got {shown}")
+        for key, count, least in (("concurrency", self.concurrency, 1), ("per-host", self.per_host, 1),
+                                  ("retries", self.retries, 0), ("max-body", self.max_body, 1),
+                                  ("max-redirects", self.max_redirects, 0)):
+            if isinstance(count, bool) or not isinstance(count, int) or count < least:
+                raise SettingError(key, f"{key} must be {least} or more, got {count!r}")
+        if self.cacert is not None:
+            if not os.path.isfile(self.cacert):
+                raise SettingError("cacert", f"cacert {self.cacert}: no such file")
+            if not self.insecure:
+                ssl_context(self)  # an unreadable or non-PEM bundle is refused now, not as a failed request later
 
 
 def parse_resolve(text: str) -> tuple[str, int, str]:
@@ -250,7 +272,7 @@ def _resolver_class() -> type:
     import aiohttp
     from aiohttp.abc import AbstractResolver
 
-    class Resolver(_Resolver, AbstractResolver):  # type: ignore[misc]
+    class Resolver(_Resolver, AbstractResolver):
         def __init__(self, entries: Mapping[tuple[str, int], str], allow_private: bool) -> None:
             self._entries = entries
             self._allow_private = allow_private
@@ -335,7 +357,7 @@ def _ssl_context(insecure: bool, cacert: str | None, stamp: tuple[int, ...] | No
         try:
             ctx.load_verify_locations(cafile=cacert)
         except (OSError, ssl.SSLError) as e:
-            raise UsageError(f"--cacert {cacert}: not a readable PEM CA bundle: {e}") from None
+            raise SettingError("cacert", f"cacert {cacert}: not a readable PEM CA bundle: {e}") from None
     return ctx
 
 

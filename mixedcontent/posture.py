@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import urls
-from .model import Context, Finding, ScanError, ScanResult, Severity, Target
+from .model import Context, Finding, Issue, ScanError, ScanResult, Severity, Target, TargetKind
 from .net import Net, NetSettings, Response
 from .rules import RULES
 
@@ -143,20 +143,6 @@ class HstsPolicy:
     preload_with_value: bool = False
     problems: tuple[Problem, ...] = ()
     notes: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One posture finding before it becomes a Finding: ``url`` is the response it is about,
-    ``element`` the header (or ``http`` for the redirect chain), ``attribute`` what in it."""
-
-    code: str
-    message: str
-    url: str
-    element: str | None = None
-    attribute: str | None = None
-    raw: str | None = None
-    severity: Severity | None = None  # None: the rule's own severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -797,7 +783,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
         page_found, page_errors, pages = page_findings(last, select=options.select, ignore=options.ignore)
         findings += page_found
         record.errors += page_errors
-    result = assemble(Target(kind="site", inputs=(url,), base_url=None), findings, record.errors,
+    result = assemble(Target(kind=TargetKind.SITE, inputs=(url,), base_url=None), findings, record.errors,
                       [last.url] if pages else [], [])
     return result, record
 

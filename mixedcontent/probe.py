@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -46,7 +47,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import urls
-from .model import ProbeResult
+from .errors import SettingError
+from .model import ProbeResult, ProbeStatus
 from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 
@@ -83,6 +85,12 @@ class ProbeSettings:
     net: NetSettings = field(default_factory=NetSettings)
     cache_file: str | None = None  # --probe-cache: JSON file of results kept across runs
     cache_ttl: float = DEFAULT_CACHE_TTL  # seconds a cached result stays valid
+
+    def __post_init__(self) -> None:
+        ttl = self.cache_ttl
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 <= ttl < math.inf:
+            shown = f"{ttl:g}" if isinstance(ttl, (int, float)) else repr(ttl)  # -1 and -1.0 alike
+            raise SettingError("probe-cache-ttl", f"probe-cache-ttl must be 0 or more seconds, got {shown}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +137,7 @@ def content_type_fits(cls: str, content_type: str | None) -> bool:
 def _failure(r: Response, url: str) -> ProbeResult:
     status = _ERRORS.get(r.error or "", "error")
     reason = r.error if r.error in _ERRORS else "bad-response"
-    return ProbeResult(status=status, reason=reason, http_status=None, final_url=url, content_type=None)
+    return ProbeResult(status=ProbeStatus(status), reason=reason, http_status=None, final_url=url, content_type=None)
 
 
 async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
@@ -147,22 +155,22 @@ async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
             target = urls.resolve(location.strip(), url)
             if target is not None and urls.scheme(target) == "http:":
                 # docs/probe.md: redirects never leave https
-                return ProbeResult("unavailable", "redirect-to-http", r.status, target, None)
+                return ProbeResult(ProbeStatus.UNAVAILABLE, "redirect-to-http", r.status, target, None)
             if target is not None and urls.scheme(target) == "https:":
                 hops += 1
                 # docs/probe.md: at most 5 redirects (a loop never ends: browsers' "too many redirects")
                 if hops > MAX_REDIRECTS or target in seen:
-                    return ProbeResult("unavailable", "too-many-redirects", r.status, target, None)
+                    return ProbeResult(ProbeStatus.UNAVAILABLE, "too-many-redirects", r.status, target, None)
                 seen.add(target)
                 url = target
                 continue
             # a redirect to another scheme is a final 3xx: not followed, not 2xx
         ctype = r.content_type
         if not 200 <= r.status < 300:
-            return ProbeResult("unavailable", f"http-{r.status}", r.status, url, ctype)
+            return ProbeResult(ProbeStatus.UNAVAILABLE, f"http-{r.status}", r.status, url, ctype)
         if not content_type_fits(cls, ctype):
-            return ProbeResult("unavailable", "content-type-mismatch", r.status, url, ctype)
-        return ProbeResult("available", "ok", r.status, url, ctype)
+            return ProbeResult(ProbeStatus.UNAVAILABLE, "content-type-mismatch", r.status, url, ctype)
+        return ProbeResult(ProbeStatus.AVAILABLE, "ok", r.status, url, ctype)
 
 
 def _http_level(p: ProbeResult) -> bool:
@@ -253,7 +261,7 @@ def _result_of(d: object) -> ProbeResult:
         raise TypeError("bad http_status")
     if final_url is not None and not isinstance(final_url, str) or ctype is not None and not isinstance(ctype, str):
         raise TypeError("bad text field")
-    return ProbeResult(status, reason, http_status, final_url, ctype)
+    return ProbeResult(ProbeStatus(status), reason, http_status, final_url, ctype)
 
 
 def _result_dict(p: ProbeResult) -> dict[str, object]:
@@ -270,13 +278,13 @@ async def _probe_all(keys: list[tuple[str, str]], settings: NetSettings,
                      known: Mapping[tuple[str, str], ProbeResult]) -> tuple[dict[tuple[str, str], ProbeResult], int]:
     async with Net(settings) as net:
         prober = Prober(net, known)
-        results = dict(zip(keys, await asyncio.gather(*(prober.probe_key(k) for k in keys))))
+        results = dict(zip(keys, await asyncio.gather(*(prober.probe_key(k) for k in keys)), strict=True))
         if net.resolved == 0:
             # no name resolved in this run: a "no such name" may be the resolver's fault (offline, or a
             # resolver that fails every name), so it tells nothing (NOTES.md, "cannot tell")
             for key, p in results.items():
                 if key not in known and p.status == "unavailable" and p.reason == "dns-failure":
-                    results[key] = replace(p, status="skipped")
+                    results[key] = replace(p, status=ProbeStatus.SKIPPED)
         return results, prober.probed
 
 

@@ -40,6 +40,7 @@ from .model import (
     Sheet,
     SheetPlace,
     Target,
+    TargetKind,
     pickled_by_fields,
 )
 from .net import NetSettings
@@ -413,7 +414,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
     findings, task_errors = _merge(done, engine.shards)
     if probe is not None:
         findings.extend(probe_and_judge(held, judging.policy, probe, log))
-    result = assemble(Target(kind=kind, inputs=tuple(inputs), base_url=settings.base_url), findings,
+    result = assemble(Target(kind=TargetKind(kind), inputs=tuple(inputs), base_url=settings.base_url), findings,
                       errors + task_errors, [p for d in done for p in d.pages], sheet_keys,
                       show_suppressed=show_suppressed)
     _write_manifest(engine.shards, done, result)
@@ -455,7 +456,7 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = S
     findings = done.findings + sheet_findings
     if probe is not None:
         findings.extend(probe_and_judge(done.held, policy, probe, log))
-    return assemble(Target(kind="site", inputs=crawl.start, base_url=None), findings,
+    return assemble(Target(kind=TargetKind.SITE, inputs=crawl.start, base_url=None), findings,
                     [*crawl_errors, *done.errors, *sheet_errors], done.pages, sheet_keys,
                     show_suppressed=show_suppressed)
 
@@ -579,7 +580,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = ScanSettings()
         named_errors.append(e if sheet is None else replace(e, file=source.name(sheet.path)))
     done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), named, named_errors), engine.shards))
     merged, task_errors = _merge(done, engine.shards)
-    result = assemble(Target(kind="warc", inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
+    result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
     _write_manifest(engine.shards, done, result)
     return result

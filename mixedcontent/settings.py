@@ -1,9 +1,14 @@
-"""Settings: command-line flags and ``[tool.mixedcontent]`` configuration, validated once at the edge.
+"""Settings: command-line flags and ``[tool.mixedcontent]`` configuration, validated where they are made.
+
+``ScanSettings`` checks and normalises its own values in ``__post_init__``, so the library API and the
+command line refuse the same bad values with the same one-line ``SettingError`` (naming the setting by
+its option name: ``jobs must be 0 or more, got -3``).
 
 Configuration is read from ``--config FILE``, else the first of ``mixedcontent.toml`` (top-level keys)
 or ``pyproject.toml`` (the ``[tool.mixedcontent]`` table) found in the current directory or its
 parents. Command-line flags win over configuration. Unknown keys and bad values are a one-line
-usage error naming the key.
+usage error naming the key and the file. Paths in a configuration file (``baseline``) are relative
+to the file's directory.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from . import urls
+from .errors import SettingError, UsageError
 from .rules import RULES
 
 DEFAULT_BASE_URL = "https://example.invalid/"
@@ -42,8 +48,40 @@ class ScanSettings:
     root: str | None = None
 
     def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalised values are set once, here
         if self.root is not None and not os.path.isdir(self.root):
-            raise UsageError(f"--root {self.root}: not a directory")
+            raise SettingError("root", f"root {self.root}: not a directory")
+        set_(self, "base_url", base_directory_url(self.base_url))
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 0:
+            raise SettingError("jobs", f"jobs must be 0 or more, got {self.jobs!r}")
+        if isinstance(self.max_file_size, bool) or not isinstance(self.max_file_size, int) or self.max_file_size <= 0:
+            raise SettingError("max-file-size", "max-file-size must be a positive size")
+        if self.csp_header is not None and not isinstance(self.csp_header, str):
+            raise SettingError("csp-header", f"csp-header must be a string, got {self.csp_header!r}")
+        set_(self, "select", code_prefixes(self.select, "select"))
+        set_(self, "ignore", code_prefixes(self.ignore, "ignore"))
+        pairs = []
+        for pair in self.per_path_ignores:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise SettingError("per-path-ignores", f"per-path-ignores wants (glob, codes) pairs, got {pair!r}")
+            glob, codes = pair
+            if isinstance(codes, str):
+                codes = (codes,)
+            pairs.append((glob, code_prefixes(codes, "per-path-ignores", f"per-path-ignores.{glob}")))
+        set_(self, "per_path_ignores", tuple(pairs))
+        set_(self, "baseline", frozenset(self.baseline))
+
+
+def base_directory_url(text: object) -> str:
+    """The URL of the directory a site is served at: a path not ending in ``/`` loses its last segment
+    (``https://x.example/docs/index.html`` gives ``https://x.example/docs/``). Raises SettingError
+    unless ``text`` is an absolute http(s) URL."""
+    parsed = urls.resolve(text, "about:blank") if isinstance(text, str) else None
+    if parsed is None or urls.scheme(parsed) not in ("http:", "https:"):
+        raise SettingError("base-url", f"base-url must be an absolute http(s) URL, got {text!r}")
+    if not parsed.endswith("/"):
+        parsed = parsed.rsplit("/", 1)[0] + "/" if parsed.count("/") > 3 else parsed + "/"
+    return parsed
 
 
 # config key -> (type, description); the CLI flag of the same name (dashes) wins
@@ -53,6 +91,9 @@ CONFIG_KEYS: dict[str, type] = {
     "follow-symlinks-outside": bool, "max-file-size": int, "format": str, "baseline": str, "strict": bool,
     "root": str,
 }
+
+
+PATH_KEYS = frozenset({"baseline", "root"})  # keys whose values are file paths (relative to the config file)
 
 
 def find_config(start: str | None = None) -> str | None:
@@ -96,35 +137,44 @@ def load_config(path: str) -> dict[str, Any]:
         if expected is int and isinstance(value, bool) or not isinstance(value, expected):
             raise UsageError(f"config {path}: {key} must be a {expected.__name__}, got {value!r}")
         if norm in ("select", "ignore"):
-            out[norm] = code_prefixes(value, f"config {path}: {key}")
+            out[norm] = code_prefixes(value, norm, f"config {path}: {key}")
         elif norm == "per-path-ignores":
             pairs = []
+            assert isinstance(value, dict)  # checked against CONFIG_KEYS above
             for glob, codes in value.items():
                 if isinstance(codes, str):
                     codes = [codes]
                 if not isinstance(codes, list):
                     raise UsageError(f"config {path}: per-path-ignores.{glob} must be a list of codes")
-                pairs.append((glob, code_prefixes(codes, f"config {path}: per-path-ignores.{glob}")))
+                pairs.append((glob, code_prefixes(codes, norm, f"config {path}: per-path-ignores.{glob}")))
             out[norm] = tuple(pairs)
         elif norm == "fail-on" and value not in FAIL_ON:
             raise UsageError(f"config {path}: fail-on must be one of {', '.join(FAIL_ON)}, got {value!r}")
+        elif norm in PATH_KEYS:
+            # a path in a configuration file is relative to the file's directory, not to where the command runs
+            out[norm] = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(str(value)))
         else:
             out[norm] = value
     return out
 
 
-def code_prefixes(values: list[str] | tuple[str, ...], where: str = "") -> tuple[str, ...]:
-    """Validate rule codes or prefixes (``MC1``, ``MC104``); comma-separated items are split."""
+def code_prefixes(values: object, key: str = "select", where: str | None = None) -> tuple[str, ...]:
+    """Validate rule codes or prefixes (``MC1``, ``MC104``); comma-separated items are split and
+    upper-cased. ``key`` is the setting they belong to, ``where`` how the message names it."""
+    where = where or key
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, (list, tuple)):
+        raise SettingError(key, f"{where} must be a list of rule codes, got {values!r}")
     out = []
     for v in values:
         if not isinstance(v, str):
-            raise UsageError(f"{where}: codes must be strings, got {v!r}")
+            raise SettingError(key, f"{where}: codes must be strings, got {v!r}")
         for part in v.split(","):
             part = part.strip().upper()
             if not part:
                 continue
             if not part.startswith("MC") or not any(code.startswith(part) for code in RULES):
-                raise UsageError(f"{where + ': ' if where else ''}unknown rule code or prefix: {part!r} "
-                                 f"(see `mixedcontent rule`)")
+                raise SettingError(key, f"{where}: unknown rule code or prefix: {part!r} (see `mixedcontent rule`)")
             out.append(part)
     return tuple(out)

@@ -27,9 +27,9 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
-from . import __version__
 from .errors import MixedContentError
 from .sitegen import BuildCheck, check_build, describe, describe_error
+from .version import __version__
 
 logger = logging.getLogger(__name__)
 

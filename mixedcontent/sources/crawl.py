@@ -43,7 +43,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from protego import Protego
 
 from .. import urls
-from ..errors import UsageError
+from ..errors import SettingError, UsageError
 from ..extract.source import looks_binary
 from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 from ..net import Net, NetSettings, Response
@@ -69,6 +69,18 @@ class CrawlSettings:
     max_pages: int = DEFAULT_MAX_PAGES  # pages fetched at most (stylesheets: as many again at most)
     max_depth: int | None = None  # links from a start page are depth 1; None: no limit
     sitemaps: bool = True
+
+    def __post_init__(self) -> None:
+        """Refused where made, with the command line's option names (SettingError)."""
+        if isinstance(self.start, str) or not self.start:
+            raise SettingError("start", f"a crawl needs a tuple of start URLs, got {self.start!r}")
+        for url in self.start:
+            start_url(url)  # an absolute http(s) URL with a host, or UsageError
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
+            raise SettingError("max-pages", f"max-pages must be 1 or more, got {self.max_pages!r}")
+        if self.max_depth is not None and (isinstance(self.max_depth, bool) or not isinstance(self.max_depth, int)
+                                           or self.max_depth < 0):
+            raise SettingError("max-depth", f"max-depth must be 0 or more, got {self.max_depth!r}")
 
 
 def start_url(text: str) -> str:

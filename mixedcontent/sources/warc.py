@@ -230,7 +230,7 @@ def _member_inside(fh: object, offset: int, length: int) -> int | None:
     record (gzip member) starts, if any."""
     fh.seek(offset + 1)  # type: ignore[attr-defined]
     data = fh.read(max(0, length - 1))  # type: ignore[attr-defined]
-    i = data.find(_GZIP_MEMBER)
+    i: int = data.find(_GZIP_MEMBER)
     while i >= 0:
         cand = offset + 1 + i
         if _readable_at(fh, cand):
