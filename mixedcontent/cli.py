@@ -25,6 +25,7 @@ from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
 from .report import fixes as fixes_report
+from .report.text import safe
 from .rewrite import write_atomic
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
@@ -70,6 +71,13 @@ root is never written. Temp files left by an interrupted run are removed by the 
 
 exit codes: 0 done (or nothing to do); 1 a file could not be rewritten (changed meanwhile, unwritable,
 backup exists); 2 bad command line or configuration, or a missing path."""
+
+
+def stderr_line(message: str) -> str:
+    """One line for stderr: every message, error entry and warning the CLI writes there goes through
+    this, escaped as the text report escapes (``report.text.safe``: C0/C1 controls, bidi overrides,
+    lone surrogates), so a hostile file name or page cannot drive the terminal."""
+    return f"mixedcontent: {safe(message)}\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -281,7 +289,7 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     isatty = getattr(stderr, "isatty", None)
     with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
         result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
-                           log=lambda message: progress.log(f"mixedcontent: {message}"), progress=progress)
+                           log=lambda message: progress.log(stderr_line(message).rstrip("\n")), progress=progress)
     if result.pages == 0:
         why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
         raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
@@ -294,12 +302,12 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     if args.write_baseline:
         recorded = [f for f in result.findings if f.suppressed_by is None]
         write_baseline(args.write_baseline, recorded)
-        stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
+        stderr.write(stderr_line(f"recorded {len(recorded)} findings in {args.write_baseline}"))
         return 0
     _emit(result, fmt, args.output, stdout)
     if fmt != "text" and result.errors:
         for e in result.errors:
-            stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
+            stderr.write(stderr_line(f"{e.file or e.url}: {e.message}"))
     return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
 
 
@@ -473,7 +481,7 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     probe = probe_settings(args)
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     if engine.distributed:
         result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
@@ -534,7 +542,7 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     result = scan_archives(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
@@ -651,7 +659,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .report import csp as csp_report
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     probe = probe_settings(args)
     report_uri = args.report_uri or csp.REPORT_URI_PLACEHOLDER
@@ -705,7 +713,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         select=code_prefixes(args.select) if args.select else (),
         ignore=code_prefixes(args.ignore) if args.ignore else ())
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     result, record = run_audit(url, options, net_settings(args), log=log)
     reached = [c for c in (record.http_chain, record.https_chain) if c is not None and c.exchanges[0].status is not None]
@@ -714,7 +722,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                          + "; ".join(e.message for e in record.errors))
     _emit(result, args.format, args.output, stdout)
     if args.format != "text":
-        stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
+        stderr.writelines(stderr_line(f"{e.file or e.url}: {e.message}") for e in result.errors)
     return exit_code(result, args.fail_on, args.strict)
 
 
@@ -756,7 +764,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _cmd_audit(args, stdout, stderr)
         return _cmd_rule(args, stdout)
     except MixedContentError as e:
-        stderr.write(f"mixedcontent: {e}\n")
+        stderr.write(stderr_line(str(e)))
         return e.exit_code
     except KeyboardInterrupt:
         stderr.write("mixedcontent: interrupted\n")
@@ -766,7 +774,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes one line
         if debug:
             traceback.print_exc(file=stderr)
-        stderr.write(f"mixedcontent: internal error: {type(e).__name__}: {e} (run with --debug for details)\n")
+        stderr.write(stderr_line(f"internal error: {type(e).__name__}: {e} (run with --debug for details)"))
         return 2
 
 

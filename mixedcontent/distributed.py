@@ -46,7 +46,7 @@ from .pipeline import (
     scan_page,
     scan_served,
 )
-from .report.json import error_dict, finding_dict, finding_from_dict, summary
+from .report.json import dumps, error_dict, finding_dict, finding_from_dict, summary
 from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, read_response, served
@@ -209,8 +209,8 @@ def _finish(key: str, shards: str | None, findings: list[Finding], errors: list[
     errors.sort(key=lambda e: (e.sort_key, e.message))
     if shards is None:
         return _Done(key, tuple(findings), tuple(errors), None, tuple(pages), tuple(loads))
-    lines = [json.dumps(_shard_line(f), ensure_ascii=False, sort_keys=True) for f in findings]
-    lines += [json.dumps({"error": error_dict(e)}, ensure_ascii=False, sort_keys=True) for e in errors]
+    lines = [dumps(_shard_line(f), sort_keys=True) for f in findings]  # lone surrogates escaped: valid UTF-8
+    lines += [dumps({"error": error_dict(e)}, sort_keys=True) for e in errors]
     name = f"{key}.jsonl"
     replace_file(os.path.join(shards, name), "".join(line + "\n" for line in lines).encode("utf-8"))
     return _Done(key, (), (), name, tuple(pages), tuple(loads))

@@ -111,5 +111,6 @@ def sarif_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def write(result: ScanResult, out: TextIO) -> None:
-    dump(sarif_dict(result), out, levels=4)  # one result per line
+    # one result per line; a lone surrogate (an undecodable byte) as U+FFFD: SARIF viewers read text
+    dump(sarif_dict(result), out, levels=4, replace_surrogates=True)
     out.write("\n")
