@@ -23,7 +23,7 @@ from .pipeline import scan_paths, scan_site
 from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
 from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
-from .fixer import FixOptions, fix_paths, parse_map
+from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
 from .report import fixes as fixes_report
 from .report.text import safe
 from .rewrite import write_atomic
@@ -67,10 +67,12 @@ under an http <base href> are fixed by fixing the base once. Script literals (MC
 rewritten; references written with character references or CSS escapes in the scheme are shown, not
 rewritten. Each file is written to a temp file in its directory, fsynced and renamed over the
 original (permissions kept); a file changed since the scan began, a symlink, or a file outside the
-root is never written. Temp files left by an interrupted run are removed by the next run.
+root is never written (directories are opened one step at a time from the root, never through a
+symlink, whatever changes during the run). Ctrl-C stops the run, removes its temp files and lists the
+files already rewritten (exit 130); temp files a killed run left are removed by the next run.
 
 exit codes: 0 done (or nothing to do); 1 a file could not be rewritten (changed meanwhile, unwritable,
-backup exists); 2 bad command line or configuration, or a missing path."""
+backup exists); 2 bad command line or configuration, or a missing path; 130 interrupted."""
 
 
 def stderr_line(message: str) -> str:
@@ -566,7 +568,16 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     probe = probe_settings(args)  # validates the network flags even when nothing will be probed
     if args.unsafe:
         probe = None  # --unsafe proves nothing and needs no proof: it never goes online
-    result = fix_paths(list(args.paths), settings, options, probe)
+    try:
+        result = fix_paths(list(args.paths), settings, options, probe)
+    except FixInterrupted as e:
+        # SPEC §9: nothing lost: each file is the original or the full rewrite, and the user learns which
+        stderr.write(stderr_line(f"interrupted: rewrote {len(e.rewritten)} file(s) before stopping; the others "
+                                 "are unchanged (run fix again to finish)"))
+        stderr.writelines(stderr_line(f"{rel}: rewritten") for rel in e.rewritten)
+        if e.removed_temp_files:
+            stderr.write(stderr_line(f"removed {len(e.removed_temp_files)} temp file(s) of the interrupted run"))
+        return 130
     if result.scan.pages == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")

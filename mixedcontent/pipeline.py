@@ -320,8 +320,13 @@ def _run_pages(jobs: list[_PageJob], workers: int, policy: _Policy) -> Iterator[
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        for outcomes in pool.map(_scan_chunk, ((policy, chunk) for chunk in _chunks(jobs, sizes, workers))):
-            yield from outcomes
+        try:
+            for outcomes in pool.map(_scan_chunk, ((policy, chunk) for chunk in _chunks(jobs, sizes, workers))):
+                yield from outcomes
+        except BaseException:
+            # an interrupt (or a consumer that stops): chunks not yet begun are never run
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 @dataclass(slots=True)
