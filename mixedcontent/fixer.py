@@ -17,7 +17,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -565,6 +565,7 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     if not options.dry_run:
         fd, journal = tempfile.mkstemp(prefix="mixedcontent-fix-", suffix=".journal")
         os.close(fd)
+    previous = _stop_on_interrupt()
     try:
         return _fix_paths(inputs, settings, options, probe, journal)
     except KeyboardInterrupt:
@@ -573,11 +574,29 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
         # workers have stopped (the pipeline cancels what it had not started): clear what they left
         raise FixInterrupted(_journal_entries(journal), tuple(_remove_temps(inputs))) from None
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         if journal is not None:
             try:
                 os.unlink(journal)
             except OSError:
                 pass
+
+
+def _stop_on_interrupt() -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGINT (Ctrl-C reaches every process of the terminal's group) stops this process, which cancels
+    the chunks not yet begun; a worker forked from it ignores it and finishes the chunk it holds (each
+    file renamed and recorded, or its temp file removed), so no worker dies half-way with a traceback.
+    Returns the handler it replaced (None when not on the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    pid = os.getpid()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if os.getpid() == pid:
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, on_sigint)
 
 
 def _fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions, probe: ProbeSettings | None,
