@@ -96,7 +96,7 @@ class FileOutcome:
     status: str  # "rewritten", "would-rewrite", "skipped", "error"
     edits: tuple[PlannedEdit, ...]
     message: str | None = None
-    diff: str | None = None
+    diff: bytes | None = None  # --dry-run: a unified diff of the bytes as stored (see rewrite.unified_diff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +387,7 @@ def _rewrite(plan: _FilePlan, opened: _Opened, src: SourceText, options: FixOpti
         return FileOutcome(rel, "skipped", (), f"{e}; changed since it was scanned? run fix again")
     message = "; ".join(notes) or None
     if options.dry_run:
-        return FileOutcome(rel, "would-rewrite", tuple(kept), message, unified_diff(rel, src, new_data))
+        return FileOutcome(rel, "would-rewrite", tuple(kept), message, unified_diff(rel, src.data, new_data))
     done = FileOutcome(rel, "rewritten", tuple(kept), message)
     try:
         # staged: durable later, for a whole chunk at once, where the filesystems can be synced

@@ -406,13 +406,39 @@ def remove_temp_files(directory: str, recursive: bool) -> list[str]:
     return sorted(removed)
 
 
-def unified_diff(rel: str, src: SourceText, new_data: bytes) -> str:
-    """A unified diff (decoded text, the document's encoding) of one file's rewrite, for --dry-run."""
-    before = src.decode(src.data).splitlines(keepends=True)
-    after = src.decode(new_data).splitlines(keepends=True)
-    lines = list(difflib.unified_diff(before, after, fromfile=f"a/{rel}", tofile=f"b/{rel}", n=1))
-    return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
-                   for line in lines)
+def _diff_lines(data: bytes) -> list[bytes]:
+    """``data`` cut after each LF, as patch(1) and git apply read a file (CR alone ends no line for them)."""
+    lines = data.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+_UNQUOTED_NAME = re.compile(rb"[\x21-\x7e]*")
+_NAME_ESCAPES = {0x07: b"\\a", 0x08: b"\\b", 0x09: b"\\t", 0x0A: b"\\n", 0x0B: b"\\v", 0x0C: b"\\f",
+                 0x0D: b"\\r", 0x22: b'\\"', 0x5C: b"\\\\"}
+
+
+def _diff_name(name: bytes) -> bytes:
+    """A file name for a ---/+++ line as git writes it: as is when it is printable ASCII without
+    a quote or backslash, else in double quotes with C escapes and octal bytes (which git apply and
+    GNU patch both read back), so a space, a newline or a non-UTF-8 byte cannot break the patch."""
+    if _UNQUOTED_NAME.fullmatch(name) and b'"' not in name and b"\\" not in name:
+        return name
+    return b'"' + b"".join(_NAME_ESCAPES.get(c) or (bytes([c]) if 0x20 <= c < 0x7F else b"\\%03o" % c)
+                           for c in name) + b'"'
+
+
+def unified_diff(rel: str, old: bytes, new: bytes) -> bytes:
+    """A unified diff of one file's rewrite, for --dry-run, made from the bytes as stored (any encoding,
+    LF, CRLF or lone-CR line endings, no final newline): ``git apply`` and ``patch -p1`` apply it to
+    the file and give exactly the bytes ``fix`` writes."""
+    name = os.fsencode(rel)
+    lines = difflib.diff_bytes(difflib.unified_diff, _diff_lines(old), _diff_lines(new),
+                               _diff_name(b"a/" + name), _diff_name(b"b/" + name), n=1)
+    return b"".join(line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
+                    for line in lines)
 
 
 def write_atomic(path: str, text: str) -> None:
