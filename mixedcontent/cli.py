@@ -64,12 +64,14 @@ _FIX_EPILOG = """\
 what changes: only the bytes of each URL (usually "http" -> "https", and a ":80" port dropped);
 encoding, BOM, line endings, entities, quoting and everything else stay byte-identical. References
 under an http <base href> are fixed by fixing the base once. Script literals (MC401) are never
-rewritten; references written with character references or CSS escapes in the scheme are shown, not
-rewritten. Each file is written to a temp file in its directory, fsynced and renamed over the
-original (permissions kept); a file changed since the scan began, a symlink, or a file outside the
-root is never written (directories are opened one step at a time from the root, never through a
-symlink, whatever changes during the run). Ctrl-C stops the run, removes its temp files and lists the
-files already rewritten (exit 130); temp files a killed run left are removed by the next run.
+rewritten; a scheme written with character references or CSS escapes (http&#58;, \\68ttp:) is
+replaced, exactly its raw text, by https:. Each file is written to a temp file in its directory,
+fsynced and renamed over the original (permissions kept); a file changed since it was scanned, a
+symlink, or a file outside the root is never written (directories are opened one step at a time from
+the root, never through a symlink, whatever changes during the run). Ctrl-C stops the run, removes
+its temp files and lists the files already rewritten (exit 130); temp files a killed run left are
+removed by the next run. --dry-run's patch is made from the bytes as stored: git apply and patch -p1
+apply it.
 
 exit codes: 0 done (or nothing to do); 1 a file could not be rewritten (changed meanwhile, unwritable,
 backup exists); 2 bad command line or configuration, or a missing path; 130 interrupted."""

@@ -23,6 +23,84 @@ from .model import Applicability, Context, Edit, Fix, Reference, RefKind
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
 
 
+# CSS Syntax 3 §4.3.7 consume an escaped code point (after a backslash §4.3.8 accepts): up to 6 hex
+# digits and one whitespace (CR LF counts as one), or any one code point; §4.3.5: in a string, a
+# backslash before a newline is a line continuation and stands for nothing.
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})(?:\r\n|[ \t\n\r\f])?|(\r\n|[\n\r\f])|(.)|\Z)", re.S)
+
+
+def _css_unescape(raw: str) -> tuple[str, list[int] | None]:
+    """Resolve the CSS escapes of a URL's raw text (a url token's or string's content). Returns
+    ``(text, index)`` as ``charrefs.decode`` does: ``index[i]`` is the code-point index in ``raw`` where
+    decoded character ``i`` came from, ``index[len(text)] == len(raw)``; None when nothing changed."""
+    if "\\" not in raw:
+        return raw, None
+    out: list[str] = []
+    index: list[int] = []
+    pos = 0
+    for m in _CSS_ESCAPE.finditer(raw):
+        start = m.start()
+        out.append(raw[pos:start])
+        index.extend(range(pos, start))
+        hexa, newline, char = m.groups()
+        if hexa is not None:
+            code = int(hexa, 16)
+            # §4.3.7: zero, a surrogate or beyond U+10FFFF is U+FFFD
+            out.append("\ufffd" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else chr(code))
+            index.append(start)
+        elif char is not None:
+            out.append(char)
+            index.append(start)
+        elif newline is None:  # a backslash at the end: U+FFFD (§4.3.7 EOF)
+            out.append("\ufffd")
+            index.append(start)
+        pos = m.end()
+    out.append(raw[pos:])
+    index.extend(range(pos, len(raw) + 1))
+    return "".join(out), index
+
+
+def _decode_as_browser(raw: str, context: Context) -> tuple[str, list[int] | None]:
+    """What the URL parser receives for ``raw`` in ``context``, with the map of each of its code points
+    back to ``raw``: character references in HTML attributes (HTML §13.2.5.72), CSS escapes in CSS, and
+    both, one after the other, in a style attribute (the attribute is decoded, then parsed as CSS)."""
+    if context in (Context.HTML, Context.SRCDOC):
+        return charrefs.decode(raw, attribute=True)
+    if context in (Context.STYLESHEET, Context.STYLE_ELEMENT):
+        return _css_unescape(raw)
+    if context is Context.STYLE_ATTRIBUTE:
+        css, outer = charrefs.decode(raw, attribute=True)
+        text, inner = _css_unescape(css)
+        if outer is None or inner is None:
+            return text, outer or inner
+        return text, [outer[i] for i in inner]
+    return raw, None
+
+
+def _scheme_span(raw: str, context: Context) -> tuple[int, int] | None:
+    """(start, end) code-point indexes in ``raw`` of the text that the browser reads as the scheme
+    ``http:``, however it is written (``http&#x3A;``, ``&#104;ttp:``, ``\\68ttp:``, ``htt\\70:``, a tab
+    inside it): WHATWG URL §4.4 strips leading C0 controls and spaces and removes tabs and newlines
+    anywhere, and the scheme is ASCII case-insensitive. None when it does not start with http:."""
+    text, index = _decode_as_browser(raw, context)
+    i = 0
+    while i < len(text) and text[i] <= " ":
+        i += 1
+    found: list[int] = []
+    while i < len(text) and len(found) < 5:
+        if text[i] not in "\t\n\r":
+            if text[i].lower() != "http:"[len(found)]:
+                return None
+            found.append(i)
+        i += 1
+    if len(found) < 5:
+        return None
+    first, colon = found[0], found[4]
+    if index is None:
+        return first, colon + 1
+    return index[first], index[colon + 1]
+
+
 def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, str | None]:
     """New text for ``raw`` (which resolves to http ``url``) so that it resolves to the https twin.
 
@@ -35,7 +113,17 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
         return "https:" + raw[5:], None
     twin = urls.href_twin(url)
     if raw[:5].lower() != "http:":
-        return twin, "the scheme is written with character references or escapes; rewrite it by hand"
+        # the scheme is spelled with character references or escapes (or after whitespace): SPEC §9,
+        # replace exactly the raw text the browser decodes to "http:" with "https:", the rest as written
+        span = _scheme_span(raw, context)
+        if span is None:
+            return twin, "the scheme could not be located in the source text; rewrite it by hand"
+        candidate = raw[:span[0]] + "https:" + raw[span[1]:]
+        decoded = _decode_as_browser(candidate, context)[0]
+        start, end = urls.strip_ascii_whitespace(decoded)
+        if urls.resolve(decoded[start:end], base) != twin:
+            return twin, "the rewritten text would not resolve to the https twin exactly; rewrite it by hand"
+        return candidate, None
     rest = raw[5:]
     if rest[:1] not in ("/", "\\"):
         # "http:host/x" only means http://host/x against a non-http base; spell the twin out
