@@ -396,7 +396,14 @@ def _rewrite(plan: _FilePlan, opened: _Opened, src: SourceText, options: FixOpti
     except OSError as e:
         return _write_failure(rel, e, options)
     result = _Staged(done, opened.dir_fd, opened.name, tmp, opened.st)
-    return result if staged else _commit(result, options, None, journal)
+    if staged:
+        return result
+    fd = _open_journal(journal)
+    try:
+        return _commit(result, options, None, fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
@@ -460,6 +467,8 @@ class _FixPage:
         results: list[tuple[FileOutcome | _Staged | None, list[Unfixed]]] = list(acted)  # type: ignore[arg-type]
         staged = [r[0] for r in results if isinstance(r[0], _Staged)]
         out: list[object] = []
+        done: set[int] = set()
+        journal = _open_journal(self.journal) if staged else None
         try:
             failure: OSError | None = None
             if staged and self.options.durable and CAN_SYNC_FILESYSTEMS:
@@ -468,12 +477,18 @@ class _FixPage:
                 except OSError as e:
                     failure = e
             for outcome, unfixed in results:
-                out.append((_commit(outcome, self.options, failure, self.journal)
-                            if isinstance(outcome, _Staged) else outcome, unfixed))
+                if isinstance(outcome, _Staged):
+                    out.append((_commit(outcome, self.options, failure, journal), unfixed))
+                    done.add(id(outcome))  # renamed, or its temp file removed
+                else:
+                    out.append((outcome, unfixed))
         finally:
             for x in staged:
-                discard_at(x.dir_fd, x.tmp)  # a no-op once renamed
+                if id(x) not in done:
+                    discard_at(x.dir_fd, x.tmp)
                 os.close(x.dir_fd)
+            if journal is not None:
+                os.close(journal)
         return out
 
 
@@ -491,17 +506,19 @@ def _interrupts_deferred() -> Iterator[None]:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _record(journal: str | None, rel: str) -> None:
+def _open_journal(journal: str | None) -> int | None:
+    """A descriptor appending to the run's journal (None without one)."""
     if journal is None:
-        return
-    fd = os.open(journal, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
-    try:
-        os.write(fd, (dumps(rel) + "\n").encode("utf-8"))  # one append: whole lines, whoever writes
-    finally:
-        os.close(fd)
+        return None
+    return os.open(journal, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
 
 
-def _commit(staged: _Staged, options: FixOptions, failure: OSError | None, journal: str | None) -> FileOutcome:
+def _record(journal: int | None, rel: str) -> None:
+    if journal is not None:
+        os.write(journal, (dumps(rel) + "\n").encode("utf-8"))  # one append: whole lines, whoever writes
+
+
+def _commit(staged: _Staged, options: FixOptions, failure: OSError | None, journal: int | None) -> FileOutcome:
     """Rename a staged rewrite into place (closing nothing: the caller owns ``staged.dir_fd``)."""
     if failure is not None:
         discard_at(staged.dir_fd, staged.tmp)
@@ -563,16 +580,20 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     ``FixInterrupted`` (a KeyboardInterrupt) when interrupted, after removing its temp files."""
     journal: str | None = None
     if not options.dry_run:
-        fd, journal = tempfile.mkstemp(prefix="mixedcontent-fix-", suffix=".journal")
-        os.close(fd)
+        try:
+            fd, journal = tempfile.mkstemp(prefix="mixedcontent-fix-", suffix=".journal")
+            os.close(fd)
+        except OSError:
+            journal = None  # no temp directory: an interrupt then cannot name what was rewritten
     previous = _stop_on_interrupt()
     try:
         return _fix_paths(inputs, settings, options, probe, journal)
     except KeyboardInterrupt:
-        if journal is None:
+        if options.dry_run:
             raise
         # workers have stopped (the pipeline cancels what it had not started): clear what they left
-        raise FixInterrupted(_journal_entries(journal), tuple(_remove_temps(inputs))) from None
+        rewritten = _journal_entries(journal) if journal is not None else ()
+        raise FixInterrupted(rewritten, tuple(_remove_temps(inputs))) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
