@@ -225,3 +225,28 @@ def test_error_entries_echoed_to_stderr_are_escaped(run, tmp_path) -> None:  # t
         assert "\\x1b]0;owned\\x07\\x1b[2J.html: broken symlink" in r.err
     r = run("fix", str(tmp_path), "--unsafe")
     assert "\x1b" not in r.err + r.out
+
+
+def test_csp_suggestion_stays_valid_utf8_with_a_file_name_that_is_not_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _ = _latin1_named_site(tmp_path)
+    for fmt in ("json", "text"):
+        r = run("csp", str(site), "--format", fmt)
+        assert r.code == 0, r.err
+        r.out.encode("utf-8")
+
+
+def test_shards_stay_valid_utf8_with_an_undecodable_byte(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from test_warc import http_response, write_warc
+
+    def records(w):  # type: ignore[no-untyped-def]
+        body = b'<meta charset=utf-8><p style="b\x9f:url(http://cdn.example/p.png)">x</p>'
+        return [http_response(w, "https://site.example/p.html", body, [("Content-Type", "text/html")])]
+
+    archive = str(tmp_path / "a.warc.gz")
+    write_warc(archive, records)
+    shards = tmp_path / "shards"
+    r = run("scan", archive, "--shards", str(shards), "--format", "json")
+    assert r.code == 0, r.err
+    lines = [line for p in sorted(shards.glob("*.jsonl")) for line in p.read_bytes().decode("utf-8").splitlines()]
+    assert any(json.loads(line).get("finding", {}).get("attribute") == "style" for line in lines)
+    assert "b\\udc9f" in "".join(lines)
