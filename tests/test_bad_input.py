@@ -188,7 +188,7 @@ def _latin1_named_site(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_a_file_name_that_is_not_utf8_is_scanned_and_named_in_valid_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    site, path = _latin1_named_site(tmp_path)
+    site, _ = _latin1_named_site(tmp_path)
     for fmt in _SCAN_FORMATS:
         r = run("scan", str(site), "--format", fmt)
         assert r.code == 0, (fmt, r.err)

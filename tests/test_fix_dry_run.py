@@ -45,7 +45,7 @@ def _tree(root: str) -> dict[bytes, bytes]:
 
 def _fix(site: str, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([sys.executable, "-m", "mixedcontent", "fix", ".", "--unsafe", *args],
-                          cwd=site, env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True)
+                          cwd=site, env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True, check=False)
 
 
 @pytest.mark.parametrize("tool", [["git", "apply", "-p1"], ["patch", "-p1", "--quiet", "-i"]], ids=["git", "patch"])
@@ -62,7 +62,7 @@ def test_dry_run_patch_applies_to_give_exactly_what_fix_writes(tmp_path, tool: l
     assert b"rewrote 9 references in 9 files" in real.stdout
     patch = tmp_path / "fix.patch"
     patch.write_bytes(dry.stdout)
-    res = subprocess.run([*tool, str(patch)], cwd=patched, capture_output=True)
+    res = subprocess.run([*tool, str(patch)], cwd=patched, capture_output=True, check=False)
     assert res.returncode == 0, res.stderr + res.stdout
     assert _tree(patched) == _tree(fixed)
     assert _tree(fixed) != _tree(original)

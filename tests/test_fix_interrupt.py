@@ -44,7 +44,7 @@ def test_an_interrupted_fix_removes_its_temp_files_and_names_what_it_rewrote(tmp
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     else:
         proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     text = err.decode("utf-8")
     assert proc.returncode == 130, text
     assert "Traceback" not in text

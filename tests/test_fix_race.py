@@ -59,7 +59,7 @@ def test_a_directory_swapped_for_a_symlink_during_fix_never_leads_a_write_outsid
                                  "--no-fsync"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         swapper.start()
         try:
-            out, err = proc.communicate(timeout=120)
+            _, err = proc.communicate(timeout=120)
         finally:
             stop.set()
             swapper.join()
