@@ -146,7 +146,7 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
     target = ref
     if ref.via_base is not None:
         target = ref.via_base  # SPEC §6: references resolved through an http <base href> are fixed there
-    elif not ref.page.startswith("https:") and not urls.may_be_http(charrefs.decode(ref.raw, attribute=True)[0]):
+    elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(ref.raw, ref.context)[0]):
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
         return None

@@ -203,6 +203,17 @@ def test_a_file_name_that_is_not_utf8_is_scanned_and_named_in_valid_utf8(run, tm
     assert "caf\\udce9.html:1:11: MC101" in run("scan", str(site)).out
 
 
+def test_a_stylesheet_whose_name_is_not_utf8_is_found_from_its_percent_encoded_url(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _ = _latin1_named_site(tmp_path)
+    (site / "ok.html").write_text('<link rel=stylesheet href="st%E9.css">')
+    with open(os.path.join(os.fsencode(str(site)), b"st\xe9.css"), "wb") as fh:
+        fh.write(b"a{background:url(http://cdn.example/s.png)}")
+    rep = json.loads(run("scan", str(site), "--format", "json").out)
+    sheet = [f for f in rep["findings"] if f["raw"] == "http://cdn.example/s.png"]
+    assert len(sheet) == 1 and os.fsencode(sheet[0]["file"]) == b"st\xe9.css"
+    assert sheet[0]["page"] == "https://example.invalid/st%E9.css"
+
+
 def test_fix_rewrites_a_file_whose_name_is_not_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     site, path = _latin1_named_site(tmp_path)
     r = run("fix", str(site), "--unsafe", "--format", "json")
