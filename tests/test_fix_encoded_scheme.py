@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mixedcontent.model import Context
+from mixedcontent.rewrite import _twin_text
+
 # (what the browser decodes to "http:", as written) -> replaced by "https:"; the rest stays
 HTML_ATTR = ["http&#x3A;", "&#104;ttp:", "&#X68;&#x74;&#116;p&colon;", "HTTP&#58;", "h&#x9;ttp:", "&#x68;ttp&#x003a;"]
 SRCSET = ["&#104;ttp:", "http&#58;"]
@@ -71,3 +77,48 @@ def test_the_scheme_span_is_what_the_browser_decodes(tmp_path, run) -> None:  # 
     r = run("fix", str(tmp_path), "--unsafe")
     assert r.code == 0
     assert (tmp_path / "p.html").read_bytes() == page
+
+
+# ---- every spelling of the scheme (hypothesis): the raw text of "http:" and nothing else changes ----
+
+@st.composite
+def _html_char(draw: st.DrawFn, c: str) -> str:
+    """One code point as an HTML attribute may spell it: literally (either case for letters), or as a
+    decimal or hexadecimal character reference, with or without leading zeros."""
+    kind = draw(st.sampled_from(["literal", "dec", "hex"]))
+    if kind == "literal":
+        return draw(st.sampled_from([c.lower(), c.upper()]))
+    zeros = "0" * draw(st.integers(0, 3))
+    if kind == "dec":
+        return f"&#{zeros}{ord(c)};"
+    return f"&#{draw(st.sampled_from(['x', 'X']))}{zeros}{ord(c):{draw(st.sampled_from(['x', 'X']))}};"
+
+
+@st.composite
+def _css_char(draw: st.DrawFn, c: str) -> str:
+    """One code point as CSS may spell it: literally, as ``\\c``, or as a hex escape (2-6 digits, with
+    or without its terminating space: no character of "http://" that follows one is a hex digit)."""
+    kind = draw(st.sampled_from(["literal", "escaped", "hex"]))
+    if kind == "literal":
+        return draw(st.sampled_from([c.lower(), c.upper()]))
+    if kind == "escaped" and c not in "0123456789abcdefABCDEF":
+        return "\\" + c
+    digits = f"{ord(c):x}".rjust(draw(st.integers(2, 6)), "0")
+    return "\\" + digits + draw(st.sampled_from([" ", ""]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_spelling_of_the_scheme_is_replaced_exactly(data: st.DataObject) -> None:
+    rest = "//img.example/a.png?x=1"
+    url = "http://img.example/a.png?x=1"
+    context = data.draw(st.sampled_from([Context.HTML, Context.STYLESHEET, Context.STYLE_ATTRIBUTE]))
+    if context is Context.HTML:
+        scheme = "".join(data.draw(_html_char(c)) for c in "http:")
+    else:
+        scheme = "".join(data.draw(_css_char(c)) for c in "http:")
+        if context is Context.STYLE_ATTRIBUTE and data.draw(st.booleans()):
+            scheme = scheme.replace("\\", "&#92;")  # the backslash itself as a character reference
+    new, reason = _twin_text(scheme + rest, url, "https://site.example/", context)
+    assert reason is None, (scheme, reason)
+    assert new == "https:" + rest
