@@ -1,5 +1,5 @@
 """Command line: ``mixedcontent scan | rule``. ``main(argv) -> int`` is the only place that prints
-errors and picks exit codes (SPEC §7): 0 nothing at or above --fail-on, 1 findings, 2 the run could
+errors and picks exit codes (docs/reports.md): 0 nothing at or above --fail-on, 1 findings, 2 the run could
 not be trusted.
 """
 
@@ -11,16 +11,18 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import InputError, MixedContentError, UsageError
 from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
-from .pipeline import scan_paths, scan_site
-from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
+from .engine import EngineSettings
+from .scan import is_url, scan_archives, scan_files, scan_site
 from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
@@ -118,6 +120,11 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="follow symlinked directories inside the root (loops are detected)")
     s.add_argument("--follow-symlinks-outside", action="store_true", default=None,
                    help="also follow symlinks that lead outside the scanned root")
+    s.add_argument("--root", metavar="DIR",
+                   help="the directory served at --base-url, for files given on their own: each is judged at "
+                        "URL + its path under DIR, and its same-site stylesheets are followed inside DIR, never "
+                        "outside (default: the directory holding the configuration file, else the working "
+                        "directory)")
     s.add_argument("--max-file-size", type=int, metavar="MB",
                    help="skip (with an error entry) files larger than this many MiB (default: "
                         f"{DEFAULT_MAX_FILE_SIZE // (1024 * 1024)})")
@@ -190,9 +197,9 @@ def net_settings(args: argparse.Namespace) -> NetSettings:
 
 
 def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = False) -> None:
-    """--probe (or, where probing is the default, --no-probe) and its cache (SPEC §8); read back with
+    """--probe (or, where probing is the default, --no-probe) and its cache (docs/probe.md); read back with
     ``probe_settings(args)``."""
-    g = parser.add_argument_group("https probe (SPEC §8)")
+    g = parser.add_argument_group("https probe (docs/probe.md)")
     if on_by_default:
         g.add_argument("--no-probe", dest="probe", action="store_false", default=True,
                        help="do not probe https twins (then only --unsafe and --map rewrite anything)")
@@ -223,12 +230,7 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
                          cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
 
 
-_CRAWL_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|(?i:https?):")
-
-
-def _is_crawl_target(text: str) -> bool:
-    """Is a scan PATH argument a URL to crawl (``https://…``, also ``ftp://…`` so it can be refused)?"""
-    return _CRAWL_TARGET.match(text) is not None
+_is_crawl_target = is_url
 
 
 def add_crawl_options(parser: argparse.ArgumentParser) -> None:
@@ -398,8 +400,12 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
         path = args.config or find_config()
         if path is not None:
             config = load_config(path)
+            # paths in a configuration file are relative to it; files given on their own are served
+            # from its directory unless it names a root
+            here = os.path.dirname(os.path.abspath(path))
+            config["root"] = os.path.join(here, str(config["root"])) if "root" in config else here
     merged = dict(config)
-    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs",
+    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
                 "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
@@ -436,6 +442,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
         ignore=tuple(opts.get("ignore", ())),  # type: ignore[arg-type]
         per_path_ignores=tuple(opts.get("per-path-ignores", ())),  # type: ignore[arg-type]
         baseline=baseline, inline_ignores=not args.no_inline_ignores,
+        root=None if opts.get("root") is None else str(opts["root"]),
     )
 
 
@@ -487,11 +494,9 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    if engine.distributed:
-        result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
-    else:
-        result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
-    if result.pages == 0 and not result.errors:
+    result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                        show_suppressed=args.show_suppressed, probe=probe, log=log)
+    if result.documents == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -521,15 +526,14 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         "and DIR/manifest.json (the shards of this run and the summary)")
 
 
-def engine_settings(args: argparse.Namespace) -> EngineSettings:
-    engine = EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                            shards=getattr(args, "shards", None))
-    check_engine(engine)
-    return engine
+def engine_settings(args: argparse.Namespace, jobs: int = 0) -> EngineSettings:
+    return EngineSettings(jobs=jobs, workers=getattr(args, "workers", None),
+                          scheduler=getattr(args, "scheduler", None), shards=getattr(args, "shards", None))
 
 
 def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:
-    """``scan FILE.warc.gz ...``: every archived page as it was served (SPEC §1, §6 ``record``)."""
+    """``scan FILE.warc.gz ...``: every archived page as it was served (docs/judging.md; ``record`` in
+    docs/json-report.md)."""
     if not all(is_archive(p) for p in args.paths):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
     for flag, attr in _SITE_ONLY + _CRAWL_ONLY:
@@ -548,7 +552,8 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    result = scan_archives(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                           show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -573,14 +578,14 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     try:
         result = fix_paths(list(args.paths), settings, options, probe)
     except FixInterrupted as e:
-        # SPEC §9: nothing lost: each file is the original or the full rewrite, and the user learns which
+        # docs/fix.md: nothing lost: each file is the original or the full rewrite, and the user learns which
         stderr.write(stderr_line(f"interrupted: rewrote {len(e.rewritten)} file(s) before stopping; the others "
                                  "are unchanged (run fix again to finish)"))
         stderr.writelines(stderr_line(f"{rel}: rewritten") for rel in e.rewritten)
         if e.removed_temp_files:
             stderr.write(stderr_line(f"removed {len(e.removed_temp_files)} temp file(s) of the interrupted run"))
         return 130
-    if result.scan.pages == 0 and not result.scan.errors:
+    if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     if args.format == "json":
@@ -595,7 +600,7 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 _CSP_EPILOG = """\
-what it suggests (SPEC §10): (1) Content-Security-Policy: upgrade-insecure-requests, when every insecure
+what it suggests (docs/csp.md): (1) Content-Security-Policy: upgrade-insecure-requests, when every insecure
 reference has a working https twin (proven with --probe), otherwise the list of what would still break;
 (2) a Content-Security-Policy-Report-Only allowlist built from the hosts the scan found, per directive,
 with a report endpoint (--report-uri; a placeholder by default); (3) the HSTS header with the preload
@@ -604,7 +609,7 @@ caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy
 exit codes: 0 suggestions written; 2 bad command line, no input, or the URL could not be fetched."""
 
 _AUDIT_EPILOG = """\
-checks (SPEC §11): the plain-http URL redirects, first hop a 301/308 to https on the same host name
+checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to https on the same host name
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
@@ -616,7 +621,7 @@ site could not be reached at all, or (with --strict) some check could not be mad
 
 
 def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) -> None:
-    """The csp and audit subcommands (SPEC §10, §11)."""
+    """The csp and audit subcommands (docs/csp.md, docs/audit.md)."""
     c = sub.add_parser("csp", help="suggest CSP (upgrade-insecure-requests, a Report-Only allowlist) and HSTS "
                                    "headers, with server snippets",
                        description="Suggest security headers for a site from a scan of a built site directory "
@@ -696,7 +701,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for flag, attr in _CRAWL_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
-        result = scan_paths(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
+        result = scan_files(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
         if result.pages == 0 and not result.errors:
             raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:

@@ -1,5 +1,5 @@
 """``mixedcontent fix``: scan a built site, choose the edits a policy allows, and apply them to the
-original bytes of each file, atomically (SPEC §9).
+original bytes of each file, atomically (docs/fix.md).
 
 Stages: scan (the ordinary pipeline, which already proposes a fix for every finding) → plan (policy:
 proven-safe by default, ``--unsafe``, ``--map``, ``--forms``; identical edits merged, so an http
@@ -28,7 +28,7 @@ from . import urls
 from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Applicability, Context, Finding, ScanError, ScanResult, pickled_by_fields
-from .pipeline import scan_paths
+from .scan import scan_files
 from .probe import ProbeSettings
 from .report.json import dumps
 from .rewrite import (
@@ -178,7 +178,7 @@ class _FilePlan:
 
 
 def _proven(f: Finding) -> bool:
-    """The probe showed this reference's https twin works (SPEC §8)."""
+    """The probe showed this reference's https twin works (docs/probe.md)."""
     if f.fix is not None and f.fix.applicability is Applicability.SAFE:
         return True
     return f.https is not None and f.https.status == "available"
@@ -303,7 +303,7 @@ class _Opened:
 
 def _open(plan: _FilePlan) -> _Opened | FileOutcome:
     """Open the plan's file for rewriting, or say why not: its directory is opened step by step from
-    the scanned root with O_NOFOLLOW (SPEC §9: never a symlink out of the root, even one planted
+    the scanned root with O_NOFOLLOW (docs/fix.md: never a symlink out of the root, even one planted
     during the run), the file itself with O_NOFOLLOW (a symlink is never written through) and only if
     it is a regular file."""
     rel = plan.rel
@@ -629,7 +629,7 @@ def _fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions, p
     # a stylesheet (or, after probing, a page) rewritten at the end is checked against this instant
     started_ns = time.time_ns()
     time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
-    pages, _, _ = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
+    pages, _, _ = collect(list(inputs), settings.base_url, root=settings.root, follow_symlinks=settings.follow_symlinks,
                           follow_outside=settings.follow_outside)
     outcomes: list[FileOutcome] = []
     unfixed: list[Unfixed] = []
@@ -644,7 +644,7 @@ def _fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions, p
             outcomes.append(outcome)
         unfixed.extend(left)
 
-    result = scan_paths(list(inputs), settings, probe=probe if probing else None, page_action=action,
+    result = scan_files(list(inputs), settings, probe=probe if probing else None, page_action=action,
                         on_page=on_page)
     paths: dict[str, tuple[str, str]] = {f.rel: (f.path, root.directory) for root, f in pages}
     roots = {f.rel: root for root, f in pages}

@@ -1,4 +1,4 @@
-"""The HTTPS posture audit (SPEC §11): the http → https redirect, HSTS (RFC 6797), the HSTS preload
+"""The HTTPS posture audit (docs/audit.md): the http → https redirect, HSTS (RFC 6797), the HSTS preload
 list's rules, cookies, and the landing page's own mixed content.
 
 The judging is pure: functions over recorded ``Exchange`` values (one request, one response, no
@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .model import Context, Finding, ScanError, ScanResult, Severity, Target
 from .net import Net, NetSettings, Response
 from .rules import RULES
@@ -31,8 +32,8 @@ STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
 PRELOAD_MAX_AGE = 31536000  # one year: hstspreload.org's minimum (MC504)
 TEN_YEARS = 10 * 365 * 86400  # hstspreload.org warns above this
-MAX_HOPS = 10  # SPEC §11.1: follow up to 10 hops by hand
-WEAK_HOPS = 3  # SPEC §11.1 / hstspreload: more than 3 redirects is weak
+MAX_HOPS = 10  # docs/audit.md#redirect: follow up to 10 hops by hand
+WEAK_HOPS = 3  # docs/audit.md#redirect / hstspreload: more than 3 redirects is weak
 PERMANENT = frozenset((301, 308))
 TEMPORARY = frozenset((302, 303, 307))
 REDIRECTS = PERMANENT | TEMPORARY
@@ -362,7 +363,7 @@ def judge_hsts(ex: Exchange) -> tuple[HstsPolicy | None, list[Issue]]:
                             ex.url, STS, "header", values[0]))
         return policy, issues
     if len(values) > 1:
-        # SPEC §11.2: only the first counts, so the host is protected; hstspreload wants exactly one
+        # docs/audit.md#hsts: only the first counts, so the host is protected; hstspreload wants exactly one
         issues.append(Issue("MC504", f"{ex.url} sends {len(values)} {STS} headers: browsers use only the "
                                      f"first ({values[0]!r}); the preload list requires exactly one",
                             ex.url, STS, "count", " | ".join(values)))
@@ -380,7 +381,7 @@ def judge_hsts(ex: Exchange) -> tuple[HstsPolicy | None, list[Issue]]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Preload eligibility (hstspreload.org's checker, SPEC §11.3)
+# Preload eligibility (hstspreload.org's checker, docs/audit.md#preload)
 # ---------------------------------------------------------------------------------------------------
 
 def preload_issues(policy: HstsPolicy, response: Exchange, base_domain: str | None,
@@ -444,11 +445,11 @@ def preload_issues(policy: HstsPolicy, response: Exchange, base_domain: str | No
 
 
 # ---------------------------------------------------------------------------------------------------
-# Redirects (SPEC §11.1)
+# Redirects (docs/audit.md#redirect)
 # ---------------------------------------------------------------------------------------------------
 
 def is_exempt_host(url: str, allowed: Iterable[str] = ()) -> bool:
-    """localhost, loopback addresses and names the user allows keep plain http (SPEC §11.1)."""
+    """localhost, loopback addresses and names the user allows keep plain http (docs/audit.md#redirect)."""
     host = urls.host(url).lower().rstrip(".")
     if host in {h.lower().rstrip(".") for h in allowed}:
         return True
@@ -490,7 +491,7 @@ def judge_redirects(chain: Chain, *, exempt: bool = False) -> list[Issue]:
         issues.insert(0, Issue("MC501", f"the redirect chain from {first.url} ends on https with status "
                                         f"{last.status}, not 2xx: {desc}", first.url, "http", "redirect", desc))
         return issues
-    # SPEC §11.1 (hstspreload): first hop to https on the same host, 301 or 308
+    # docs/audit.md#redirect (hstspreload): first hop to https on the same host, 301 or 308
     weak: list[Issue] = []
     target = first.location
     if not (target.lower().startswith("https:") and same_host(target, first.url)):
@@ -509,7 +510,7 @@ def judge_redirects(chain: Chain, *, exempt: bool = False) -> list[Issue]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Cookies (SPEC §11.4)
+# Cookies (docs/audit.md#cookies)
 # ---------------------------------------------------------------------------------------------------
 
 def parse_set_cookie(value: str) -> Cookie | None:
@@ -535,7 +536,7 @@ def parse_set_cookie(value: str) -> Cookie | None:
 
 
 def looks_sensitive(name: str) -> bool:
-    """SPEC §11.4: a session or auth cookie by its name."""
+    """docs/audit.md#cookies: a session or auth cookie by its name."""
     low = name.lower()
     return any(w in low for w in AUTH_WORDS) or low.startswith(("__host-", "__secure-"))
 
@@ -580,8 +581,8 @@ def judge_cookies(exchanges: Iterable[Exchange]) -> list[Issue]:
 # ---------------------------------------------------------------------------------------------------
 
 def to_findings(issues: Sequence[Issue]) -> list[Finding]:
-    """Posture findings: context ``header``, no file, line or offset; fingerprints per SPEC §6."""
-    from .pipeline import fingerprint
+    """Posture findings: context ``header``, no file, line or offset; fingerprints per docs/json-report.md."""
+    from .judge.findings import fingerprint
 
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
     out = []
@@ -653,7 +654,7 @@ class _Recorder:
         return self.seen[url]
 
     async def walk(self, start: str) -> Chain:
-        """SPEC §11.1: follow up to MAX_HOPS redirects by hand, catching loops."""
+        """docs/audit.md#redirect: follow up to MAX_HOPS redirects by hand, catching loops."""
         exchanges: list[Exchange] = []
         visited: set[str] = set()
         url = start
@@ -680,10 +681,12 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     """A fetched page's own mixed content, through the scan's one-document path (pipeline.scan_document)
     with its transport facts: URL, https or not, Content-Type charset and CSP header. Returns
     (findings, errors, pages scanned)."""
-    from .extract.html import PageContext, header_upgrades
-    from .pipeline import scan_document
+    from .judge.document import judge_document
+    from .model import Document, DocumentKind
     from .suppress import selected
 
+    if page.error is not None:  # net.py hands out no body over its cap ("too-large"): not scanned
+        return [], [_error(page.url, page, "page not scanned")], 0
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
     media = ctype.split(";", 1)[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml", "") or not page.body:
@@ -693,10 +696,11 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
         key, _, val = param.partition("=")
         if key.strip().lower() == "charset":
             charset = val.strip().strip('"') or None
-    # SPEC §3 step 4: an enforced CSP header with upgrade-insecure-requests (Report-Only never counts)
-    upgrade = any(header_upgrades(v) for k, v in page.headers if k.lower() == "content-security-policy")
-    context = PageContext(page.url, page.tls, upgrade)
-    outcome = scan_document(page.body, context, xml=media == "application/xhtml+xml", transport_charset=charset)
+    # docs/judging.md#steps step 4: an enforced CSP header (Report-Only never counts), judged as any served page
+    csp = ", ".join(v for k, v in page.headers if k.lower() == "content-security-policy") or None
+    kind = DocumentKind.XHTML if media == "application/xhtml+xml" else DocumentKind.HTML
+    doc = Document(data=page.body, url=page.url, kind=kind, tls=page.tls, csp=csp, charset=charset)
+    outcome, _ = judge_document(doc)
     if outcome.error is not None:
         return [], [outcome.error], 0
     return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1
@@ -708,11 +712,11 @@ def _error(url: str, ex: Exchange, what: str) -> ScanError:
 
 async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str], None] | None = None,
                 psl: PublicSuffixList | None = None) -> tuple[ScanResult, AuditRecord]:
-    """Audit one site URL (SPEC §11). Raises nothing for network trouble: what could not be checked
+    """Audit one site URL (docs/audit.md). Raises nothing for network trouble: what could not be checked
     becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
-    from .pipeline import finalize
+    from .judge.findings import finalize
     from .suppress import selected
 
     say = log or (lambda _m: None)
@@ -723,7 +727,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     http_start = _with(url, "http", options.http_port) if given_https else url
     issues: list[Issue] = []
 
-    # SPEC §11.1: the plain-http URL must redirect, first hop to https on the same host
+    # docs/audit.md#redirect: the plain-http URL must redirect, first hop to https on the same host
     http_chain = await rec.walk(http_start)
     record.http_chain = http_chain
     say(f"redirect chain: {http_chain.describe()}")
@@ -749,13 +753,13 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     if response.status is None:
         record.errors.append(_error(https_url, response, "https could not be checked"))
     else:
-        # SPEC §11.2, RFC 6797 §8.1: the STS header of the host's https response
+        # docs/audit.md#hsts, RFC 6797 §8.1: the STS header of the host's https response
         policy, hsts = judge_hsts(response)
         issues += hsts
         if policy is not None and policy.valid and not _is_ip(host):
             psl = psl or _PSL()
             base = psl.privatesuffix(host)
-            # SPEC §11.3: the registrable domain is judged for preloading; a subdomain only when it asks
+            # docs/audit.md#preload: the registrable domain is judged for preloading; a subdomain when it asks
             if (base == host or policy.preload) and not is_exempt_host(https_url, options.allow_http_hosts):
                 www: Exchange | None = None
                 if base == host and options.check_www:
@@ -764,7 +768,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
                     record.www = www
                     say(f"www check: {www_url} {www.status if www.status is not None else www.error}")
                 issues += preload_issues(policy, response, base, http_chain, https_chain, www)
-    # SPEC §11.4: every Set-Cookie on an https response
+    # docs/audit.md#cookies: every Set-Cookie on an https response
     https_seen = [ex for ex in rec.seen.values() if ex.tls and (record.www is None or ex is not record.www)]
     issues += judge_cookies(https_seen)
 

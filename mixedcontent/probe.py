@@ -1,4 +1,4 @@
-"""SPEC §8: the https availability probe. For each unique insecure URL (per destination class) its
+"""docs/probe.md: the https availability probe. For each unique insecure URL (per destination class) its
 https twin is requested once per run, through ``net.Net`` (bounds, timeouts, address safety), and the
 outcome is a ``ProbeResult`` value, never an exception.
 
@@ -10,8 +10,18 @@ with a valid certificate for the host, redirects (at most 5) never leave https, 
     unavailable  http-NNN, redirect-to-http, too-many-redirects, content-type-mismatch, tls-untrusted,
                  tls-expired, tls-hostname-mismatch, tls-error, connect-refused, dns-failure
     timeout      timeout
-    error        connection-reset, bad-response (the server hung up or did not speak HTTP)
-    skipped      blocked-address (address safety), not-probed
+    error        connection-reset, bad-response (the server hung up or did not speak HTTP),
+                 host-failing (not asked: the host failed ``host_failures`` times in a row this run)
+    skipped      blocked-address (address safety), not-probed; and "cannot tell": resolver-error,
+                 network-unreachable, local-limit (our own resolver, network or limits failed), and
+                 dns-failure when no name resolved in the whole run (see below)
+
+"Cannot tell" outcomes say nothing about the twin, so like every ``skipped`` result they change no
+code and are never cached. A resolver's "no such name" (``dns-failure``) is the twin not working --
+a browser cannot reach it either -- but only when the resolver is seen to answer for real: some
+other name resolved through it in the same run. Offline, or behind a resolver that answers NXDOMAIN
+for everything (sandboxes do), every name fails alike, and then ``dns-failure`` is a "cannot tell"
+too. A run whose every probe could not tell says so once (``ProbeOutcome.warnings``).
 
 robots.txt is not consulted: a probe is the one request each visitor's browser makes for the
 resource anyway, not a crawl (RFC 9309 addresses crawlers); ``robots`` stays reserved for crawls.
@@ -31,19 +41,20 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import urls
 from .model import ProbeResult
-from .net import REDIRECT_STATUSES, Net, NetSettings, Response
+from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 
 DEFAULT_CACHE_TTL = 86400.0  # seconds: one day
-MAX_REDIRECTS = 5  # SPEC §8
+MAX_REDIRECTS = 5  # docs/probe.md
 CACHE_VERSION = 1
 
-# SPEC §8: which content types fit which destination
+# docs/probe.md: which content types fit which destination
 _MEDIA_TYPES = frozenset(("application/ogg", "application/vnd.apple.mpegurl", "application/x-mpegurl",
                           "application/dash+xml"))
 # WHATWG MIME Sniffing §4.6: JavaScript MIME type essences
@@ -56,12 +67,15 @@ _FONT_TYPES = frozenset(("application/vnd.ms-fontobject", "application/octet-str
 _CLASS_OF = {"image": "image", "audio": "media", "video": "media", "style": "style", "script": "script",
              "font": "font"}
 
-# net.Response.error -> (status, reason): SPEC §8's words where one fits
+# net.Response.error -> (status, reason): docs/probe.md's words where one fits
 _ERRORS = {
     "tls-untrusted": "unavailable", "tls-expired": "unavailable", "tls-hostname-mismatch": "unavailable",
     "tls-error": "unavailable", "connect-refused": "unavailable", "dns-failure": "unavailable",
     "timeout": "timeout", "blocked-address": "skipped", "connection-reset": "error", "bad-response": "error",
+    "host-failing": "error", **{word: "skipped" for word in OUR_SIDE},
 }
+# skipped results that were tried and could not tell (as opposed to not tried: blocked-address)
+_CANNOT_TELL = OUR_SIDE | {"dns-failure"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +93,11 @@ class ProbeOutcome:
     probed: int  # twins requested over the network in this run
     cached: int  # results taken from the on-disk cache
     warnings: tuple[str, ...] = ()
+    undecided: int = 0  # probes of this run that could not tell (our resolver, network or limits)
 
 
 def destination_class(destination: str | None) -> str:
-    """SPEC §8's groups: image, media (audio/video), style, script, font; anything else accepts any type."""
+    """The groups of docs/probe.md: image, media (audio/video), style, script, font; others take any type."""
     return _CLASS_OF.get(destination or "", "any")
 
 
@@ -92,7 +107,7 @@ def probe_key(url: str, destination: str | None) -> tuple[str, str]:
 
 
 def content_type_fits(cls: str, content_type: str | None) -> bool:
-    """SPEC §8: does a response's media type (lower case, no parameters) fit destination class ``cls``?"""
+    """Does a response's media type (lower case, no parameters) fit the class ``cls`` (docs/probe.md)?"""
     if cls == "any":
         return True
     if content_type is None:
@@ -131,11 +146,11 @@ async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
         if location is not None:
             target = urls.resolve(location.strip(), url)
             if target is not None and urls.scheme(target) == "http:":
-                # SPEC §8: redirects never leave https
+                # docs/probe.md: redirects never leave https
                 return ProbeResult("unavailable", "redirect-to-http", r.status, target, None)
             if target is not None and urls.scheme(target) == "https:":
                 hops += 1
-                # SPEC §8: at most 5 redirects (a loop never ends, as browsers' "too many redirects" says)
+                # docs/probe.md: at most 5 redirects (a loop never ends: browsers' "too many redirects")
                 if hops > MAX_REDIRECTS or target in seen:
                     return ProbeResult("unavailable", "too-many-redirects", r.status, target, None)
                 seen.add(target)
@@ -156,7 +171,7 @@ def _http_level(p: ProbeResult) -> bool:
 
 
 async def check_twin(net: Net, twin: str, cls: str) -> ProbeResult:
-    """SPEC §8: HEAD, then GET when HEAD is refused (405/501) or its answer may be contradicted
+    """docs/probe.md: HEAD, then GET when HEAD is refused (405/501) or its answer may be contradicted
     (any other non-2xx status, a content type that does not fit); GET, what browsers send, decides."""
     head = await _follow(net, twin, cls, "HEAD")
     if head.status == "available" or not _http_level(head):
@@ -246,12 +261,37 @@ def _result_dict(p: ProbeResult) -> dict[str, object]:
             "content_type": p.content_type}
 
 
+def cannot_tell(p: ProbeResult) -> bool:
+    """Was the probe tried, and did our own side (resolver, network, limits) keep it from telling?"""
+    return p.status == "skipped" and p.reason in _CANNOT_TELL
+
+
 async def _probe_all(keys: list[tuple[str, str]], settings: NetSettings,
                      known: Mapping[tuple[str, str], ProbeResult]) -> tuple[dict[tuple[str, str], ProbeResult], int]:
     async with Net(settings) as net:
         prober = Prober(net, known)
-        results = await asyncio.gather(*(prober.probe_key(k) for k in keys))
-        return dict(zip(keys, results)), prober.probed
+        results = dict(zip(keys, await asyncio.gather(*(prober.probe_key(k) for k in keys))))
+        if net.resolved == 0:
+            # no name resolved in this run: a "no such name" may be the resolver's fault (offline, or a
+            # resolver that fails every name), so it tells nothing (NOTES.md, "cannot tell")
+            for key, p in results.items():
+                if key not in known and p.status == "unavailable" and p.reason == "dns-failure":
+                    results[key] = replace(p, status="skipped")
+        return results, prober.probed
+
+
+def _undecided_warning(this_run: list[ProbeResult]) -> str | None:
+    """One line when probes of this run could not tell (all of them: the network was out of reach)."""
+    tried = [p for p in this_run if not (p.status == "skipped" and p.reason not in _CANNOT_TELL)]
+    undecided = [p for p in tried if cannot_tell(p)]
+    if not undecided:
+        return None
+    reasons = ", ".join(f"{r} ×{n}" for r, n in sorted(Counter(p.reason for p in undecided).items()))
+    if len(undecided) == len(tried):
+        return (f"no https twin could be checked: every probe failed on this side of the network ({reasons}); "
+                f"the findings keep their codes and nothing was cached")
+    return (f"{len(undecided)} of {len(tried)} https twins could not be checked ({reasons}): "
+            f"their findings keep their codes")
 
 
 def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeSettings(), *,
@@ -259,7 +299,7 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
     """The probe stage (synchronous entry, one event loop and one ``Net`` per run): results for each
     (twin, destination class) key, using and refreshing the on-disk cache when one is configured."""
     wanted = sorted(set(keys))
-    # SPEC §8: "with a valid certificate for the host" -- never skip verification here
+    # docs/probe.md: "with a valid certificate for the host" -- never skip verification here
     net_settings = replace(settings.net, insecure=False)
     context = _context(net_settings)
     warnings: list[str] = []
@@ -275,6 +315,10 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
                 known[(str(e["url"]), str(e["class"]))] = _result_of(e["result"])
     results, probed = asyncio.run(_probe_all(wanted, net_settings, known)) if wanted else ({}, 0)
     cached = sum(1 for k in wanted if k in known)
+    this_run = [p for k, p in results.items() if k not in known]
+    undecided = _undecided_warning(this_run)
+    if undecided is not None:
+        warnings.append(undecided)
     if settings.cache_file is not None and probed:
         fresh = {(str(e["context"]), str(e["url"]), str(e["class"])): e for e in entries}
         checked = now()
@@ -289,8 +333,9 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
             write_atomic(settings.cache_file, json.dumps(body, indent=1, sort_keys=True) + "\n")
         except OSError as e:
             warnings.append(f"--probe-cache {settings.cache_file}: not written: {e.strerror or e}")
-    return ProbeOutcome(results=results, probed=probed, cached=cached, warnings=tuple(warnings))
+    return ProbeOutcome(results=results, probed=probed, cached=cached, warnings=tuple(warnings),
+                        undecided=sum(1 for p in this_run if cannot_tell(p)))
 
 
-__all__ = ["DEFAULT_CACHE_TTL", "MAX_REDIRECTS", "ProbeOutcome", "ProbeSettings", "Prober", "check_twin",
+__all__ = ["DEFAULT_CACHE_TTL", "MAX_REDIRECTS", "ProbeOutcome", "ProbeSettings", "Prober", "cannot_tell", "check_twin",
            "content_type_fits", "destination_class", "probe_key", "run_probes"]

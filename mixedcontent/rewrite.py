@@ -1,5 +1,5 @@
 """Rewriting references: what the new text of a span is (``propose_fix``) and, for ``fix``, how edits
-are applied to the original bytes. Only the bytes inside a span ever change (SPEC §9).
+are applied to the original bytes. Only the bytes inside a span ever change (docs/fix.md).
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
         return "https:" + raw[5:], None
     twin = urls.href_twin(url)
     if raw[:5].lower() != "http:":
-        # the scheme is spelled with character references or escapes (or after whitespace): SPEC §9,
+        # the scheme is spelled with character references or escapes (or after whitespace): docs/fix.md,
         # replace exactly the raw text the browser decodes to "http:" with "https:", the rest as written
         span = _scheme_span(raw, context)
         if span is None:
@@ -145,7 +145,7 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         return None
     target = ref
     if ref.via_base is not None:
-        target = ref.via_base  # SPEC §6: references resolved through an http <base href> are fixed there
+        target = ref.via_base  # docs/json-report.md: references resolved through an http <base href> are fixed there
     elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(ref.raw, ref.context)[0]):
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
@@ -264,7 +264,7 @@ def open_directory(root: str, parts: Sequence[str]) -> int:
     """A descriptor of the directory ``root/parts[0]/parts[1]/…``, each step opened relative to the one
     before with O_NOFOLLOW | O_DIRECTORY: a step that is (or has just become) a symlink fails with ELOOP
     or ENOTDIR instead of being followed, so nothing opened through it can lie outside ``root``,
-    whatever happens to the tree meanwhile (SPEC §9: never follow symlinks out of the root). The
+    whatever happens to the tree meanwhile (docs/fix.md: never follow symlinks out of the root). The
     caller closes it. Raises OSError."""
     fd = os.open(root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     try:
@@ -299,7 +299,7 @@ def read_at(dir_fd: int, name: str) -> tuple[bytes, os.stat_result]:
 
 def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None, backup: str | None = None,
                  durable: bool = True) -> None:
-    """Replace the file at ``path`` with ``data`` atomically (SPEC §9): ``stage_at`` then ``commit_at``
+    """Replace the file at ``path`` with ``data`` atomically (docs/fix.md): ``stage_at`` then ``commit_at``
     in its directory. Readers see the old bytes or the new, never a mix; a crash leaves at most a temp
     file, which ``remove_temp_files`` clears. With ``expect``, the rename happens only if ``path`` is
     still that file, else ``FileChangedError``. With ``backup``, the original stays at ``path + backup``

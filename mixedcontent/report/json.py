@@ -1,4 +1,4 @@
-"""SPEC §6: the JSON report contract, version 1. Fields are only ever added.
+"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added.
 
 Every JSON text this package writes is valid UTF-8 whatever the input: a string may hold lone
 surrogates (a byte that is invalid in its document's encoding is kept as the code point U+DC80 + byte,
