@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, TextIO
 from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
-from .fixer import FixOptions, fix_paths, parse_map
+from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
 from .model import ReportOptions, ScanResult, Severity
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
 from .report import fixes as fixes_report
+from .report.text import safe
 from .rewrite import write_atomic
 from .rules import RULES
 from .scan import is_url, scan_archives, scan_files, scan_site
@@ -68,13 +69,24 @@ _FIX_EPILOG = """\
 what changes: only the bytes of each URL (usually "http" -> "https", and a ":80" port dropped);
 encoding, BOM, line endings, entities, quoting and everything else stay byte-identical. References
 under an http <base href> are fixed by fixing the base once. Script literals (MC401) are never
-rewritten; references written with character references or CSS escapes in the scheme are shown, not
-rewritten. Each file is written to a temp file in its directory, fsynced and renamed over the
-original (permissions kept); a file changed since the scan began, a symlink, or a file outside the
-root is never written. Temp files left by an interrupted run are removed by the next run.
+rewritten; a scheme written with character references or CSS escapes (http&#58;, \\68ttp:) is
+replaced, exactly its raw text, by https:. Each file is written to a temp file in its directory,
+fsynced and renamed over the original (permissions kept); a file changed since it was scanned, a
+symlink, or a file outside the root is never written (directories are opened one step at a time from
+the root, never through a symlink, whatever changes during the run). Ctrl-C stops the run, removes
+its temp files and lists the files already rewritten (exit 130); temp files a killed run left are
+removed by the next run. --dry-run's patch is made from the bytes as stored: git apply and patch -p1
+apply it.
 
 exit codes: 0 done (or nothing to do); 1 a file could not be rewritten (changed meanwhile, unwritable,
-backup exists); 2 bad command line or configuration, or a missing path."""
+backup exists); 2 bad command line or configuration, or a missing path; 130 interrupted."""
+
+
+def stderr_line(message: str) -> str:
+    """One line for stderr: every message, error entry and warning the CLI writes there goes through
+    this, escaped as the text report escapes (``report.text.safe``: C0/C1 controls, bidi overrides,
+    lone surrogates), so a hostile file name or page cannot drive the terminal."""
+    return f"mixedcontent: {safe(message)}\n"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -263,7 +275,7 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     isatty = getattr(stderr, "isatty", None)
     with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
         result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
-                           log=lambda message: progress.log(f"mixedcontent: {message}"), progress=progress)
+                           log=lambda message: progress.log(stderr_line(message).rstrip("\n")), progress=progress)
     if result.pages == 0:
         why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
         raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
@@ -276,12 +288,12 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     if args.write_baseline:
         recorded = [f for f in result.findings if f.suppressed_by is None]
         write_baseline(args.write_baseline, recorded)
-        stderr.write(f"mixedcontent: recorded {len(recorded)} findings in {args.write_baseline}\n")
+        stderr.write(stderr_line(f"recorded {len(recorded)} findings in {args.write_baseline}"))
         return 0
     _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
     if fmt != "text" and result.errors:
         for e in result.errors:
-            stderr.write(f"mixedcontent: {e.file or e.url}: {e.message}\n")
+            stderr.write(stderr_line(f"{e.file or e.url}: {e.message}"))
     return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
 
 
@@ -486,7 +498,7 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _note_http_base(settings, stderr)
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
                         show_suppressed=args.show_suppressed, probe=probe, log=log)
@@ -544,7 +556,7 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
                            show_suppressed=args.show_suppressed, log=log)
@@ -569,7 +581,16 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     probe = probe_settings(args)  # validates the network flags even when nothing will be probed
     if args.unsafe:
         probe = None  # --unsafe proves nothing and needs no proof: it never goes online
-    result = fix_paths(list(args.paths), settings, options, probe)
+    try:
+        result = fix_paths(list(args.paths), settings, options, probe)
+    except FixInterrupted as e:
+        # docs/fix.md: nothing lost: each file is the original or the full rewrite, and the user learns which
+        stderr.write(stderr_line(f"interrupted: rewrote {len(e.rewritten)} file(s) before stopping; the others "
+                                 "are unchanged (run fix again to finish)"))
+        stderr.writelines(stderr_line(f"{rel}: rewritten") for rel in e.rewritten)
+        if e.removed_temp_files:
+            stderr.write(stderr_line(f"removed {len(e.removed_temp_files)} temp file(s) of the interrupted run"))
+        return 130
     if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
@@ -705,7 +726,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from .report import csp as csp_report
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     probe = probe_settings(args)
     report_uri = args.report_uri or csp.REPORT_URI_PLACEHOLDER
@@ -797,7 +818,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     options = _audit_options(args)
 
     def log(message: str) -> None:
-        stderr.write(f"mixedcontent: {message}\n")
+        stderr.write(stderr_line(message))
 
     result, record = run_audit(url, options, net_settings(args), log=log)
     reached = [c for c in (record.http_chain, record.https_chain) if c is not None and c.exchanges[0].status is not None]
@@ -807,7 +828,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _emit(result, args.format, args.output, stdout, args.fail_on)
     _server_config(result, args, stdout)
     if args.format != "text":
-        stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
+        stderr.writelines(stderr_line(f"{e.file or e.url}: {e.message}") for e in result.errors)
     return exit_code(result, args.fail_on, args.strict)
 
 
@@ -898,7 +919,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _cmd_audit(args, stdout, stderr)
         return _cmd_rule(args, stdout)
     except MixedContentError as e:
-        stderr.write(f"mixedcontent: {e}\n")
+        stderr.write(stderr_line(str(e)))
         return e.exit_code
     except KeyboardInterrupt:
         stderr.write("mixedcontent: interrupted\n")
@@ -908,7 +929,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes one line
         if debug:
             traceback.print_exc(file=stderr)
-        stderr.write(f"mixedcontent: internal error: {type(e).__name__}: {e} (run with --debug for details)\n")
+        stderr.write(stderr_line(f"internal error: {type(e).__name__}: {e} (run with --debug for details)"))
         return 2
 
 

@@ -10,11 +10,16 @@ splice, write a temp file and rename it over the original).
 
 from __future__ import annotations
 
+import errno
+import json
 import os
-import stat
+import signal
+import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import cast
@@ -24,15 +29,18 @@ from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Applicability, Context, Finding, FixStatus, ScanError, ScanResult, pickled_by_fields
 from .probe import ProbeSettings
+from .report.json import dumps
 from .rewrite import (
     CAN_SYNC_FILESYSTEMS,
     FileChangedError,
+    NotRegularFileError,
     apply_edits,
-    commit_file,
-    discard_temp,
+    commit_at,
+    discard_at,
+    open_directory,
+    read_at,
     remove_temp_files,
-    replace_file,
-    stage_file,
+    stage_at,
     sync_directories,
     sync_filesystems,
     unified_diff,
@@ -88,7 +96,7 @@ class FileOutcome:
     status: FixStatus
     edits: tuple[PlannedEdit, ...]
     message: str | None = None
-    diff: str | None = None
+    diff: bytes | None = None  # --dry-run: a unified diff of the bytes as stored (see rewrite.unified_diff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,52 +283,85 @@ def _refusal(f: Finding, options: FixOptions, bases: dict[tuple[str | None, int]
 
 @lru_cache(maxsize=4096)
 def _real_directory(directory: str) -> str:
-    """realpath of a page's directory, once per directory and process (pages of one directory
-    share it; the file itself is checked not to be a symlink)."""
+    """realpath of a page's directory, once per directory and process (pages of one directory share
+    it). Only names the steps: each is then opened with O_NOFOLLOW by ``open_directory``, so a
+    directory swapped for a symlink after this was cached is refused, never followed."""
     return os.path.realpath(directory)
 
 
-def _check(plan: _FilePlan, started_ns: int) -> os.stat_result | FileOutcome:
-    """The file's stat when it may be written, else why not: never through a symlink, never outside
-    the scanned root, never when it changed after the scan began."""
+@dataclass(slots=True)
+class _Opened:
+    """A file to rewrite, opened through directory handles below its root: the handle of its
+    directory (``dir_fd``, owned: closed by whoever ends its use), its name there, the bytes read and
+    its stat as it was opened."""
+
+    dir_fd: int
+    name: str
+    data: bytes
+    st: os.stat_result
+
+
+def _open(plan: _FilePlan) -> _Opened | FileOutcome:
+    """Open the plan's file for rewriting, or say why not: its directory is opened step by step from
+    the scanned root with O_NOFOLLOW (docs/fix.md: never a symlink out of the root, even one planted
+    during the run), the file itself with O_NOFOLLOW (a symlink is never written through) and only if
+    it is a regular file."""
     rel = plan.rel
-    try:
-        st = os.lstat(plan.path)
-    except OSError as e:
-        return FileOutcome(rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
-    if not stat.S_ISREG(st.st_mode):  # lstat: a symlink is not a regular file
-        return FileOutcome(rel, FixStatus.SKIPPED, (), "a symlink or not a regular file: never written through")
     directory, name = os.path.split(plan.path)
-    real = os.path.join(_real_directory(directory), name)
-    if not (real == plan.root or real.startswith(plan.root.rstrip(os.sep) + os.sep)):
+    real = _real_directory(directory or ".")
+    root = plan.root.rstrip(os.sep) or os.sep
+    if real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
         return FileOutcome(rel, FixStatus.SKIPPED, (), "lies outside the scanned root (through a symlink): never written")
-    if st.st_mtime_ns >= started_ns:
-        return FileOutcome(rel, FixStatus.SKIPPED, (), "changed on disk since it was scanned; run fix again")
-    return st
-
-
-def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: bool) -> FileOutcome:
-    """Rewrite one file the scan saw earlier: checked, read and decoded again."""
-    st = _check(plan, started_ns)
-    if isinstance(st, FileOutcome):
-        return st
+    parts = [p for p in real[len(root):].split(os.sep) if p]
     try:
-        with open(plan.path, "rb") as fh:
-            data = fh.read()
+        dir_fd = open_directory(root, parts)
     except OSError as e:
-        return FileOutcome(plan.rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
-    if looks_binary(data):
-        return FileOutcome(plan.rel, FixStatus.SKIPPED, (), "binary content")
-    outcome = _rewrite(plan, st, _decoder(plan.rel, plan.context)(data), options, scripting)
-    assert isinstance(outcome, FileOutcome)
-    return outcome
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):
+            return FileOutcome(rel, FixStatus.SKIPPED, (), "a directory on its path is now a symlink or not a directory: "
+                                                   "never written through")
+        return FileOutcome(rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
+    try:
+        data, st = read_at(dir_fd, name)
+    except (NotRegularFileError, OSError) as e:
+        os.close(dir_fd)
+        if isinstance(e, NotRegularFileError) or e.errno == errno.ELOOP:
+            return FileOutcome(rel, FixStatus.SKIPPED, (), "a symlink or not a regular file: never written through")
+        return FileOutcome(rel, FixStatus.ERROR, (), f"cannot read: {e.strerror or e}")
+    return _Opened(dir_fd, name, data, st)
 
 
-def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixOptions,
-             scripting: bool, staged: bool = False) -> FileOutcome | _Staged:
-    """Splice the plan's edits into ``src`` (the file as it was when ``st`` was taken) and replace
-    the file atomically (or, in a dry run, describe the change). ``staged``: only write the temp
-    file and hand it back, for ``_commit`` to finish."""
+_CHANGED = "changed on disk since it was scanned; run fix again"
+
+
+def _apply(plan: _FilePlan, options: FixOptions, started_ns: int, scripting: bool,
+           journal: str | None, stop: threading.Event) -> FileOutcome:
+    """Rewrite one file the scan saw earlier (a stylesheet, or any file once the probe has run): opened,
+    read and decoded again."""
+    if stop.is_set():
+        return FileOutcome(plan.rel, FixStatus.SKIPPED, (), "interrupted before it was rewritten")
+    opened = _open(plan)
+    if isinstance(opened, FileOutcome):
+        return opened
+    try:
+        # the kernel sets ctime on every change and it cannot be set back, so unlike mtime (archives
+        # carry future mtimes) it tells a change after the scan began
+        if opened.st.st_ctime_ns >= started_ns:
+            return FileOutcome(plan.rel, FixStatus.SKIPPED, (), _CHANGED)
+        if looks_binary(opened.data):
+            return FileOutcome(plan.rel, FixStatus.SKIPPED, (), "binary content")
+        src = _decoder(plan.rel, plan.context)(opened.data)
+        outcome = _rewrite(plan, opened, src, options, scripting, journal)
+        assert isinstance(outcome, FileOutcome)
+        return outcome
+    finally:
+        os.close(opened.dir_fd)
+
+
+def _rewrite(plan: _FilePlan, opened: _Opened, src: SourceText, options: FixOptions,
+             scripting: bool, journal: str | None, staged: bool = False) -> FileOutcome | _Staged:
+    """Splice the plan's edits into ``src`` (the file as ``opened`` read it) and replace the file
+    atomically (or, in a dry run, describe the change). ``staged``: only write the temp file and hand
+    it back, for ``_commit`` to finish (it then owns ``opened.dir_fd``)."""
     rel = plan.rel
     edits = [e for k, e in sorted(plan.edits.items()) if k not in plan.conflicts]
     notes: list[str] = []
@@ -346,20 +387,23 @@ def _rewrite(plan: _FilePlan, st: os.stat_result, src: SourceText, options: FixO
         return FileOutcome(rel, FixStatus.SKIPPED, (), f"{e}; changed since it was scanned? run fix again")
     message = "; ".join(notes) or None
     if options.dry_run:
-        return FileOutcome(rel, FixStatus.WOULD_REWRITE, tuple(kept), message, unified_diff(rel, src, new_data))
+        return FileOutcome(rel, FixStatus.WOULD_REWRITE, tuple(kept), message, unified_diff(rel, src.data, new_data))
     done = FileOutcome(rel, FixStatus.REWRITTEN, tuple(kept), message)
-    if staged:
-        try:
-            # durable later, for a whole chunk at once, where the filesystems can be synced
-            tmp = stage_file(plan.path, new_data, expect=st, fsync=options.durable and not CAN_SYNC_FILESYSTEMS)
-        except OSError as e:
-            return FileOutcome(rel, FixStatus.ERROR, (), f"cannot write: {e.strerror or e}")
-        return _Staged(done, plan.path, tmp, st)
     try:
-        replace_file(plan.path, new_data, expect=st, backup=options.backup, durable=options.durable)
+        # staged: durable later, for a whole chunk at once, where the filesystems can be synced
+        tmp = stage_at(opened.dir_fd, opened.name, new_data, expect=opened.st,
+                       fsync=options.durable and not (staged and CAN_SYNC_FILESYSTEMS))
     except OSError as e:
         return _write_failure(rel, e, options)
-    return done
+    result = _Staged(done, opened.dir_fd, opened.name, tmp, opened.st)
+    if staged:
+        return result
+    fd = _open_journal(journal)
+    try:
+        return _commit(result, options, None, fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
@@ -372,25 +416,27 @@ def _write_failure(rel: str, e: OSError, options: FixOptions) -> FileOutcome:
 
 @dataclass(frozen=True, slots=True)
 class _Staged:
-    """A rewrite written to its temp file, waiting to be made durable and renamed into place (it never
-    leaves the worker that wrote it: ``settle`` turns it into a FileOutcome)."""
+    """A rewrite written to its temp file ``tmp`` beside ``name`` in the directory ``dir_fd``, waiting to
+    be made durable and renamed into place (it never leaves the worker that wrote it: ``settle`` turns
+    it into a FileOutcome and closes ``dir_fd``)."""
 
     done: FileOutcome  # the outcome once renamed
-    path: str
+    dir_fd: int
+    name: str
     tmp: str
-    st: os.stat_result
+    st: os.stat_result  # the original as read: renamed over only if it is still exactly this file
 
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _FixPage:
     """The pipeline's PageAction for ``fix``: plan and rewrite each page in the worker that scanned
-    it, from the bytes and text it already holds (no second read or decode, and the writes overlap
-    the scanning of other pages). Returns (the file's outcome or None, the findings left alone)."""
+    it, from the bytes and text it already holds (no second decode, and the writes overlap the
+    scanning of other pages). Returns (the file's outcome or None, the findings left alone)."""
 
     options: FixOptions
-    started_ns: int
     scripting: bool
+    journal: str | None  # where each rewritten file is recorded as it is renamed into place
 
     def __call__(self, path: str, rel: str, url: str, root: str, src: SourceText,
                  findings: list[Finding]) -> tuple[FileOutcome | _Staged | None, list[Unfixed]]:
@@ -399,41 +445,102 @@ class _FixPage:
         plan = plans.get(rel)
         if plan is None:
             return None, unfixed
-        st = _check(plan, self.started_ns)
-        if isinstance(st, FileOutcome):
-            return st, unfixed
-        if st.st_size != len(src.data):
-            return FileOutcome(rel, FixStatus.SKIPPED, (), "changed on disk since it was scanned; run fix again"), unfixed
-        return _rewrite(plan, st, src, self.options, self.scripting, staged=True), unfixed
+        opened = _open(plan)
+        if isinstance(opened, FileOutcome):
+            return opened, unfixed
+        outcome: FileOutcome | _Staged = FileOutcome(rel, FixStatus.SKIPPED, (), _CHANGED)
+        try:
+            # the file holds exactly the bytes that were scanned (compared, not dated: a future
+            # mtime is no sign of change); from here on its stat must not change until the rename
+            if opened.data == src.data:
+                outcome = _rewrite(plan, opened, src, self.options, self.scripting, self.journal, staged=True)
+        finally:
+            if not isinstance(outcome, _Staged):
+                os.close(opened.dir_fd)
+        return outcome, unfixed
 
     def settle(self, acted: list[object]) -> list[object]:
         """Make the chunk's temp files durable (one syncfs per filesystem instead of an fsync per
-        file), then rename each over its original (still checked against the stat it was planned
-        from). If the sync fails, no original is replaced."""
+        file), then rename each over its original (still checked against the stat it was read with).
+        If the sync fails, no original is replaced. Whatever happens (an interrupt too), every temp
+        file not renamed is removed and every directory handle closed."""
         results: list[tuple[FileOutcome | _Staged | None, list[Unfixed]]] = list(acted)  # type: ignore[arg-type]
         staged = [r[0] for r in results if isinstance(r[0], _Staged)]
-        failure: OSError | None = None
-        if staged and self.options.durable and CAN_SYNC_FILESYSTEMS:
-            try:
-                sync_filesystems(x.path for x in staged)
-            except OSError as e:
-                failure = e
         out: list[object] = []
-        for outcome, unfixed in results:
-            out.append((_commit(outcome, self.options, failure) if isinstance(outcome, _Staged) else outcome,
-                        unfixed))
+        done: set[int] = set()
+        journal = _open_journal(self.journal) if staged else None
+        try:
+            failure: OSError | None = None
+            if staged and self.options.durable and CAN_SYNC_FILESYSTEMS:
+                try:
+                    sync_filesystems(x.dir_fd for x in staged)
+                except OSError as e:
+                    failure = e
+            for outcome, unfixed in results:
+                if isinstance(outcome, _Staged):
+                    out.append((_commit(outcome, self.options, failure, journal), unfixed))
+                    done.add(id(outcome))  # renamed, or its temp file removed
+                else:
+                    out.append((outcome, unfixed))
+        finally:
+            for x in staged:
+                if id(x) not in done:
+                    discard_at(x.dir_fd, x.tmp)
+                os.close(x.dir_fd)
+            if journal is not None:
+                os.close(journal)
         return out
 
 
-def _commit(staged: _Staged, options: FixOptions, failure: OSError | None) -> FileOutcome:
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT held back (delivered on leaving) where the main thread runs this: a rename and its record
+    in the journal happen both or neither, so an interrupted run names every file it rewrote."""
+    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask")
+    if main:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if main:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _open_journal(journal: str | None) -> int | None:
+    """A descriptor appending to the run's journal (None without one)."""
+    if journal is None:
+        return None
+    return os.open(journal, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+
+
+def _record(journal: int | None, rel: str) -> None:
+    if journal is not None:
+        os.write(journal, (dumps(rel) + "\n").encode("utf-8"))  # one append: whole lines, whoever writes
+
+
+def _commit(staged: _Staged, options: FixOptions, failure: OSError | None, journal: int | None) -> FileOutcome:
+    """Rename a staged rewrite into place (closing nothing: the caller owns ``staged.dir_fd``)."""
     if failure is not None:
-        discard_temp(staged.tmp)
+        discard_at(staged.dir_fd, staged.tmp)
         return _write_failure(staged.done.file, failure, options)
     try:
-        commit_file(staged.tmp, staged.path, expect=staged.st, backup=options.backup)
+        with _interrupts_deferred():
+            commit_at(staged.dir_fd, staged.tmp, staged.name, expect=staged.st, backup=options.backup)
+            _record(journal, staged.done.file)
     except OSError as e:
         return _write_failure(staged.done.file, e, options)
     return staged.done
+
+
+class FixInterrupted(KeyboardInterrupt):
+    """``fix`` was interrupted (SIGINT): the temp files of the run are removed; ``rewritten`` names the
+    files already renamed into place (report paths, sorted), ``removed_temp_files`` the temp files
+    cleared."""
+
+    def __init__(self, rewritten: tuple[str, ...], removed_temp_files: tuple[str, ...]) -> None:
+        super().__init__(f"interrupted after rewriting {len(rewritten)} file(s)")
+        self.rewritten = rewritten
+        self.removed_temp_files = removed_temp_files
 
 
 def _meta_edit(rel: str, src: SourceText, url: str, scripting: bool) -> PlannedEdit | None:
@@ -448,18 +555,78 @@ def _meta_edit(rel: str, src: SourceText, url: str, scripting: bool) -> PlannedE
     return PlannedEdit(rel, src.byte_offset(index), 0, "", newline + tag, ("",), None, "csp-meta")
 
 
+def _remove_temps(inputs: list[str]) -> list[str]:
+    removed: list[str] = []
+    for given in inputs:
+        if os.path.isdir(given):
+            removed += remove_temp_files(given, recursive=True)
+        elif os.path.isfile(given):
+            removed += remove_temp_files(os.path.dirname(given) or ".", recursive=False)
+    return removed
+
+
+def _journal_entries(journal: str) -> tuple[str, ...]:
+    try:
+        with open(journal, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ()
+    return tuple(sorted({json.loads(line) for line in lines if line}))
+
+
 def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
               probe: ProbeSettings | None = None) -> FixResult:
-    """Scan ``inputs`` and rewrite what ``options`` allow. Raises InputError for a missing input."""
+    """Scan ``inputs`` and rewrite what ``options`` allow. Raises InputError for a missing input, and
+    ``FixInterrupted`` (a KeyboardInterrupt) when interrupted, after removing its temp files."""
+    journal: str | None = None
+    if not options.dry_run:
+        try:
+            fd, journal = tempfile.mkstemp(prefix="mixedcontent-fix-", suffix=".journal")
+            os.close(fd)
+        except OSError:
+            journal = None  # no temp directory: an interrupt then cannot name what was rewritten
+    previous = _stop_on_interrupt()
+    try:
+        return _fix_paths(inputs, settings, options, probe, journal)
+    except KeyboardInterrupt:
+        if options.dry_run:
+            raise
+        # workers have stopped (the pipeline cancels what it had not started): clear what they left
+        rewritten = _journal_entries(journal) if journal is not None else ()
+        raise FixInterrupted(rewritten, tuple(_remove_temps(inputs))) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if journal is not None:
+            try:
+                os.unlink(journal)
+            except OSError:
+                pass
+
+
+def _stop_on_interrupt() -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGINT (Ctrl-C reaches every process of the terminal's group) stops this process, which cancels
+    the chunks not yet begun; a worker forked from it ignores it and finishes the chunk it holds (each
+    file renamed and recorded, or its temp file removed), so no worker dies half-way with a traceback.
+    Returns the handler it replaced (None when not on the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    pid = os.getpid()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if os.getpid() == pid:
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, on_sigint)
+
+
+def _fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions, probe: ProbeSettings | None,
+               journal: str | None) -> FixResult:
     removed: list[str] = []
     _real_directory.cache_clear()  # directories are resolved afresh each run
     if not options.dry_run:
-        for given in inputs:
-            if os.path.isdir(given):
-                removed += remove_temp_files(given, recursive=True)
-            elif os.path.isfile(given):
-                removed += remove_temp_files(os.path.dirname(given) or ".", recursive=False)
-    # a file whose mtime is at or after this instant may have changed after the scan read it
+        removed = _remove_temps(inputs)
+    # a stylesheet (or, after probing, a page) rewritten at the end is checked against this instant
     started_ns = time.time_ns()
     time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
     pages, _, _ = collect(list(inputs), settings.base_url, root=settings.root, follow_symlinks=settings.follow_symlinks,
@@ -469,7 +636,7 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     # without a probe stage each page's findings are final once it is scanned: the worker that
     # scanned it rewrites it (stylesheets, judged after every page, are rewritten below)
     probing = probe is not None and not options.unsafe
-    action = None if probing else _FixPage(options, started_ns, settings.scripting)
+    action = None if probing else _FixPage(options, settings.scripting, journal)
 
     def on_page(acted: object) -> None:
         outcome, left = cast(tuple[FileOutcome | None, list[Unfixed]], acted)
@@ -497,8 +664,14 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     failed = {e.file for e in result.errors if e.file}
     todo = [plans[rel] for rel in sorted(plans) if rel not in failed]
     if todo:
-        with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:  # fsync and reads release the GIL
-            outcomes.extend(pool.map(lambda p: _apply(p, options, started_ns, settings.scripting), todo))
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=min(8, len(todo)))  # fsync and reads release the GIL
+        try:
+            outcomes.extend(pool.map(lambda p: _apply(p, options, started_ns, settings.scripting, journal, stop),
+                                     todo))
+        finally:
+            stop.set()  # an interrupt: files not yet begun are left alone
+            pool.shutdown(wait=True, cancel_futures=True)
     outcomes.sort(key=lambda o: o.file)
     if not options.dry_run and options.durable:
         sync_directories(os.path.dirname(paths[o.file][0]) for o in outcomes if o.status == "rewritten")

@@ -45,7 +45,7 @@ from .model import (
 )
 from .net import NetSettings
 from .probe import ProbeSettings
-from .report.json import error_dict, finding_dict, finding_from_dict, summary
+from .report.json import dumps, error_dict, finding_dict, finding_from_dict, summary
 from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources import files as file_source
@@ -215,8 +215,8 @@ def _finish(done: _Done, shards: str | None) -> _Done:
         return done
     findings = sorted(done.findings, key=lambda f: f.sort_key)
     errors = sorted(done.errors, key=lambda e: (e.sort_key, e.message))
-    lines = [json.dumps(_shard_line(f), ensure_ascii=False, sort_keys=True) for f in findings]
-    lines += [json.dumps({"error": error_dict(e)}, ensure_ascii=False, sort_keys=True) for e in errors]
+    lines = [dumps(_shard_line(f), sort_keys=True) for f in findings]  # lone surrogates escaped: valid UTF-8
+    lines += [dumps({"error": error_dict(e)}, sort_keys=True) for e in errors]
     name = f"{done.key}.jsonl"
     replace_file(os.path.join(shards, name), "".join(line + "\n" for line in lines).encode("utf-8"))
     done.findings, done.errors, done.shard = [], [], name

@@ -124,3 +124,134 @@ def test_shift_jis_duplicate_codes_keep_a_valid_span(run, tmp_path) -> None:  # 
     f = rep["findings"][0]
     assert data[f["offset"]:f["offset"] + f["length"]] == b"http://cdn.example/a\x87\x90.png"
     assert f["raw"] == "http://cdn.example/a\u2252.png"
+
+
+# ---- issue 15 items 5, 6, 11: every report stays valid UTF-8, stderr stays inert ----------------------
+
+_SCAN_FORMATS = ("json", "sarif", "junit", "github", "text", "html")
+
+
+def _undecodable_site(tmp_path):  # type: ignore[no-untyped-def]
+    """A UTF-8 stylesheet and style attribute whose CSS property name holds the byte 0x9f, invalid in UTF-8."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_bytes(b'<meta charset=utf-8><link rel=stylesheet href=s.css>'
+                                      b'<p style="b\x9f:url(http://cdn.example/p.png)">x</p>\n')
+    (site / "s.css").write_bytes(b"a{b\x9f:url(http://cdn.example/s.png)}\n")
+    return site
+
+
+def test_an_undecodable_byte_in_a_css_property_keeps_every_report_valid_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = _undecodable_site(tmp_path)
+    for fmt in _SCAN_FORMATS:
+        r = run("scan", str(site), "--format", fmt)
+        assert r.code == 0, (fmt, r.err)
+        r.out.encode("utf-8")  # strict: a lone surrogate here would raise (and be invalid UTF-8 on stdout)
+        out = tmp_path / f"report.{fmt}"
+        r = run("scan", str(site), "--format", fmt, "--output", str(out))
+        assert r.code == 0, (fmt, r.err)
+        out.read_bytes().decode("utf-8")
+        assert "http://cdn.example/s.png" in out.read_text(), fmt
+    # the shown form: a visible escape in text-like formats, U+FFFD in SARIF
+    assert "b\\udc9f" in run("scan", str(site), "--format", "text").out
+    assert "b\\udc9f" in run("scan", str(site), "--format", "github").out
+    assert "b\\udc9f" in run("scan", str(site), "--format", "junit").out
+    assert "b\ufffd" in run("scan", str(site), "--format", "sarif").out
+
+
+def test_json_report_writes_an_undecodable_byte_as_an_escape_that_round_trips(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = _undecodable_site(tmp_path)
+    r = run("scan", str(site), "--format", "json")
+    assert "\\udc9f" in r.out  # the JSON escape, ASCII on the wire
+    rep = json.loads(r.out)
+    sheet = next(f for f in rep["findings"] if f["file"] == "s.css")
+    assert sheet["attribute"] == "b\udc9f"  # U+DC80 + 0x9f: the byte, as documented in the schema
+    data = (site / "s.css").read_bytes()
+    assert sheet["raw"] == "http://cdn.example/s.png"
+    assert data[sheet["offset"]:sheet["offset"] + sheet["length"]] == sheet["raw"].encode("utf-8", "surrogateescape")
+
+
+def _latin1_named_site(tmp_path):  # type: ignore[no-untyped-def]
+    site = tmp_path / "site"
+    site.mkdir()
+    name = b"caf\xe9.html"  # Latin-1: not valid UTF-8
+    with open(os.path.join(os.fsencode(str(site)), name), "wb") as fh:
+        fh.write(b'<img src="http://cdn.example/a.png">\n')
+    (site / "ok.html").write_text('<img src="http://cdn.example/b.png">\n')
+    return site, os.path.join(os.fsencode(str(site)), name)
+
+
+def test_a_file_name_that_is_not_utf8_is_scanned_and_named_in_valid_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _ = _latin1_named_site(tmp_path)
+    for fmt in _SCAN_FORMATS:
+        r = run("scan", str(site), "--format", fmt)
+        assert r.code == 0, (fmt, r.err)
+        r.out.encode("utf-8")
+    rep = json.loads(run("scan", str(site), "--format", "json").out)
+    assert rep["summary"]["pages"] == 2 and rep["summary"]["findings"] == 2
+    named = next(f for f in rep["findings"] if f["raw"] == "http://cdn.example/a.png")
+    assert os.fsencode(named["file"]) == b"caf\xe9.html"  # the escape round-trips to the real name
+    assert named["page"] == "https://example.invalid/caf%E9.html"  # the bytes a server would be asked for
+    again = json.loads(run("scan", str(site), "--format", "json").out)
+    assert [f["fingerprint"] for f in again["findings"]] == [f["fingerprint"] for f in rep["findings"]]
+    assert "caf\\udce9.html:1:11: MC101" in run("scan", str(site)).out
+
+
+def test_a_stylesheet_whose_name_is_not_utf8_is_found_from_its_percent_encoded_url(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _ = _latin1_named_site(tmp_path)
+    (site / "ok.html").write_text('<link rel=stylesheet href="st%E9.css">')
+    with open(os.path.join(os.fsencode(str(site)), b"st\xe9.css"), "wb") as fh:
+        fh.write(b"a{background:url(http://cdn.example/s.png)}")
+    rep = json.loads(run("scan", str(site), "--format", "json").out)
+    sheet = [f for f in rep["findings"] if f["raw"] == "http://cdn.example/s.png"]
+    assert len(sheet) == 1 and os.fsencode(sheet[0]["file"]) == b"st\xe9.css"
+    assert sheet[0]["page"] == "https://example.invalid/st%E9.css"
+
+
+def test_fix_rewrites_a_file_whose_name_is_not_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, path = _latin1_named_site(tmp_path)
+    r = run("fix", str(site), "--unsafe", "--format", "json")
+    assert r.code == 0, r.err
+    r.out.encode("utf-8")
+    files = {os.fsencode(f["file"]): f["status"] for f in json.loads(r.out)["files"]}
+    assert files == {b"caf\xe9.html": "rewritten", b"ok.html": "rewritten"}
+    with open(path, "rb") as fh:
+        assert fh.read() == b'<img src="https://cdn.example/a.png">\n'
+
+
+def test_error_entries_echoed_to_stderr_are_escaped(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _good(tmp_path)
+    hostile = "\x1b]0;owned\x07\x1b[2J.html"
+    os.symlink(str(tmp_path / "missing"), str(tmp_path / hostile))  # a broken symlink: an error entry
+    for fmt in ("json", "sarif", "github"):
+        r = run("scan", str(tmp_path), "--format", fmt)
+        assert r.code == 0, r.err
+        assert "\x1b" not in r.err and "\x07" not in r.err, r.err
+        assert "\\x1b]0;owned\\x07\\x1b[2J.html: broken symlink" in r.err
+    r = run("fix", str(tmp_path), "--unsafe")
+    assert "\x1b" not in r.err + r.out
+
+
+def test_csp_suggestion_stays_valid_utf8_with_a_file_name_that_is_not_utf8(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site, _ = _latin1_named_site(tmp_path)
+    for fmt in ("json", "text"):
+        r = run("csp", str(site), "--format", fmt)
+        assert r.code == 0, r.err
+        r.out.encode("utf-8")
+
+
+def test_shards_stay_valid_utf8_with_an_undecodable_byte(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from test_warc import http_response, write_warc
+
+    def records(w):  # type: ignore[no-untyped-def]
+        body = b'<meta charset=utf-8><p style="b\x9f:url(http://cdn.example/p.png)">x</p>'
+        return [http_response(w, "https://site.example/p.html", body, [("Content-Type", "text/html")])]
+
+    archive = str(tmp_path / "a.warc.gz")
+    write_warc(archive, records)
+    shards = tmp_path / "shards"
+    r = run("scan", archive, "--shards", str(shards), "--format", "json")
+    assert r.code == 0, r.err
+    lines = [line for p in sorted(shards.glob("*.jsonl")) for line in p.read_bytes().decode("utf-8").splitlines()]
+    assert any(json.loads(line).get("finding", {}).get("attribute") == "style" for line in lines)
+    assert "b\\udc9f" in "".join(lines)

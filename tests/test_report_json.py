@@ -73,10 +73,11 @@ def test_fix_rewrites_only_the_scheme(report) -> None:  # type: ignore[no-untype
                                   "new": "https://IMAGES.EXAMPLE/photo-3.jpg"}]
 
 
-def test_escaped_scheme_is_display_only(report) -> None:  # type: ignore[no-untyped-def]
+def test_escaped_scheme_is_fixed_at_its_raw_text(report) -> None:  # type: ignore[no-untyped-def]
     f = _one(report, "http&#58;//images.example/photo-4.jpg")
     assert f["url"] == "http://images.example/photo-4.jpg"
-    assert f["fix"]["applicability"] == "display-only"
+    assert f["fix"]["applicability"] == "unsafe"
+    assert f["fix"]["replacement"] == "https://images.example/photo-4.jpg"  # "http&#58;" -> "https:"
 
 
 def test_relative_reference_under_http_base_is_fixed_at_the_base(report) -> None:  # type: ignore[no-untyped-def]

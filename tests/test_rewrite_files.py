@@ -4,8 +4,10 @@ the file that was planned from."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import time
 
 import pytest
 
@@ -13,9 +15,11 @@ from mixedcontent.fixer import FixOptions, fix_paths
 from mixedcontent.rewrite import (
     CAN_SYNC_FILESYSTEMS,
     FileChangedError,
-    commit_file,
+    commit_at,
     is_temp_name,
-    stage_file,
+    open_directory,
+    read_at,
+    stage_at,
     sync_filesystems,
 )
 from mixedcontent.settings import ScanSettings
@@ -23,6 +27,23 @@ from mixedcontent.settings import ScanSettings
 
 def _temps(root: str) -> list[str]:
     return [os.path.join(d, n) for d, _, names in os.walk(root) for n in names if is_temp_name(n)]
+
+
+def stage_file(path: str, data: bytes, *, expect: os.stat_result, fsync: bool) -> str:
+    fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        return os.path.join(os.path.dirname(path), stage_at(fd, os.path.basename(path), data, expect=expect,
+                                                            fsync=fsync))
+    finally:
+        os.close(fd)
+
+
+def commit_file(tmp: str, path: str, *, expect: os.stat_result, backup: str | None = None) -> None:
+    fd = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        commit_at(fd, os.path.basename(tmp), os.path.basename(path), expect=expect, backup=backup)
+    finally:
+        os.close(fd)
 
 
 def test_stage_then_commit_replaces_the_file_and_keeps_its_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -64,11 +85,48 @@ def test_commit_never_overwrites_an_existing_backup(tmp_path) -> None:  # type: 
 
 
 @pytest.mark.skipif(not CAN_SYNC_FILESYSTEMS, reason="syncfs(2) is Linux-only; fix fsyncs each file elsewhere")
-def test_sync_filesystems_syncs_and_reports_a_missing_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "a").write_bytes(b"x")
-    sync_filesystems([str(tmp_path / "a"), str(tmp_path / "b")])  # one filesystem, synced once
+def test_sync_filesystems_syncs_and_reports_a_closed_handle(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a").mkdir()
+    fds = [os.open(str(tmp_path), os.O_RDONLY), os.open(str(tmp_path / "a"), os.O_RDONLY)]
+    sync_filesystems(fds)  # one filesystem, synced once
+    for fd in fds:
+        os.close(fd)
     with pytest.raises(OSError):
-        sync_filesystems([str(tmp_path / "missing" / "a")])
+        sync_filesystems(fds)
+
+
+def test_commit_refuses_a_file_rewritten_in_place_with_the_same_size_and_mtime(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a future mtime set back after an edit (as tar or rsync do) still shows: ctime cannot be set back
+    p = tmp_path / "a.html"
+    p.write_bytes(b"old")
+    future = os.stat(p).st_mtime_ns + 3600 * 10**9
+    os.utime(p, ns=(future, future))
+    st = os.lstat(p)
+    tmp = stage_file(str(p), b"new", expect=st, fsync=False)
+    time.sleep(0.05)  # past the filesystem clock's tick (timestamps are taken from a coarse clock)
+    p.write_bytes(b"OLD")
+    os.utime(p, ns=(future, future))
+    with pytest.raises(FileChangedError):
+        commit_file(tmp, str(p), expect=st)
+    assert p.read_bytes() == b"OLD" and _temps(str(tmp_path)) == []
+
+
+def test_open_directory_refuses_a_step_that_is_a_symlink(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "p.html").write_bytes(b"outside")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "d").symlink_to(tmp_path / "outside")
+    (tmp_path / "root" / "p.html").symlink_to(tmp_path / "outside" / "p.html")
+    with pytest.raises(OSError) as e:
+        open_directory(str(tmp_path / "root"), ["d"])
+    assert e.value.errno in (errno.ELOOP, errno.ENOTDIR)
+    fd = open_directory(str(tmp_path / "root"), [])
+    try:
+        with pytest.raises(OSError) as e:
+            read_at(fd, "p.html")
+        assert e.value.errno == errno.ELOOP
+    finally:
+        os.close(fd)
 
 
 @pytest.mark.parametrize("durable", [True, False])

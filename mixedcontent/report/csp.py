@@ -6,10 +6,10 @@ here so that JSON shapes stay in ``report/``. The JSON is deterministic, fields 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from ..csp import Readiness, Suggestion
+from .json import dumps
 from .text import safe
 
 CSP_REPORT_VERSION = 1
@@ -44,7 +44,7 @@ def to_dict(s: Suggestion, tool_version: str) -> dict[str, Any]:
 
 
 def write_json(s: Suggestion, out: TextIO, tool_version: str) -> None:
-    json.dump(to_dict(s, tool_version), out, indent=2, ensure_ascii=False)
+    out.write(dumps(to_dict(s, tool_version), indent=2))
     out.write("\n")
 
 

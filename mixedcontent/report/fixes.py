@@ -43,13 +43,27 @@ def write_json(result: FixResult, out: TextIO) -> None:
     out.write("\n")
 
 
+def _write_bytes(out: TextIO, data: bytes) -> None:
+    """A patch holds the files' own bytes (any encoding): to a real stream's binary buffer as they are;
+    to a text-only stream decoded with ``surrogateescape`` (``.encode("utf-8", "surrogateescape")``
+    gives the bytes back)."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        out.write(data.decode("utf-8", "surrogateescape"))
+        return
+    out.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
 def write_text(result: FixResult, out: TextIO, notes: TextIO) -> None:
     """Without --dry-run: one line per file and per finding left alone, then a summary, on ``out``.
-    With --dry-run: the unified diff on ``out`` (so ``> fix.patch`` is a patch) and the rest on ``notes``."""
+    With --dry-run: the unified diff on ``out`` (so ``> fix.patch`` is a patch that ``git apply`` and
+    ``patch -p1`` apply, byte for byte) and the rest on ``notes``."""
     lines = notes if result.dry_run else out
     for f in result.files:
         if f.status == "would-rewrite" and f.diff:
-            out.write(f.diff)
+            _write_bytes(out, f.diff)
         elif f.status == "rewritten":
             lines.write(f"{clean(f.file)}: rewrote {len(f.edits)} reference{'s' * (len(f.edits) != 1)}"
                         + (f" ({clean(f.message)})" if f.message else "") + "\n")

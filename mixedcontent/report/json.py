@@ -1,8 +1,19 @@
-"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added."""
+"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added.
+
+Every JSON text this package writes is valid UTF-8 whatever the input: a string may hold lone
+surrogates (a byte that is invalid in its document's encoding is kept as the code point U+DC80 + byte,
+Python's ``surrogateescape``, so spans never drift; a file name that is not valid UTF-8 is decoded the
+same way; a UTF-16 document may hold a lone surrogate code unit), which UTF-8 cannot encode. ``dump``
+writes each as a ``\\uXXXX`` escape, so ``raw`` and ``file`` round-trip exactly: a JSON parser that
+keeps lone surrogates (Python's, JavaScript's) gives back the very code points, and
+``raw.encode(encoding, "surrogateescape")`` is the stored bytes of the span, ``os.fsencode(file)`` the
+file's name. Parsers that refuse lone surrogates replace them with U+FFFD (jq, Go) or reject them.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any, TextIO
 
@@ -119,10 +130,33 @@ def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None)
     out.write("\n")
 
 
-def dump(doc: Any, out: TextIO, *, levels: int = 2, _level: int = 0) -> None:
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def _replace_surrogate(m: re.Match[str]) -> str:
+    return "\ufffd"
+
+
+def dumps(value: Any, *, replace_surrogates: bool = False, **kwargs: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, **kwargs)`` as text that always encodes to UTF-8: each
+    lone surrogate is written as its ``\\uXXXX`` escape (lossless; see the module docstring), or as
+    U+FFFD with ``replace_surrogates`` (for formats read by tools that refuse lone surrogates)."""
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    # a surrogate can only occur inside a JSON string, where its escape means the same code point
+    if _LONE_SURROGATE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub(_replace_surrogate if replace_surrogates else _escape_surrogate, text)
+
+
+def dump(doc: Any, out: TextIO, *, levels: int = 2, replace_surrogates: bool = False, _level: int = 0) -> None:
     """``json.dump(doc, out, indent=2, ensure_ascii=False)`` for the outer ``levels`` levels, and each
     value below them on one line: a report reads as one finding per line, and the C encoder writes
-    it (Python's pretty printer is pure Python, ~8x slower: 0.4 s for 3000 findings)."""
+    it (Python's pretty printer is pure Python, ~8x slower: 0.4 s for 3000 findings). Lone
+    surrogates as ``dumps`` writes them."""
     if _level < levels and isinstance(doc, (dict, list)) and doc:
         inner, outer = "  " * (_level + 1), "  " * _level
         items = doc.items() if isinstance(doc, dict) else ((None, v) for v in doc)
@@ -131,9 +165,9 @@ def dump(doc: Any, out: TextIO, *, levels: int = 2, _level: int = 0) -> None:
         for key, value in items:
             out.write(sep + inner)
             if key is not None:
-                out.write(json.dumps(str(key), ensure_ascii=False) + ": ")
-            dump(value, out, levels=levels, _level=_level + 1)
+                out.write(dumps(str(key), replace_surrogates=replace_surrogates) + ": ")
+            dump(value, out, levels=levels, replace_surrogates=replace_surrogates, _level=_level + 1)
             sep = ",\n"
         out.write("\n" + outer + ("}" if isinstance(doc, dict) else "]"))
     else:
-        out.write(json.dumps(doc, ensure_ascii=False))
+        out.write(dumps(doc, replace_surrogates=replace_surrogates))

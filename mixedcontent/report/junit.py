@@ -16,9 +16,10 @@ from ..model import Finding, ReportOptions, ScanResult
 
 
 def _clean(s: str) -> str:
-    # XML 1.0 cannot carry most C0 controls or lone surrogates: show them escaped
+    # XML 1.0 cannot carry most C0 controls or lone surrogates: show them escaped (as the text report does)
     return "".join(c if c in "\t\n\r" or 0x20 <= ord(c) < 0xD800 or 0xE000 <= ord(c) <= 0xFFFD
-                   or ord(c) >= 0x10000 else f"\\x{ord(c):02x}" for c in s)
+                   or ord(c) >= 0x10000 else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                   for c in s)
 
 
 def case_name(f: Finding) -> str:

@@ -61,8 +61,14 @@ def _artifact(path: str | None, file: str | None, url: str | None) -> dict[str, 
     if name is None:
         return {"uri": url or ""}
     if name.startswith("/"):
-        return {"uri": "file://" + quote(name, safe=_PATH_SAFE)}
-    return {"uri": quote(name, safe=_PATH_SAFE), "uriBaseId": base}
+        return {"uri": "file://" + _quote(name)}
+    return {"uri": _quote(name), "uriBaseId": base}
+
+
+def _quote(name: str) -> str:
+    """A path as a URI reference: its bytes percent-encoded (a name that is not UTF-8 keeps its own
+    bytes, as os.fsencode gives them back)."""
+    return quote(name.encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
 
 
 def _location(f: Finding) -> dict[str, Any]:
@@ -140,5 +146,6 @@ def sarif_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
-    dump(sarif_dict(result), out, levels=4)  # one result per line
+    # one result per line; a lone surrogate (an undecodable byte) as U+FFFD: SARIF viewers read text
+    dump(sarif_dict(result), out, levels=4, replace_surrogates=True)
     out.write("\n")

@@ -64,7 +64,8 @@ class Root:
     by_cwd: bool = False  # files given on their own: stylesheets are named by their working-directory path
 
     def url_for(self, rel_in_root: str) -> str:
-        return self.base_url + quote(rel_in_root, safe="/!$&'()*+,;=:@~-._")
+        # a file name's bytes, percent-encoded as a server sends them (names need not be UTF-8)
+        return self.base_url + quote(os.fsencode(rel_in_root), safe="/!$&'()*+,;=:@~-._")
 
     def file_for(self, url: str) -> tuple[str, str] | None:
         """(filesystem path, report path) of the file a same-site URL names, if it exists in the root."""
@@ -77,11 +78,11 @@ class Root:
             return None
         if not u.pathname.startswith(b.pathname):
             return None
-        rel = unquote(u.pathname[len(b.pathname):])
+        rel = unquote(u.pathname[len(b.pathname):], errors="surrogateescape")
         candidates = [rel]
         if u.search:
             # mirrors made by wget -m / HTTrack keep the query string in the file name
-            candidates.insert(0, rel + unquote(u.search))
+            candidates.insert(0, rel + unquote(u.search, errors="surrogateescape"))
         for cand in candidates:
             if not cand or cand.endswith("/") or "\0" in cand:
                 continue
