@@ -179,6 +179,20 @@ class ArchiveRecord:
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
+class InitiatorLocation:
+    """SPEC §12 ``initiator_location``: where the script that made a request sits, as the browser's
+    initiator stack names it: ``url`` of the script (the page's own URL for an inline script), 1-based
+    ``line`` and ``column`` (the browser counts UTF-16 units in a line), and ``offset``, the byte offset
+    of that position in the page's file as stored, when the script is inline in that file."""
+
+    url: str
+    line: int
+    column: int
+    offset: int | None = None
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     name: str
@@ -204,6 +218,8 @@ class Finding:
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
+    confirmed_by: str | None = None  # SPEC §12, --render: "chromium" when the browser made it with this verdict
+    initiator_location: InitiatorLocation | None = None  # SPEC §12, MC402: the script that made the request
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
