@@ -11,8 +11,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__, urls
 from .errors import InputError, MixedContentError, UsageError
@@ -38,6 +38,9 @@ from .settings import (
     load_config,
 )
 from .suppress import load_baseline, write_baseline
+
+if TYPE_CHECKING:
+    from .sources.browser import RenderSettings
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -264,6 +267,7 @@ _CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"),
 
 
 def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    _refuse_render(args, "a crawl")
     for flag, attr in _DISK_ONLY:
         if getattr(args, attr, None) is not None:
             raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -335,6 +339,7 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                    help="keep suppressed findings in the report, marked with suppressed_by")
     _add_site_options(s)
     add_probe_options(s)
+    add_render_options(s)
     add_net_options(s)
     add_crawl_options(s)
     add_engine_options(s)
@@ -471,18 +476,87 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
+    render = render_settings(args, settings)
+    if render is not None and engine.distributed:
+        raise UsageError("--render does not run on --workers/--scheduler: scan without them to render")
 
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
     if engine.distributed:
         result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    elif render is not None:
+        result = scan_rendered(list(args.paths), settings, render, show_suppressed=args.show_suppressed,
+                               probe=probe, log=log)
     else:
         result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+# ---- the browser pass (README "Seeing what scripts load: --render") ----------------------------------
+
+def add_render_options(parser: argparse.ArgumentParser) -> None:
+    """--render and its bounds; read back with ``render_settings``."""
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT
+
+    g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
+    g.add_argument("--render", action="store_true",
+                   help="also load every page in headless Chromium, served by the tool on loopback (no request "
+                        "leaves the machine), and merge the browser's own mixed-content verdicts: findings it "
+                        "confirms get confirmed_by, requests scripts build are MC402")
+    g.add_argument("--render-timeout", type=float, metavar="SECONDS",
+                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
+    g.add_argument("--render-jobs", type=int, metavar="N",
+                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_JOBS})")
+
+
+def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderSettings | None:
+    """RenderSettings from the flags (UsageError names the flag), or None without --render."""
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
+
+    timeout, jobs = getattr(args, "render_timeout", None), getattr(args, "render_jobs", None)
+    if not getattr(args, "render", False):
+        for flag, value in (("--render-timeout", timeout), ("--render-jobs", jobs)):
+            if value is not None:
+                raise UsageError(f"{flag} needs --render")
+        return None
+    if not settings.scripting:
+        raise UsageError("--render runs the pages' scripts: it cannot judge as --no-scripting does")
+    render = RenderSettings(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                            jobs=DEFAULT_JOBS if jobs is None else jobs)
+    find_chromium(render)  # no browser: one line naming the package, before any work
+    return render
+
+
+def _refuse_render(args: argparse.Namespace, what: str) -> None:
+    if getattr(args, "render", False):
+        raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
+
+
+def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings, *,
+                  show_suppressed: bool = False, probe: ProbeSettings | None = None,
+                  log: Callable[[str], None] | None = None) -> ScanResult:
+    """The static scan, then the browser pass over the same pages, merged (SPEC §12; one stage, kept
+    together so it moves as one into the pipeline). The static scan keeps every finding (no selection,
+    suppressed ones shown) so a verdict is matched against what the markup says, whatever is reported;
+    ``merge_runtime`` then applies the selection and suppression to static and runtime findings alike."""
+    from dataclasses import replace
+
+    from .judge.runtime import merge_runtime
+    from .sources.browser import render_paths
+
+    everything = replace(settings, select=(), ignore=())
+    result = scan_paths(inputs, everything, show_suppressed=True, probe=probe, log=log)
+    run = render_paths(inputs, settings.base_url, render, follow_symlinks=settings.follow_symlinks,
+                       follow_outside=settings.follow_outside, csp_header=settings.csp_header)
+    if log is not None:
+        failed = sum(1 for p in run.pages if p.error is not None)
+        log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
+            + (f" ({failed} could not be rendered)" if failed else ""))
+    return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
 
 
 # ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
@@ -525,6 +599,7 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
     if getattr(args, "probe", False):
         raise UsageError("--probe does not apply to web archives yet")
+    _refuse_render(args, "web archives")
     opts = _options(args)
     opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
     opts.pop("csp-header", None)
@@ -610,6 +685,7 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     c.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     _add_site_options(c)
     add_probe_options(c)
+    add_render_options(c)
     add_crawl_options(c)
     add_net_options(c)
     a = sub.add_parser("audit", help="audit a site's HTTPS posture: redirect, HSTS, preload, cookies, mixed content",
@@ -659,6 +735,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
     if any(_is_crawl_target(t) for t in args.paths):
+        _refuse_render(args, "a crawl")
         for flag, attr in _DISK_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -675,7 +752,12 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for flag, attr in _CRAWL_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
-        result = scan_paths(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
+        settings = _settings(_options(args), args)
+        render = render_settings(args, settings)
+        if render is not None:
+            result = scan_rendered(list(args.paths), settings, render, probe=probe, log=log)
+        else:
+            result = scan_paths(list(args.paths), settings, probe=probe, log=log)
         if result.pages == 0 and not result.errors:
             raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:

@@ -32,10 +32,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from ..errors import UsageError
-from ..model import InitiatorLocation, ScanError
+from ..model import InitiatorLocation
 from .cdp import CDPError, Connection
 
 DEFAULT_TIMEOUT = 15.0  # seconds a page may take to load and settle
@@ -122,11 +122,6 @@ class RenderRun:
     pages: tuple[RenderedPage, ...]
     sink: tuple[SinkRequest, ...] = ()  # what reached the sink (directory renders)
     served: tuple[str, ...] = ()  # request targets the site server answered (directory renders)
-
-    @property
-    def errors(self) -> tuple[ScanError, ...]:
-        return tuple(ScanError(p.file, p.page if p.file is None else None, f"--render: {p.error}")
-                     for p in self.pages if p.error is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +231,7 @@ class Sink:
                 self.requests.append(SinkRequest(*_host_first(_request_head(data)), tls=False))
                 writer.write(_NOT_FOUND)
                 await writer.drain()
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+        except (OSError, TimeoutError, ssl.SSLError):
             pass
         finally:
             writer.close()
@@ -285,6 +280,11 @@ def _host_first(head: tuple[str | None, str | None, str | None]) -> tuple[str | 
     return host, method, target
 
 
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 # ---- the site server: the --base-url host ---------------------------------------------------------------
 
 class SiteServer:
@@ -321,8 +321,7 @@ class SiteServer:
             if self._csp:
                 headers["Content-Security-Policy"] = self._csp
             try:
-                with open(path, "rb") as f:
-                    body = f.read()
+                body = await asyncio.to_thread(_read_file, path)
             except OSError:
                 return web.Response(status=404)
             return web.Response(body=body, headers=headers)
@@ -356,7 +355,7 @@ class Browser:
         self._proc: asyncio.subprocess.Process | None = None
         self.cdp: Connection | None = None
 
-    async def __aenter__(self) -> Browser:
+    async def __aenter__(self) -> Self:
         self._profile = tempfile.TemporaryDirectory(prefix="mixedcontent-chromium-", ignore_cleanup_errors=True)
         args = [self._binary, *_FLAGS, f"--user-data-dir={self._profile.name}"]
         if self._rules:
@@ -383,7 +382,7 @@ class Browser:
         if self.cdp is not None:
             try:
                 await asyncio.wait_for(self.cdp.send("Browser.close"), 5)
-            except (CDPError, asyncio.TimeoutError):
+            except (CDPError, TimeoutError):
                 pass
             await self.cdp.close()
         await self._stop()
@@ -397,8 +396,7 @@ class Browser:
             if self._proc.returncode is not None:
                 break
             try:
-                with open(marker, encoding="ascii") as f:
-                    lines = f.read().split()
+                lines = _read_file(marker).decode("ascii").split()
                 if len(lines) >= 2:
                     return f"ws://127.0.0.1:{int(lines[0])}{lines[1]}"
             except (OSError, ValueError):
@@ -412,7 +410,7 @@ class Browser:
             proc.terminate()
             try:
                 await asyncio.wait_for(proc.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
         if self._profile is not None:
@@ -431,15 +429,15 @@ class Browser:
             session = (await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
                                       timeout=10))["sessionId"]
             cdp.listen(session, watch.on_event)
-            for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable"):
-                await cdp.send(method, session_id=session, timeout=10)
+            await asyncio.gather(*(cdp.send(method, session_id=session, timeout=10)
+                                   for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")))
             nav = await cdp.send("Page.navigate", {"url": job.loaded}, session_id=session,
                                  timeout=_left(deadline))
             if nav.get("errorText"):
                 error = f"could not load {job.loaded}: {nav['errorText']}"
             else:
                 error = await self._settle(session, watch, deadline)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = f"did not load within {self.settings.timeout:g} s"
         except CDPError as e:
             error = f"the browser failed: {e}"
@@ -449,7 +447,7 @@ class Browser:
             if target_id is not None and not cdp.closed:
                 try:
                     await cdp.send("Target.closeTarget", {"targetId": target_id}, timeout=10)
-                except (CDPError, asyncio.TimeoutError):
+                except (CDPError, TimeoutError):
                     pass
         if watch.crashed:
             error = "the tab crashed"
@@ -460,7 +458,7 @@ class Browser:
         assert self.cdp is not None
         try:
             await asyncio.wait_for(watch.loaded.wait(), _left(deadline))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return f"did not load within {self.settings.timeout:g} s"
         if watch.crashed:
             return "the tab crashed"
@@ -545,14 +543,14 @@ class _PageWatch:
                                       d.get("mainResourceURL", ""), (d.get("request") or {}).get("requestId"),
                                       (d.get("frame") or {}).get("frameId")))
         elif method == "Page.frameAttached":
-            where = _stack_top(params.get("stack"))
-            if where is not None:
-                self.frames[params.get("frameId", "")] = (where, True)
+            top = _stack_top(params.get("stack"))
+            if top is not None:
+                self.frames[params.get("frameId", "")] = (top, True)
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
-            where = _stack_top(entry.get("stackTrace"))
-            if entry.get("source") == "security" and where is not None:
-                self.console.append((entry.get("text", ""), where))
+            top = _stack_top(entry.get("stackTrace"))
+            if entry.get("source") == "security" and top is not None:
+                self.console.append((entry.get("text", ""), top))
         elif method == "Page.loadEventFired":
             self.loaded.set()
         elif method in ("Inspector.targetCrashed", "Target.targetCrashed"):

@@ -11,9 +11,10 @@ import asyncio
 import itertools
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 Listener = Callable[[str, dict[str, Any]], None]  # (method, params)
 
@@ -35,7 +36,9 @@ class Connection:
         self._reader: asyncio.Task[None] | None = None
         self.closed = False
 
-    async def __aenter__(self) -> Connection:
+    async def __aenter__(self) -> Self:
+        import aiohttp  # imported when a browser is first driven (start-up time of every other command)
+
         # the DevTools endpoint is on loopback and sends whole pages' worth of events: no size cap
         self._session = aiohttp.ClientSession()
         self._ws = await self._session.ws_connect(self._url, max_msg_size=0, autoping=False)
@@ -65,6 +68,8 @@ class Connection:
     async def send(self, method: str, params: dict[str, Any] | None = None, *, session_id: str = "",
                    timeout: float | None = None) -> dict[str, Any]:
         """Send one command and wait for its result; CDPError when it fails or the browser goes away."""
+        import aiohttp
+
         if self.closed or self._ws is None:
             raise CDPError("the DevTools connection is closed")
         msg_id = next(self._ids)
@@ -82,6 +87,8 @@ class Connection:
             self._waiting.pop(msg_id, None)
 
     async def _read(self) -> None:
+        import aiohttp
+
         assert self._ws is not None
         try:
             async for msg in self._ws:
