@@ -416,7 +416,21 @@ class Browser:
         if self._profile is not None:
             self._profile.cleanup()
 
-    async def render(self, job: PageToRender) -> RenderedPage:
+    async def context(self) -> str:
+        """A new browser context (its own renderer processes, cookies and cache). Each worker renders in
+        its own: Chromium would otherwise put same-site tabs in one renderer process, where they share
+        one core and a page that hangs stalls the others."""
+        assert self.cdp is not None
+        return str((await self.cdp.send("Target.createBrowserContext", {}, timeout=10))["browserContextId"])
+
+    async def dispose(self, context: str) -> None:
+        assert self.cdp is not None
+        try:
+            await self.cdp.send("Target.disposeBrowserContext", {"browserContextId": context}, timeout=10)
+        except (CDPError, TimeoutError):
+            pass
+
+    async def render(self, job: PageToRender, context: str | None = None) -> RenderedPage:
         """Load one page in a new tab, let it settle, read the verdicts, close the tab."""
         assert self.cdp is not None
         cdp = self.cdp
@@ -425,7 +439,10 @@ class Browser:
         target_id = session = None
         error: str | None = None
         try:
-            target_id = (await cdp.send("Target.createTarget", {"url": "about:blank"}, timeout=10))["targetId"]
+            create: dict[str, Any] = {"url": "about:blank"}
+            if context is not None:
+                create["browserContextId"] = context
+            target_id = (await cdp.send("Target.createTarget", create, timeout=10))["targetId"]
             session = (await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
                                       timeout=10))["sessionId"]
             cdp.listen(session, watch.on_event)
@@ -617,12 +634,19 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
     queue = iter(range(len(jobs)))
 
     async def worker() -> None:
-        for i in queue:
-            if browser.cdp is None or browser.cdp.closed:
-                results[i] = RenderedPage(jobs[i].page, jobs[i].file, jobs[i].loaded,
-                                          error="the browser is gone")
-                continue
-            results[i] = await browser.render(jobs[i])
+        context = None
+        try:
+            for i in queue:
+                if browser.cdp is None or browser.cdp.closed:
+                    results[i] = RenderedPage(jobs[i].page, jobs[i].file, jobs[i].loaded,
+                                              error="the browser is gone")
+                    continue
+                if context is None:
+                    context = await browser.context()
+                results[i] = await browser.render(jobs[i], context)
+        finally:
+            if context is not None and browser.cdp is not None and not browser.cdp.closed:
+                await browser.dispose(context)
 
     await asyncio.gather(*(worker() for _ in range(min(browser.settings.jobs, len(jobs)) or 1)))
     return [r for r in results if r is not None]
