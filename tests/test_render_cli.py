@@ -21,6 +21,11 @@ var s = document.createElement('script'); s.src = 'http://comments.example/embed
 </body></html>
 """,
     "hang.html": "<!DOCTYPE html><title>hang</title><script>while (true) {}</script>\n",
+    # loads, then its script never yields again: read as it is at the deadline, not an error
+    "after-load.html": """<!DOCTYPE html><title>after load</title>
+<img src="http://cdn.example/early.png" alt="">
+<script>addEventListener('load', function () { setTimeout(function () { while (true) {} }, 0); });</script>
+""",
 }
 
 
@@ -66,8 +71,14 @@ def test_render_report_validates_against_the_schema(report: tuple[int, dict[str,
 def test_a_page_that_hangs_is_an_error_entry_and_the_run_goes_on(report: tuple[int, dict[str, Any], str]) -> None:
     _, doc, err = report
     assert doc["errors"] == [{"file": "hang.html", "url": None, "message": "--render: did not load within 8 s"}]
-    assert "mixedcontent: rendered 1 page in Chromium (1 could not be rendered)" in err
-    assert doc["summary"]["pages"] == 2
+    assert "mixedcontent: rendered 2 pages in Chromium (1 could not be rendered)" in err
+    assert doc["summary"]["pages"] == 3
+
+
+def test_a_page_that_hangs_after_its_load_event_keeps_its_verdicts(report: tuple[int, dict[str, Any], str]) -> None:
+    _, doc, _ = report
+    [early] = [f for f in doc["findings"] if f["file"] == "after-load.html"]
+    assert (early["code"], early["confirmed_by"]) == ("MC101", "chromium")
 
 
 def test_without_chromium_render_is_a_one_line_error(site: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,

@@ -8,10 +8,11 @@ to a loopback *sink* that records the request and answers 404. The browser judge
 leaves, so nothing leaves the machine during a directory render. Live URLs (``render_urls``) are loaded
 as a visitor's browser would.
 
-Pages settle before their verdicts are read: the load event, a scroll to the bottom one viewport at a
-time (lazy content), then network quiet (``idle`` seconds without a request in flight), all within
-``timeout`` seconds a page; ``jobs`` pages load at once, each in its own tab of one browser. A page
-that does not load in time or crashes its tab is an error, and the run goes on.
+Pages settle before their verdicts are read: the load event, a scroll to the bottom two viewports at
+a time (lazy content), then network quiet (``idle`` seconds without a request in flight), all within
+``timeout`` seconds a page; ``jobs`` pages load at once, each worker navigating its own tab in its own
+browser context. A page that does not reach its load event in time or crashes its tab is an error, and
+the run goes on; one that loads but never settles is read as it is at the deadline.
 
 Everything the browser reports is kept as data (``RuntimeVerdict``); ``judge/runtime.py`` merges it
 with the static findings.
@@ -136,6 +137,13 @@ class RenderSettings:
             raise UsageError(f"--render-timeout must be a positive number of seconds, got {self.timeout!r}")
         if self.jobs < 1:
             raise UsageError(f"--render-jobs must be 1 or more, got {self.jobs}")
+
+
+@dataclass(slots=True)
+class Tab:
+    target_id: str
+    session: str
+    healthy: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,48 +438,72 @@ class Browser:
         except (CDPError, TimeoutError):
             pass
 
-    async def render(self, job: PageToRender, context: str | None = None) -> RenderedPage:
-        """Load one page in a new tab, let it settle, read the verdicts, close the tab."""
+    async def open_tab(self, context: str | None = None) -> Tab:
+        """A new tab (in ``context``), attached, with the domains the pass reads enabled."""
+        assert self.cdp is not None
+        cdp = self.cdp
+        create: dict[str, Any] = {"url": "about:blank"}
+        if context is not None:
+            create["browserContextId"] = context
+        target_id = (await cdp.send("Target.createTarget", create, timeout=10))["targetId"]
+        tab = Tab(target_id, "")
+        try:
+            tab.session = (await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
+                                          timeout=10))["sessionId"]
+            await asyncio.gather(*(cdp.send(method, session_id=tab.session, timeout=10)
+                                   for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")))
+        except BaseException:
+            await self.close_tab(tab)
+            raise
+        return tab
+
+    async def close_tab(self, tab: Tab) -> None:
+        assert self.cdp is not None
+        if tab.session:
+            self.cdp.listen(tab.session, None)
+        if not self.cdp.closed:
+            try:
+                await self.cdp.send("Target.closeTarget", {"targetId": tab.target_id}, timeout=10)
+            except (CDPError, TimeoutError):
+                pass
+
+    async def render(self, job: PageToRender, tab: Tab | None = None) -> RenderedPage:
+        """Load one page, let it settle, read the verdicts. In ``tab`` when given (a worker navigates its
+        tab from page to page: a same-site navigation keeps the renderer process, where a new tab would
+        start one), which is then ``tab.healthy`` unless the page hung or crashed it; else in a tab of
+        its own, closed afterwards."""
         assert self.cdp is not None
         cdp = self.cdp
         watch = _PageWatch()
         deadline = time.monotonic() + self.settings.timeout
-        target_id = session = None
+        own = tab is None
         error: str | None = None
         try:
-            create: dict[str, Any] = {"url": "about:blank"}
-            if context is not None:
-                create["browserContextId"] = context
-            target_id = (await cdp.send("Target.createTarget", create, timeout=10))["targetId"]
-            session = (await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
-                                      timeout=10))["sessionId"]
-            cdp.listen(session, watch.on_event)
-            await asyncio.gather(*(cdp.send(method, session_id=session, timeout=10)
-                                   for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")))
-            nav = await cdp.send("Page.navigate", {"url": job.loaded}, session_id=session,
+            if tab is None:
+                tab = await self.open_tab()
+            cdp.listen(tab.session, watch.on_event)
+            nav = await cdp.send("Page.navigate", {"url": job.loaded}, session_id=tab.session,
                                  timeout=_left(deadline))
             if nav.get("errorText"):
                 error = f"could not load {job.loaded}: {nav['errorText']}"
             else:
-                error = await self._settle(session, watch, deadline)
+                error = await self._settle(tab.session, watch, deadline)
         except TimeoutError:
             error = f"did not load within {self.settings.timeout:g} s"
         except CDPError as e:
             error = f"the browser failed: {e}"
-        finally:
-            if session is not None:
-                cdp.listen(session, None)
-            if target_id is not None and not cdp.closed:
-                try:
-                    await cdp.send("Target.closeTarget", {"targetId": target_id}, timeout=10)
-                except (CDPError, TimeoutError):
-                    pass
         if watch.crashed:
             error = "the tab crashed"
+        if tab is not None:
+            cdp.listen(tab.session, None)
+            # a tab that hung or crashed is not used again; the worker opens a fresh one
+            tab.healthy = (error is None or error.startswith("could not load")) and not watch.overran
+            if own:
+                await self.close_tab(tab)
         return RenderedPage(job.page, job.file, job.loaded, watch.verdicts(), tuple(watch.requests), error)
 
     async def _settle(self, session: str, watch: _PageWatch, deadline: float) -> str | None:
-        """Load event, scroll to the bottom a viewport at a time, network quiet; bounded by ``deadline``."""
+        """Load event, scroll to the bottom two viewports at a time, network quiet; bounded by ``deadline``."""
         assert self.cdp is not None
         try:
             await asyncio.wait_for(watch.loaded.wait(), _left(deadline))
@@ -479,9 +511,14 @@ class Browser:
             return f"did not load within {self.settings.timeout:g} s"
         if watch.crashed:
             return "the tab crashed"
-        await self.cdp.send("Runtime.evaluate", {"expression": _SCROLL, "awaitPromise": True},
-                            session_id=session, timeout=_left(deadline))
-        # network idle, bounded: a page that polls forever is read as it is at its deadline
+        # past the load event the page counts as rendered: a scroll or network that does not settle by the
+        # deadline leaves the verdicts as they are then (a page that polls forever never goes quiet)
+        try:
+            await self.cdp.send("Runtime.evaluate", {"expression": _SCROLL, "awaitPromise": True},
+                                session_id=session, timeout=_left(deadline))
+        except TimeoutError:
+            watch.overran = True
+            return "the tab crashed" if watch.crashed else None
         while time.monotonic() < deadline and not watch.crashed:
             quiet = watch.quiet_for()
             if quiet >= self.settings.idle:
@@ -490,14 +527,14 @@ class Browser:
         return "the tab crashed" if watch.crashed else None
 
 
-# scroll one viewport per animation frame down to the bottom (lazy images and iframes load as they
-# come into view), at most MAX_SCROLL_STEPS viewports
+# scroll down to the bottom, two viewports per animation frame (Chromium loads lazy images and iframes
+# from 1250 px or more before they come into view), at most MAX_SCROLL_STEPS steps
 _SCROLL = f"""(async () => {{
   const frame = () => new Promise(r => requestAnimationFrame(() => r()));
   const el = document.scrollingElement || document.documentElement;
   if (!el) return 0;
   let steps = 0;
-  for (let y = 0; y < el.scrollHeight && steps < {MAX_SCROLL_STEPS}; y += innerHeight, steps++) {{
+  for (let y = 0; y < el.scrollHeight && steps < {MAX_SCROLL_STEPS}; y += 2 * innerHeight, steps++) {{
     scrollTo(0, y); await frame();
   }}
   scrollTo(0, el.scrollHeight); await frame();
@@ -525,6 +562,7 @@ class _PageWatch:
 
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     crashed: bool = False
+    overran: bool = False  # the scroll was still running at the deadline (the renderer may be busy for good)
     requests: list[str] = field(default_factory=list)
     inflight: set[str] = field(default_factory=set)
     last_activity: float = field(default_factory=time.monotonic)
@@ -634,19 +672,32 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
     queue = iter(range(len(jobs)))
 
     async def worker() -> None:
-        context = None
+        context = tab = None
         try:
             for i in queue:
+                job = jobs[i]
                 if browser.cdp is None or browser.cdp.closed:
-                    results[i] = RenderedPage(jobs[i].page, jobs[i].file, jobs[i].loaded,
-                                              error="the browser is gone")
+                    results[i] = RenderedPage(job.page, job.file, job.loaded, error="the browser is gone")
                     continue
-                if context is None:
-                    context = await browser.context()
-                results[i] = await browser.render(jobs[i], context)
+                try:
+                    if context is None:
+                        context = await browser.context()
+                    if tab is None:
+                        tab = await browser.open_tab(context)
+                except (CDPError, TimeoutError) as e:
+                    results[i] = RenderedPage(job.page, job.file, job.loaded, error=f"the browser failed: {e}")
+                    continue
+                results[i] = await browser.render(job, tab)
+                if not tab.healthy:  # a hung renderer is left behind with its context
+                    await browser.close_tab(tab)
+                    await browser.dispose(context)
+                    tab = context = None
         finally:
-            if context is not None and browser.cdp is not None and not browser.cdp.closed:
-                await browser.dispose(context)
+            if browser.cdp is not None and not browser.cdp.closed:
+                if tab is not None:
+                    await browser.close_tab(tab)
+                if context is not None:
+                    await browser.dispose(context)
 
     await asyncio.gather(*(worker() for _ in range(min(browser.settings.jobs, len(jobs)) or 1)))
     return [r for r in results if r is not None]
