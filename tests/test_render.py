@@ -6,6 +6,7 @@ the whole module (one ``render_paths`` run over every page)."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,6 +21,14 @@ from mixedcontent.settings import ScanSettings
 from mixedcontent.sources.browser import RenderedPage, RenderRun, RenderSettings, Verdict, render_paths
 
 BASE = "https://example.invalid/"
+
+
+def needs_chromium() -> None:
+    """As tests/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
+        pytest.skip("chromium not installed (CI installs it)")
 
 PAGES = {
     # a script element created by an inline loader (the comments-widget pattern)
@@ -93,6 +102,7 @@ def site() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def rendered(site: str) -> RenderRun:
+    needs_chromium()
     run = render_paths([site], BASE, RenderSettings(timeout=30, jobs=4))
     assert [p.error for p in run.pages] == [None] * len(PAGES)
     return run
@@ -247,3 +257,14 @@ def _static_of(result: ScanResult) -> ScanResult:
     return replace(result, findings=tuple(replace(f, confirmed_by=None) for f in result.findings
                                           if f.code != "MC402"),
                    errors=tuple(e for e in result.errors if not e.message.startswith("--render")))
+
+
+def test_csp_allowlist_counts_the_requests_scripts_build(merged: ScanResult) -> None:
+    from mixedcontent import csp
+
+    directives = dict(csp.report_only_directives(csp.upgrade_verdict(merged), "https://example.invalid"))
+    assert "https://api.example" in directives["connect-src"]  # fetch() and XHR
+    assert "wss://live.example" in directives["connect-src"]  # the WebSocket's twin
+    assert "https://widgets.example" in directives["script-src"]
+    assert "https://maps.example" in directives["frame-src"]
+    assert "https://img.example" in directives["img-src"]

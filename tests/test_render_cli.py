@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from importlib import resources
 from typing import Any
 
 import jsonschema
 import pytest
+
+
+def needs_chromium() -> None:
+    """As tests/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
+        pytest.skip("chromium not installed (CI installs it)")
 
 PAGES = {
     "index.html": """<!DOCTYPE html><html><head><title>home</title></head><body>
@@ -43,6 +52,7 @@ def report(site: str) -> tuple[int, dict[str, Any], str]:
 
     from mixedcontent.cli import main
 
+    needs_chromium()
     out, err = io.StringIO(), io.StringIO()
     code = main(["scan", site, "--render", "--render-timeout", "8", "--render-jobs", "2", "--format", "json",
                  "--no-config"], stdout=out, stderr=err)
