@@ -27,6 +27,7 @@ import mimetypes
 import os
 import re
 import shutil
+import signal
 import ssl
 import tempfile
 import time
@@ -419,7 +420,11 @@ class Browser:
             try:
                 await asyncio.wait_for(proc.wait(), 5)
             except TimeoutError:
-                proc.kill()
+                # the browser leads its own process group (start_new_session): end it with its children
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 await proc.wait()
         if self._profile is not None:
             self._profile.cleanup()
