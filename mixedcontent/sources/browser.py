@@ -34,11 +34,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import UsageError
 from ..model import InitiatorLocation
 from .cdp import CDPError, Connection
+
+if TYPE_CHECKING:
+    from .files import Root, SiteFile
 
 DEFAULT_TIMEOUT = 15.0  # seconds a page may take to load and settle
 DEFAULT_JOBS = 4  # tabs loading at once: on 2 cores more tabs only queue for the CPU
@@ -142,6 +145,8 @@ class RenderSettings:
 
 @dataclass(slots=True)
 class Tab:
+    """One tab a worker navigates from page to page (``healthy`` until a page hangs or crashes it)."""
+
     target_id: str
     session: str
     healthy: bool = True
@@ -149,6 +154,8 @@ class Tab:
 
 @dataclass(frozen=True, slots=True)
 class PageToRender:
+    """One page to load."""
+
     loaded: str  # the URL the browser loads
     page: str  # the page as the static scan names it
     file: str | None = None  # report path
@@ -300,7 +307,7 @@ class SiteServer:
     """Serves the files of the scanned roots over https on a loopback port (GET/HEAD only). A URL
     names a file the way the static scan's stylesheet lookup does (``Root.file_for``)."""
 
-    def __init__(self, roots: Sequence[Any], base_url: str, context: ssl.SSLContext,
+    def __init__(self, roots: Sequence[Root], base_url: str, context: ssl.SSLContext,
                  csp_header: str | None = None) -> None:
         self._roots = list(roots)
         self._scheme = base_url.split(":", 1)[0]
@@ -712,7 +719,7 @@ def _https(url: str) -> str:
     return "https:" + url.split(":", 1)[1] if url.startswith("http:") else url
 
 
-async def render_site(pages: Sequence[tuple[Any, Any]], base_url: str, settings: RenderSettings, *,
+async def render_site(pages: Sequence[tuple[Root, SiteFile]], base_url: str, settings: RenderSettings, *,
                       csp_header: str | None = None) -> RenderRun:
     """Render the pages of built sites (``(Root, SiteFile)`` pairs from ``sources.files.collect``),
     served by the tool itself at the https form of ``base_url``; every other host goes to the sink."""
