@@ -10,7 +10,7 @@ Public API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .model import (  # noqa: E402
     Applicability,
@@ -45,14 +45,14 @@ def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = 
     does; without it nothing touches the network. Raises ``InputError`` when a path does not exist;
     problems with single files are in ``result.errors``.
     """
-    from .pipeline import scan_paths
+    from .scan import scan_files
     from .settings import DEFAULT_BASE_URL, code_prefixes
 
     if settings is None:
         settings = ScanSettings(base_url=base_url or DEFAULT_BASE_URL, assume_https=assume_https,
                                 csp_header=csp_header, scripting=scripting, jobs=jobs,
                                 select=code_prefixes(select), ignore=code_prefixes(ignore))
-    return scan_paths(list(paths), settings, probe=probe)
+    return scan_files(list(paths), settings, probe=probe)
 
 
 def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, dry_run: bool = False,

@@ -142,8 +142,11 @@ def classify(ref: Reference, file: str | None,
 
 
 def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fingerprint: str = "",
-                suppressed_by: str | None = None, https: ProbeResult | None = None) -> Finding:
-    """The Finding for a reference already judged as ``code`` (``https``: its probe result, if probed)."""
+                suppressed_by: str | None = None, https: ProbeResult | None = None, *,
+                path: str | None = None, path_fingerprint: str = "",
+                referrers: tuple[str, ...] | None = None) -> Finding:
+    """The Finding for a reference already judged as ``code`` (``https``: its probe result, if probed;
+    ``path``: SPEC §12, the file as it opens from the working directory)."""
     rule = RULES[code]
     span = ref.span
     is_request = ref.kind in (RefKind.REQUEST,)
@@ -154,7 +157,8 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
         url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
         destination=ref.destination if is_request else None,
         initiator=ref.initiator if is_request else None,
-        https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by,
+        https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by, referrers=referrers,
+        path=path, path_fingerprint=path_fingerprint or fingerprint,
     )
 
 

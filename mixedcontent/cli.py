@@ -11,16 +11,18 @@ import os
 import re
 import sys
 import traceback
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import InputError, MixedContentError, UsageError
 from .model import ScanResult, Severity
 from .report import FORMATS
 from .rules import RULES
-from .pipeline import scan_paths, scan_site
-from .distributed import EngineSettings, check_engine, scan_archives, scan_tree
+from .engine import EngineSettings
+from .scan import is_url, scan_archives, scan_files, scan_site
 from .sources.warc import is_archive
 from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
 from .fixer import FixOptions, fix_paths, parse_map
@@ -109,6 +111,11 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="follow symlinked directories inside the root (loops are detected)")
     s.add_argument("--follow-symlinks-outside", action="store_true", default=None,
                    help="also follow symlinks that lead outside the scanned root")
+    s.add_argument("--root", metavar="DIR",
+                   help="the directory served at --base-url, for files given on their own: each is judged at "
+                        "URL + its path under DIR, and its same-site stylesheets are followed inside DIR, never "
+                        "outside (default: the directory holding the configuration file, else the working "
+                        "directory)")
     s.add_argument("--max-file-size", type=int, metavar="MB",
                    help="skip (with an error entry) files larger than this many MiB (default: "
                         f"{DEFAULT_MAX_FILE_SIZE // (1024 * 1024)})")
@@ -214,12 +221,7 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
                          cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
 
 
-_CRAWL_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://|(?i:https?):")
-
-
-def _is_crawl_target(text: str) -> bool:
-    """Is a scan PATH argument a URL to crawl (``https://…``, also ``ftp://…`` so it can be refused)?"""
-    return _CRAWL_TARGET.match(text) is not None
+_is_crawl_target = is_url
 
 
 def add_crawl_options(parser: argparse.ArgumentParser) -> None:
@@ -391,8 +393,12 @@ def _options(args: argparse.Namespace) -> dict[str, object]:
         path = args.config or find_config()
         if path is not None:
             config = load_config(path)
+            # paths in a configuration file are relative to it; files given on their own are served
+            # from its directory unless it names a root
+            here = os.path.dirname(os.path.abspath(path))
+            config["root"] = os.path.join(here, str(config["root"])) if "root" in config else here
     merged = dict(config)
-    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs",
+    for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
                 "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
@@ -429,6 +435,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
         ignore=tuple(opts.get("ignore", ())),  # type: ignore[arg-type]
         per_path_ignores=tuple(opts.get("per-path-ignores", ())),  # type: ignore[arg-type]
         baseline=baseline, inline_ignores=not args.no_inline_ignores,
+        root=None if opts.get("root") is None else str(opts["root"]),
     )
 
 
@@ -483,14 +490,13 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
-    if engine.distributed:
-        result = scan_tree(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
-    elif render is not None:
-        result = scan_rendered(list(args.paths), settings, render, show_suppressed=args.show_suppressed,
-                               probe=probe, log=log)
+    if render is not None:
+        result = scan_rendered(list(args.paths), settings, render, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, probe=probe, log=log)
     else:
-        result = scan_paths(list(args.paths), settings, show_suppressed=args.show_suppressed, probe=probe, log=log)
-    if result.pages == 0 and not result.errors:
+        result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                            show_suppressed=args.show_suppressed, probe=probe, log=log)
+    if result.documents == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -536,22 +542,22 @@ def _refuse_render(args: argparse.Namespace, what: str) -> None:
         raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
 
 
-def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings, *,
-                  show_suppressed: bool = False, probe: ProbeSettings | None = None,
-                  log: Callable[[str], None] | None = None) -> ScanResult:
-    """The static scan, then the browser pass over the same pages, merged (SPEC §12; one stage, kept
-    together so it moves as one into the pipeline). The static scan keeps every finding (no selection,
-    suppressed ones shown) so a verdict is matched against what the markup says, whatever is reported;
-    ``merge_runtime`` then applies the selection and suppression to static and runtime findings alike."""
-    from dataclasses import replace
-
+def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings,
+                  engine: EngineSettings | None = None, *, show_suppressed: bool = False,
+                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None) -> ScanResult:
+    """The static scan, then the browser pass over the same pages, merged (docs: --render; one stage,
+    kept together so it moves as one into the pipeline). The static scan keeps every finding (no
+    selection, suppressed ones shown) so a verdict is matched against what the markup says, whatever is
+    reported; ``merge_runtime`` then applies the selection and suppression to static and runtime
+    findings alike."""
     from .judge.runtime import merge_runtime
     from .sources.browser import render_paths
 
     everything = replace(settings, select=(), ignore=())
-    result = scan_paths(inputs, everything, show_suppressed=True, probe=probe, log=log)
-    run = render_paths(inputs, settings.base_url, render, follow_symlinks=settings.follow_symlinks,
-                       follow_outside=settings.follow_outside, csp_header=settings.csp_header)
+    result = scan_files(inputs, everything, engine, show_suppressed=True, probe=probe, log=log)
+    run = render_paths(inputs, settings.base_url, render, root=settings.root,
+                       follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside,
+                       csp_header=settings.csp_header)
     if log is not None:
         failed = sum(1 for p in run.pages if p.error is not None)
         log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
@@ -583,11 +589,9 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
                         "and DIR/manifest.json (the shards of this run and the summary)")
 
 
-def engine_settings(args: argparse.Namespace) -> EngineSettings:
-    engine = EngineSettings(workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                            shards=getattr(args, "shards", None))
-    check_engine(engine)
-    return engine
+def engine_settings(args: argparse.Namespace, jobs: int = 0) -> EngineSettings:
+    return EngineSettings(jobs=jobs, workers=getattr(args, "workers", None),
+                          scheduler=getattr(args, "scheduler", None), shards=getattr(args, "shards", None))
 
 
 def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:
@@ -611,7 +615,8 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     def log(message: str) -> None:
         stderr.write(f"mixedcontent: {message}\n")
 
-    result = scan_archives(list(args.paths), settings, engine, show_suppressed=args.show_suppressed, log=log)
+    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                           show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -634,7 +639,7 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.unsafe:
         probe = None  # --unsafe proves nothing and needs no proof: it never goes online
     result = fix_paths(list(args.paths), settings, options, probe)
-    if result.scan.pages == 0 and not result.scan.errors:
+    if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     if args.format == "json":
@@ -757,7 +762,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if render is not None:
             result = scan_rendered(list(args.paths), settings, render, probe=probe, log=log)
         else:
-            result = scan_paths(list(args.paths), settings, probe=probe, log=log)
+            result = scan_files(list(args.paths), settings, probe=probe, log=log)
         if result.pages == 0 and not result.errors:
             raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:

@@ -23,7 +23,7 @@ from . import urls
 from .extract.html import PageContext, csp_meta_insertion
 from .extract.source import SourceText, decode_css, decode_html, decode_xml, looks_binary
 from .model import Applicability, Context, Finding, ScanError, ScanResult, pickled_by_fields
-from .pipeline import scan_paths
+from .scan import scan_files
 from .probe import ProbeSettings
 from .rewrite import (
     CAN_SYNC_FILESYSTEMS,
@@ -462,7 +462,7 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
     # a file whose mtime is at or after this instant may have changed after the scan read it
     started_ns = time.time_ns()
     time.sleep(0.001)  # let the filesystem's coarse clock pass the start mark
-    pages, _, _ = collect(list(inputs), settings.base_url, follow_symlinks=settings.follow_symlinks,
+    pages, _, _ = collect(list(inputs), settings.base_url, root=settings.root, follow_symlinks=settings.follow_symlinks,
                           follow_outside=settings.follow_outside)
     outcomes: list[FileOutcome] = []
     unfixed: list[Unfixed] = []
@@ -477,7 +477,7 @@ def fix_paths(inputs: list[str], settings: ScanSettings, options: FixOptions,
             outcomes.append(outcome)
         unfixed.extend(left)
 
-    result = scan_paths(list(inputs), settings, probe=probe if probing else None, page_action=action,
+    result = scan_files(list(inputs), settings, probe=probe if probing else None, page_action=action,
                         on_page=on_page)
     paths: dict[str, tuple[str, str]] = {f.rel: (f.path, root.directory) for root, f in pages}
     roots = {f.rel: root for root, f in pages}

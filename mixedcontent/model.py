@@ -218,6 +218,9 @@ class Finding:
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
+    path: str | None = None  # SPEC §12: the file as it opens from the working directory the command ran in
+    # the fingerprint with ``path`` in place of ``file``: how a baseline matches whatever the naming
+    path_fingerprint: str = ""
     confirmed_by: str | None = None  # SPEC §12, --render: "chromium" when the browser made it with this verdict
     initiator_location: InitiatorLocation | None = None  # SPEC §12, MC402: the script that made the request
 
@@ -236,6 +239,7 @@ class ScanError:
     file: str | None
     url: str | None
     message: str
+    path: str | None = None  # SPEC §12: the file as it opens from the working directory
 
     @property
     def sort_key(self) -> tuple[str, str]:
@@ -261,3 +265,62 @@ class ScanResult:
     tool_version: str = ""
     scanned: tuple[str, ...] = ()  # report names of every document scanned (file or URL), sorted
     extra: dict[str, object] = field(default_factory=dict)
+
+
+class DocumentKind(StrEnum):
+    """How a document is parsed: an HTML page, an XHTML page (XML), or a stylesheet."""
+
+    HTML = "html"
+    XHTML = "xhtml"
+    STYLESHEET = "stylesheet"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One document as every source hands it over (files on disk, a crawl, a web archive, a browser):
+    its bytes as stored or received (finding spans index into them), the URL it is judged at, how it
+    was served, and where it came from.
+
+    ``tls``: it is judged as an https page (served over TLS, at an https URL, or ``--assume-https``).
+    ``served``: it came from an HTTP response (a crawl or an archive), so being served over plain http
+    is itself a finding (MC508). ``csp``: the enforced Content-Security-Policy header values,
+    comma-joined. ``charset``: the Content-Type charset it was served with. ``file``/``path``: SPEC §6
+    ``file`` and §12 ``path`` (None for a document named by URL). ``record``: the archive record.
+    """
+
+    data: bytes
+    url: str
+    kind: DocumentKind = DocumentKind.HTML
+    tls: bool = True
+    served: bool = False
+    csp: str | None = None
+    charset: str | None = None
+    file: str | None = None
+    path: str | None = None
+    record: ArchiveRecord | None = None
+
+    @property
+    def name(self) -> str:
+        """How reports name it: its file, else its URL."""
+        return self.file if self.file is not None else self.url
+
+
+@dataclass(frozen=True, slots=True)
+class SheetPlace:
+    """Where a stylesheet URL lives for a source: its key (a report path or a URL; keys name
+    stylesheets in the stage), the URL it is fetched at, and its SPEC §6 ``file`` / §12 ``path``."""
+
+    key: str
+    url: str
+    file: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """A stylesheet's bytes as a source read them: ``url`` where it was finally found (after
+    redirects), ``charset`` the Content-Type charset it was served with."""
+
+    data: bytes
+    url: str | None = None
+    charset: str | None = None

@@ -7,12 +7,25 @@ Nothing raises for network, HTTP or TLS problems: a ``Response`` always comes ba
 set to one reason word when no usable HTTP response arrived:
 
     tls-untrusted, tls-expired, tls-hostname-mismatch, tls-error   certificate / handshake (SPEC §8)
-    connect-refused, dns-failure, timeout                           reaching the host (SPEC §8)
+    connect-refused, timeout                                        reaching the host (SPEC §8)
+    dns-failure                                                     the resolver answered: no such name
+                                                                    (NXDOMAIN, or no address record)
+    resolver-error                                                  the resolver could not answer (temporary
+                                                                    failure, SERVFAIL, refused, unreachable)
+    network-unreachable                                             no route from here (ENETUNREACH, ...)
+    local-limit                                                     our own limits (out of sockets, ports)
     blocked-address                                                 address safety refused it (SPEC §8)
     too-many-redirects, redirect-loop                               redirect chains (status: last 3xx)
-    too-large                                                       body over the cap (status set; body cut)
+    redirect-refused                                                the caller's ``allow_hop`` refused a hop
+    too-large                                                       body over the cap (status set; body
+                                                                    empty unless ``partial=True``)
     connection-reset, bad-response                                  the peer hung up / spoke no HTTP
+    host-failing                                                    not sent: the host's failure budget is
+                                                                    spent (``host_failures`` in a row)
     unsupported-scheme, invalid-url                                 not an http(s) URL we can request
+
+``resolver-error``, ``network-unreachable`` and ``local-limit`` are failures on *our* side: they say
+nothing about the host (``OUR_SIDE``).
 
 What it enforces, run-wide (one aiohttp session per ``Net``): ``--resolve`` entries (curl's meaning:
 HOST:PORT pairs pinned to an address) on every connection; address safety (private, link-local,
@@ -20,10 +33,15 @@ multicast, reserved, unspecified, loopback, shared and other non-global addresse
 ``allow_private``, or unless the address is the user's own ``--resolve`` entry for that host and port);
 certificates checked against the system store plus ``cacert``; total / connect / read timeouts;
 redirects followed by hand, each hop checked again, loops detected; bodies read in chunks with the
-*decompressed* size capped (aiohttp decompresses in bounded steps, so a gzip bomb stops at the cap);
-retries with exponential backoff on connection errors, 429 and 503 for GET/HEAD, honouring
-``Retry-After`` (seconds or an HTTP-date) up to a cap; a global bound, a per-host bound and a per-host
-minimum interval between request starts.
+*decompressed* size capped (aiohttp decompresses in bounded steps, so a gzip bomb stops at the cap),
+and a body over the cap is never handed out as if it were whole (``too-large`` with an empty body,
+unless the caller asks for the prefix with ``partial=True``); retries with exponential backoff on
+connection errors, 429 and 503 for GET/HEAD, honouring ``Retry-After`` (seconds or an HTTP-date) up
+to ``retry_after_cap`` (a longer one is a failure, not a wait); a per-host failure budget (after
+``host_failures`` failed attempts in a row -- Scrapy's retry statuses, timeouts, refused or reset
+connections -- the host is given up for the run: every later request to it ends at once as
+``host-failing``); a global bound, a per-host bound and a per-host minimum interval between request
+starts. ``.invalid`` names are answered here, never sent to DNS (RFC 6761 §6.4).
 """
 
 from __future__ import annotations
@@ -37,12 +55,10 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Self
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
     import aiohttp
@@ -52,7 +68,8 @@ if TYPE_CHECKING:
 # aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
 # of start-up that a scan of files on disk never needs
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .errors import UsageError
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
@@ -61,6 +78,21 @@ _RETRY_STATUSES = frozenset((429, 503))
 _RETRY_ERRORS = frozenset(("connect-refused", "connection-reset"))
 _SAFE_METHODS = frozenset(("GET", "HEAD"))
 _CHUNK = 64 * 1024
+# failures on our side of the network: they say nothing about the host asked (see NOTES.md)
+OUR_SIDE = frozenset(("resolver-error", "network-unreachable", "local-limit"))
+# getaddrinfo codes (RFC 3493 §6.1, glibc <netdb.h>) by which the resolver *answers* that a name has
+# no address: NXDOMAIN, or a name without A/AAAA records. Every other code means it could not answer.
+_NO_SUCH_NAME = frozenset(getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n))
+# connect(2) errors that mean no route from this machine, and ones that are our own limits
+_UNREACHABLE = frozenset((errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN))
+_LOCAL_LIMITS = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.EADDRNOTAVAIL))
+# the per-host failure budget counts these answers (Scrapy's RETRY_HTTP_CODES) and errors; any other
+# answer from the host resets it; our-side failures, TLS verdicts and refusals before sending do neither
+_FAILURE_STATUSES = frozenset((408, 429, 500, 502, 503, 504, 522, 524))
+_FAILURE_ERRORS = frozenset(("timeout", "connect-refused", "connection-reset", "bad-response"))
+_NEUTRAL_ERRORS = OUR_SIDE | {"dns-failure", "blocked-address", "invalid-url", "unsupported-scheme",
+                              "host-failing", "tls-untrusted", "tls-expired", "tls-hostname-mismatch",
+                              "tls-error"}
 
 # OpenSSL X509_V_ERR_* verify codes (include/openssl/x509_vfy.h) -> SPEC §8 reason words
 _VERIFY_REASONS = {
@@ -91,10 +123,16 @@ class NetSettings:
     per_host: int = 8  # requests in flight per host (as Scrapy's per-domain default)
     min_interval: float = 0.0  # seconds between request starts to one host (politeness)
     retries: int = 2  # extra attempts on connection errors, 429, 503 (GET/HEAD only)
-    max_body: int = 10 * 2**20  # decompressed bytes; beyond that -> error "too-large"
+    max_body: int = 10 * 2**20  # decompressed bytes; beyond that -> error "too-large", empty body
     max_redirects: int = 10
     backoff: float = 0.5  # seconds before the first retry; doubles each time
-    retry_after_cap: float = 30.0  # longest Retry-After (or backoff) honoured, seconds
+    # longest Retry-After honoured, seconds: the default total timeout, i.e. a wait no longer than one
+    # request may take (rate limiters commonly ask 60 s); a longer one ends the request as it answered
+    retry_after_cap: float = 60.0
+    # failed attempts in a row (5xx/429/408 answers, timeouts, refused or reset connections) after which
+    # a host (its origin: scheme, name, port) is given up for the rest of the run; 0: never (Nutch's
+    # fetcher.max.exceptions.per.queue is the same idea)
+    host_failures: int = 5
 
 
 def parse_resolve(text: str) -> tuple[str, int, str]:
@@ -217,6 +255,7 @@ def _resolver_class() -> type:
             self._entries = entries
             self._allow_private = allow_private
             self._system = aiohttp.ThreadedResolver()
+            self.resolved = 0
 
     return Resolver
 
@@ -229,6 +268,7 @@ class _Resolver:
     _entries: Mapping[tuple[str, int], str]
     _allow_private: bool
     _system: aiohttp.ThreadedResolver
+    resolved: int  # names the system resolver gave addresses for (evidence that it answers for real)
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
@@ -237,7 +277,17 @@ class _Resolver:
             fam = socket.AF_INET6 if ":" in pinned else socket.AF_INET
             return [{"hostname": host, "host": pinned, "port": port, "family": fam, "proto": 0,
                      "flags": socket.AI_NUMERICHOST}]
-        infos = await self._system.resolve(host, port, family)
+        if host.lower().rstrip(".").endswith(".invalid") or host.lower().rstrip(".") == "invalid":
+            # RFC 6761 §6.4: resolution APIs should answer at once that .invalid names do not exist
+            raise socket.gaierror(socket.EAI_NONAME, f"{host}: .invalid names never exist (RFC 6761 §6.4)")
+        try:
+            infos = await self._system.resolve(host, port, family)
+        except ValueError as e:
+            # Python refuses some names before any query (its IDNA codec: a label over 63 octets, RFC
+            # 1035 §2.3.4): such a name cannot exist in DNS
+            why = "a label is longer than 63 octets" if isinstance(e, UnicodeError) else _one_line(e)
+            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}: not a DNS name ({why})") from None
+        self.resolved += 1
         if self._allow_private:
             return infos
         safe = [i for i in infos if is_public_address(i["host"])]
@@ -318,6 +368,70 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
+def _errno(exc: BaseException) -> int | None:
+    """The errno of a connection error, looking through aiohttp's wrappers."""
+    for e in (exc, getattr(exc, "os_error", None), exc.__cause__):
+        code = getattr(e, "errno", None)
+        if isinstance(code, int):
+            return code
+    return None
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """SPEC §8 word for a failed connect(2): who is at fault decides (see ``OUR_SIDE``)."""
+    code = _errno(exc)
+    if code in _UNREACHABLE:
+        return "network-unreachable"
+    if code in _LOCAL_LIMITS:
+        return "local-limit"
+    if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
+        return "connection-reset"
+    return "connect-refused"
+
+
+def _host_failure(got: _Attempt) -> str | None:
+    """What an attempt says about its host, for the failure budget: the failure ("HTTP 503", "timeout",
+    ...), None when the host answered, or ``"neutral"`` when it says nothing (``_NEUTRAL_ERRORS``)."""
+    if got.error is None:
+        return f"HTTP {got.status}" if got.status in _FAILURE_STATUSES else None
+    if got.error in _FAILURE_ERRORS:
+        return got.error
+    if got.error in _NEUTRAL_ERRORS:
+        return "neutral"
+    return None  # an answer that was too large: the host works
+
+
+@dataclass(slots=True)
+class _HostBudget:
+    """The failure budget of one host (its origin), run-wide."""
+
+    authority: str  # the origin it guards (scheme, host, port)
+    failures: int = 0  # failed attempts in a row
+    last: str = ""  # what the last failure was
+    spent: asyncio.Event = field(default_factory=asyncio.Event)  # set once the host is given up
+
+    def record(self, failure: str | None, limit: int) -> None:
+        if failure == "neutral" or self.spent.is_set():
+            return
+        if failure is None:
+            self.failures = 0
+            return
+        self.failures += 1
+        self.last = failure
+        if 0 < limit <= self.failures:
+            self.spent.set()
+
+    def refusal(self) -> _Attempt:
+        return _Attempt(None, (), b"", "host-failing",
+                        f"not requested: {self.authority} failed {self.failures} times in a row (last: {self.last}), "
+                        f"so this run stopped asking it")
+
+
+def _authority(url: str) -> str:
+    """The failure budget's key: the URL's origin (scheme, host, port); the URL itself when it has none."""
+    return urls.origin(url) or url
+
+
 class Net:
     """One aiohttp session per run, with its limits and caches; ``async with Net(settings) as net``."""
 
@@ -329,14 +443,28 @@ class Net:
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._pace_locks: dict[str, asyncio.Lock] = {}
         self._last_start: dict[str, float] = {}
+        self._budgets: dict[str, _HostBudget] = {}
+        self._resolver: _Resolver | None = None
         self.requests = 0  # HTTP requests sent (every attempt of every hop)
+
+    @property
+    def resolved(self) -> int:
+        """Names the system resolver gave addresses for in this run (``--resolve`` entries aside): a
+        "no such name" answer is believable only once the resolver has shown it answers for real."""
+        return self._resolver.resolved if self._resolver is not None else 0
+
+    def given_up(self) -> dict[str, str]:
+        """Hosts (origins, ``https://name:port``) whose failure budget is spent, with their last failure."""
+        return {a: b.last for a, b in self._budgets.items() if b.spent.is_set()}
 
     async def __aenter__(self) -> Self:
         import aiohttp
 
         s = self.settings
+        resolver = _resolver_class()(self._entries, s.allow_private)
+        self._resolver = resolver
         connector = aiohttp.TCPConnector(
-            resolver=_resolver_class()(self._entries, s.allow_private), ssl=ssl_context(s),
+            resolver=resolver, ssl=ssl_context(s),
             limit=max(1, s.concurrency), limit_per_host=max(1, s.per_host))
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -354,11 +482,16 @@ class Net:
 
     async def fetch(self, url: str, *, method: str = "GET", follow_redirects: bool = True,
                     max_body: int | None = None, headers: Mapping[str, str] | None = None,
-                    read_body: bool = True, max_redirects: int | None = None) -> Response:
+                    read_body: bool = True, max_redirects: int | None = None, partial: bool = False,
+                    allow_hop: Callable[[str], Awaitable[str | None]] | None = None) -> Response:
         """Request ``url``; never raises for network, HTTP or TLS problems (see the module docstring).
 
-        ``read_body=False`` reads no body (status and headers only); ``max_redirects`` overrides the
-        run's cap for this call. Redirects keep the method (GET and HEAD are all this tool sends).
+        ``read_body=False`` reads no body (status and headers only); ``max_body`` lowers or raises the
+        run's cap for this call, and a body over the cap comes back empty (error ``too-large``) unless
+        ``partial`` asks for its first ``max_body`` bytes; ``max_redirects`` overrides the run's cap.
+        ``allow_hop(target)`` is awaited before each redirect hop is requested: a reason string refuses
+        the hop (error ``redirect-refused``; the response is the 3xx that pointed there). Redirects
+        keep the method (GET and HEAD are all this tool sends).
         """
         method = method.upper()
         limit = self.settings.max_redirects if max_redirects is None else max_redirects
@@ -368,7 +501,7 @@ class Net:
         current = url
         while True:
             follow = follow_redirects
-            got = await self._attempts(current, method, headers, cap, read_body, follow)
+            got = await self._attempts(current, method, headers, cap, read_body, follow, partial)
             location = None
             if got.status in REDIRECT_STATUSES:
                 location = next((v for k, v in got.headers if k.lower() == "location"), None)
@@ -385,6 +518,11 @@ class Net:
             if len(hops) > limit:
                 return self._response(url, current, got, hops, "too-many-redirects",
                                       f"more than {limit} redirects")
+            if allow_hop is not None:
+                refusal = await allow_hop(target)
+                if refusal is not None:
+                    return self._response(url, current, got, hops, "redirect-refused",
+                                          f"redirect {len(hops)} from {current} to {target} not followed: {refusal}")
             seen.add(target)
             current = target
 
@@ -396,24 +534,39 @@ class Net:
         return Response(url=url, final_url=current, status=got.status, headers=got.headers, body=got.body,
                         redirects=tuple(hops), error=error, detail=detail, tls=tls, attempts=got.attempts)
 
+    def _budget(self, authority: str) -> _HostBudget:
+        budget = self._budgets.get(authority)
+        if budget is None:
+            budget = self._budgets[authority] = _HostBudget(authority)
+        return budget
+
     async def _attempts(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
-                        read_body: bool, following: bool) -> _Attempt:
-        """One hop, retried with backoff where that is safe."""
+                        read_body: bool, following: bool, partial: bool) -> _Attempt:
+        """One hop, retried with backoff where that is safe, within its host's failure budget."""
         s = self.settings
+        budget = self._budget(_authority(url))
         attempt = 0
         while True:
-            got = await self._attempt(url, method, headers, cap, read_body, following)
+            got = await self._attempt(url, method, headers, cap, read_body, following, partial, budget)
+            if got.error != "host-failing":
+                budget.record(_host_failure(got), s.host_failures)
             delay: float | None = None
-            if method in _SAFE_METHODS and attempt < s.retries:
+            if method in _SAFE_METHODS and attempt < s.retries and not budget.spent.is_set():
                 if got.error in _RETRY_ERRORS:
-                    delay = s.backoff * 2**attempt
+                    delay = min(s.backoff * 2**attempt, s.retry_after_cap)
                 elif got.error is None and got.status in _RETRY_STATUSES:
                     value = next((v for k, v in got.headers if k.lower() == "retry-after"), None)
                     asked = retry_after(value)
-                    delay = s.backoff * 2**attempt if asked is None else asked
+                    # RFC 9110 §10.2.3 asks us to wait; a wait longer than the cap is a failure, not a wait
+                    delay = min(s.backoff * 2**attempt, s.retry_after_cap) if asked is None else (
+                        asked if asked <= s.retry_after_cap else None)
             if delay is None:
                 return _Attempt(got.status, got.headers, got.body, got.error, got.detail, attempt + 1)
-            await asyncio.sleep(min(delay, s.retry_after_cap))
+            try:  # the wait ends early when the host is given up meanwhile (then this answer stands)
+                await asyncio.wait_for(budget.spent.wait(), delay)
+                return _Attempt(got.status, got.headers, got.body, got.error, got.detail, attempt + 1)
+            except TimeoutError:
+                pass
             attempt += 1
 
     def _blocked_literal(self, host: str, port: int) -> bool:
@@ -439,7 +592,7 @@ class Net:
             self._last_start[host] = loop.time()
 
     async def _attempt(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
-                       read_body: bool, following: bool) -> _Attempt:
+                       read_body: bool, following: bool, partial: bool, budget: _HostBudget) -> _Attempt:
         if self._session is None or self._global is None:
             raise RuntimeError("Net is used outside `async with`")
         from yarl import URL  # imported with aiohttp by __aenter__
@@ -458,15 +611,19 @@ class Net:
         if self._blocked_literal(host, port):
             return _Attempt(None, (), b"", "blocked-address",
                             f"{host} is a non-public address (use --allow-private to allow it)")
+        if budget.spent.is_set():
+            return budget.refusal()
         sem = self._per_host.setdefault(host, asyncio.Semaphore(max(1, self.settings.per_host)))
         async with sem:
             await self._pace(host)
+            if budget.spent.is_set():  # given up while this request waited for its turn
+                return budget.refusal()
             async with self._global:
                 self.requests += 1
-                return await self._send(target, method, headers, cap, read_body, following)
+                return await self._send(target, method, headers, cap, read_body, following, partial)
 
     async def _send(self, target: URL, method: str, headers: Mapping[str, str] | None, cap: int,
-                    read_body: bool, following: bool) -> _Attempt:
+                    read_body: bool, following: bool, partial: bool) -> _Attempt:
         import aiohttp  # imported by __aenter__ already: a dictionary lookup
 
         assert self._session is not None
@@ -481,8 +638,9 @@ class Net:
                 size = 0
                 async for chunk in resp.content.iter_chunked(_CHUNK):
                     if size + len(chunk) > cap:
-                        chunks.append(chunk[:cap - size])
-                        return _Attempt(status, raw, b"".join(chunks), "too-large",
+                        # a cut body is never handed out as if it were whole: only on request
+                        body = b"".join((*chunks, chunk[:cap - size])) if partial else b""
+                        return _Attempt(status, raw, body, "too-large",
                                         f"the body is larger than {cap} bytes (decompressed)")
                     chunks.append(chunk)
                     size += len(chunk)
@@ -497,17 +655,16 @@ class Net:
         except aiohttp.ClientConnectorDNSError as e:
             if isinstance(e.os_error, _Blocked) or isinstance(e.__cause__, _Blocked):
                 return _Attempt(None, (), b"", "blocked-address", _one_line(e.os_error))
-            return _Attempt(None, (), b"", "dns-failure", f"cannot resolve {target.host}: {_one_line(e.os_error)}")
+            # the resolver's answer "no such name" is about the name; any other failure is our resolver's
+            reason = "dns-failure" if isinstance(e.os_error, socket.gaierror) and e.os_error.errno in _NO_SUCH_NAME \
+                else "resolver-error"
+            return _Attempt(None, (), b"", reason, f"cannot resolve {target.host}: {_one_line(e.os_error)}")
         except aiohttp.ClientConnectorError as e:
-            if e.errno == errno.ECONNRESET:
-                return _Attempt(None, (), b"", "connection-reset", _one_line(e))
-            return _Attempt(None, (), b"", "connect-refused", _one_line(e))
+            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
         except aiohttp.ServerDisconnectedError as e:
             return _Attempt(None, (), b"", "connection-reset", f"the server closed the connection: {_one_line(e)}")
         except aiohttp.ClientOSError as e:
-            if e.errno in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
-                return _Attempt(None, (), b"", "connection-reset", _one_line(e))
-            return _Attempt(None, (), b"", "connect-refused", _one_line(e))
+            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
         except aiohttp.ClientPayloadError as e:
             reason = "connection-reset" if "not completed" in str(e) else "bad-response"
             return _Attempt(None, (), b"", reason, _one_line(e))
@@ -523,5 +680,5 @@ class Net:
             return _Attempt(None, (), b"", "connection-reset", _one_line(e))
 
 
-__all__ = ["DEFAULT_USER_AGENT", "REDIRECT_STATUSES", "Hop", "Net", "NetSettings", "Response", "is_public_address",
+__all__ = ["DEFAULT_USER_AGENT", "OUR_SIDE", "REDIRECT_STATUSES", "Hop", "Net", "NetSettings", "Response", "is_public_address",
            "parse_resolve", "retry_after", "ssl_context"]

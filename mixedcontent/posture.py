@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import __version__, urls
+from . import urls
+from .version import __version__
 from .model import Context, Finding, ScanError, ScanResult, Severity, Target
 from .net import Net, NetSettings, Response
 from .rules import RULES
@@ -581,7 +582,7 @@ def judge_cookies(exchanges: Iterable[Exchange]) -> list[Issue]:
 
 def to_findings(issues: Sequence[Issue]) -> list[Finding]:
     """Posture findings: context ``header``, no file, line or offset; fingerprints per SPEC §6."""
-    from .pipeline import fingerprint
+    from .judge.findings import fingerprint
 
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
     out = []
@@ -680,10 +681,12 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     """A fetched page's own mixed content, through the scan's one-document path (pipeline.scan_document)
     with its transport facts: URL, https or not, Content-Type charset and CSP header. Returns
     (findings, errors, pages scanned)."""
-    from .extract.html import PageContext, header_upgrades
-    from .pipeline import scan_document
+    from .judge.document import judge_document
+    from .model import Document, DocumentKind
     from .suppress import selected
 
+    if page.error is not None:  # net.py hands out no body over its cap ("too-large"): not scanned
+        return [], [_error(page.url, page, "page not scanned")], 0
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
     media = ctype.split(";", 1)[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml", "") or not page.body:
@@ -693,10 +696,11 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
         key, _, val = param.partition("=")
         if key.strip().lower() == "charset":
             charset = val.strip().strip('"') or None
-    # SPEC §3 step 4: an enforced CSP header with upgrade-insecure-requests (Report-Only never counts)
-    upgrade = any(header_upgrades(v) for k, v in page.headers if k.lower() == "content-security-policy")
-    context = PageContext(page.url, page.tls, upgrade)
-    outcome = scan_document(page.body, context, xml=media == "application/xhtml+xml", transport_charset=charset)
+    # SPEC §3 step 4: an enforced CSP header (Report-Only never counts), judged as any served page
+    csp = ", ".join(v for k, v in page.headers if k.lower() == "content-security-policy") or None
+    kind = DocumentKind.XHTML if media == "application/xhtml+xml" else DocumentKind.HTML
+    doc = Document(data=page.body, url=page.url, kind=kind, tls=page.tls, csp=csp, charset=charset)
+    outcome, _ = judge_document(doc)
     if outcome.error is not None:
         return [], [outcome.error], 0
     return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1
@@ -712,7 +716,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
-    from .pipeline import finalize
+    from .judge.findings import finalize
     from .suppress import selected
 
     say = log or (lambda _m: None)

@@ -10,8 +10,18 @@ with a valid certificate for the host, redirects (at most 5) never leave https, 
     unavailable  http-NNN, redirect-to-http, too-many-redirects, content-type-mismatch, tls-untrusted,
                  tls-expired, tls-hostname-mismatch, tls-error, connect-refused, dns-failure
     timeout      timeout
-    error        connection-reset, bad-response (the server hung up or did not speak HTTP)
-    skipped      blocked-address (address safety), not-probed
+    error        connection-reset, bad-response (the server hung up or did not speak HTTP),
+                 host-failing (not asked: the host failed ``host_failures`` times in a row this run)
+    skipped      blocked-address (address safety), not-probed; and "cannot tell": resolver-error,
+                 network-unreachable, local-limit (our own resolver, network or limits failed), and
+                 dns-failure when no name resolved in the whole run (see below)
+
+"Cannot tell" outcomes say nothing about the twin, so like every ``skipped`` result they change no
+code and are never cached. A resolver's "no such name" (``dns-failure``) is the twin not working --
+a browser cannot reach it either -- but only when the resolver is seen to answer for real: some
+other name resolved through it in the same run. Offline, or behind a resolver that answers NXDOMAIN
+for everything (sandboxes do), every name fails alike, and then ``dns-failure`` is a "cannot tell"
+too. A run whose every probe could not tell says so once (``ProbeOutcome.warnings``).
 
 robots.txt is not consulted: a probe is the one request each visitor's browser makes for the
 resource anyway, not a crawl (RFC 9309 addresses crawlers); ``robots`` stays reserved for crawls.
@@ -31,12 +41,13 @@ import hashlib
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import urls
 from .model import ProbeResult
-from .net import REDIRECT_STATUSES, Net, NetSettings, Response
+from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 
 DEFAULT_CACHE_TTL = 86400.0  # seconds: one day
@@ -61,7 +72,10 @@ _ERRORS = {
     "tls-untrusted": "unavailable", "tls-expired": "unavailable", "tls-hostname-mismatch": "unavailable",
     "tls-error": "unavailable", "connect-refused": "unavailable", "dns-failure": "unavailable",
     "timeout": "timeout", "blocked-address": "skipped", "connection-reset": "error", "bad-response": "error",
+    "host-failing": "error", **{word: "skipped" for word in OUR_SIDE},
 }
+# skipped results that were tried and could not tell (as opposed to not tried: blocked-address)
+_CANNOT_TELL = OUR_SIDE | {"dns-failure"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +93,7 @@ class ProbeOutcome:
     probed: int  # twins requested over the network in this run
     cached: int  # results taken from the on-disk cache
     warnings: tuple[str, ...] = ()
+    undecided: int = 0  # probes of this run that could not tell (our resolver, network or limits)
 
 
 def destination_class(destination: str | None) -> str:
@@ -246,12 +261,37 @@ def _result_dict(p: ProbeResult) -> dict[str, object]:
             "content_type": p.content_type}
 
 
+def cannot_tell(p: ProbeResult) -> bool:
+    """Was the probe tried, and did our own side (resolver, network, limits) keep it from telling?"""
+    return p.status == "skipped" and p.reason in _CANNOT_TELL
+
+
 async def _probe_all(keys: list[tuple[str, str]], settings: NetSettings,
                      known: Mapping[tuple[str, str], ProbeResult]) -> tuple[dict[tuple[str, str], ProbeResult], int]:
     async with Net(settings) as net:
         prober = Prober(net, known)
-        results = await asyncio.gather(*(prober.probe_key(k) for k in keys))
-        return dict(zip(keys, results)), prober.probed
+        results = dict(zip(keys, await asyncio.gather(*(prober.probe_key(k) for k in keys))))
+        if net.resolved == 0:
+            # no name resolved in this run: a "no such name" may be the resolver's fault (offline, or a
+            # resolver that fails every name), so it tells nothing (NOTES.md, "cannot tell")
+            for key, p in results.items():
+                if key not in known and p.status == "unavailable" and p.reason == "dns-failure":
+                    results[key] = replace(p, status="skipped")
+        return results, prober.probed
+
+
+def _undecided_warning(this_run: list[ProbeResult]) -> str | None:
+    """One line when probes of this run could not tell (all of them: the network was out of reach)."""
+    tried = [p for p in this_run if not (p.status == "skipped" and p.reason not in _CANNOT_TELL)]
+    undecided = [p for p in tried if cannot_tell(p)]
+    if not undecided:
+        return None
+    reasons = ", ".join(f"{r} ×{n}" for r, n in sorted(Counter(p.reason for p in undecided).items()))
+    if len(undecided) == len(tried):
+        return (f"no https twin could be checked: every probe failed on this side of the network ({reasons}); "
+                f"the findings keep their codes and nothing was cached")
+    return (f"{len(undecided)} of {len(tried)} https twins could not be checked ({reasons}): "
+            f"their findings keep their codes")
 
 
 def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeSettings(), *,
@@ -275,6 +315,10 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
                 known[(str(e["url"]), str(e["class"]))] = _result_of(e["result"])
     results, probed = asyncio.run(_probe_all(wanted, net_settings, known)) if wanted else ({}, 0)
     cached = sum(1 for k in wanted if k in known)
+    this_run = [p for k, p in results.items() if k not in known]
+    undecided = _undecided_warning(this_run)
+    if undecided is not None:
+        warnings.append(undecided)
     if settings.cache_file is not None and probed:
         fresh = {(str(e["context"]), str(e["url"]), str(e["class"])): e for e in entries}
         checked = now()
@@ -289,8 +333,9 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
             write_atomic(settings.cache_file, json.dumps(body, indent=1, sort_keys=True) + "\n")
         except OSError as e:
             warnings.append(f"--probe-cache {settings.cache_file}: not written: {e.strerror or e}")
-    return ProbeOutcome(results=results, probed=probed, cached=cached, warnings=tuple(warnings))
+    return ProbeOutcome(results=results, probed=probed, cached=cached, warnings=tuple(warnings),
+                        undecided=sum(1 for p in this_run if cannot_tell(p)))
 
 
-__all__ = ["DEFAULT_CACHE_TTL", "MAX_REDIRECTS", "ProbeOutcome", "ProbeSettings", "Prober", "check_twin",
+__all__ = ["DEFAULT_CACHE_TTL", "MAX_REDIRECTS", "ProbeOutcome", "ProbeSettings", "Prober", "cannot_tell", "check_twin",
            "content_type_fits", "destination_class", "probe_key", "run_probes"]

@@ -38,6 +38,12 @@ class ScanSettings:
     per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, code prefixes)
     baseline: frozenset[str] = field(default_factory=frozenset)  # fingerprints to suppress
     inline_ignores: bool = True  # honour data-mixedcontent-ignore and CSS comment markers
+    # files given on their own are served from this directory (None: the working directory)
+    root: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.root is not None and not os.path.isdir(self.root):
+            raise UsageError(f"--root {self.root}: not a directory")
 
 
 # config key -> (type, description); the CLI flag of the same name (dashes) wins
@@ -45,6 +51,7 @@ CONFIG_KEYS: dict[str, type] = {
     "base-url": str, "assume-https": bool, "csp-header": str, "no-scripting": bool, "select": list,
     "ignore": list, "per-path-ignores": dict, "fail-on": str, "jobs": int, "follow-symlinks": bool,
     "follow-symlinks-outside": bool, "max-file-size": int, "format": str, "baseline": str, "strict": bool,
+    "root": str,
 }
 
 

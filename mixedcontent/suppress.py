@@ -79,12 +79,17 @@ def load_baseline(path: str) -> frozenset[str]:
         raise UsageError(f"--baseline {path}: not JSON: {e}") from None
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("findings"), list):
         raise UsageError(f"--baseline {path}: not a mixedcontent baseline (version 1)")
-    return frozenset(str(f.get("fingerprint")) for f in data["findings"] if isinstance(f, dict))
+    # a finding is baselined by its fingerprint, or by the same digest over its working-directory path
+    # (what a baseline written by `scan public/` shares with `scan public/a.html`)
+    return frozenset(str(f.get(key)) for f in data["findings"] if isinstance(f, dict)
+                     for key in ("fingerprint", "path_fingerprint") if f.get(key))
 
 
 def write_baseline(path: str, findings: Iterable[Finding]) -> None:
     """Record today's findings by fingerprint (plus code, file and URL so people can read it)."""
     entries = [{"fingerprint": f.fingerprint, "code": f.code, "file": f.file, "page": f.page, "url": f.url}
+               | ({"path": f.path, "path_fingerprint": f.path_fingerprint}
+                  if f.path_fingerprint and f.path_fingerprint != f.fingerprint else {})
                for f in findings]
     entries.sort(key=lambda e: (e["file"] or e["page"] or "", e["code"], e["fingerprint"]))
     text = json.dumps({"version": 1, "tool": "mixedcontent", "findings": entries}, indent=2) + "\n"

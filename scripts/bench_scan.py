@@ -3,10 +3,20 @@
 lxml.html.fromstring alone on one core, measured in the same run.
 
     python scripts/bench_scan.py [--pages 2000] [--site DIR] [--memory]
+    python scripts/bench_scan.py --dense [--pages 5000]
 
 Prints MB/s and pages/s for both, and the ratio (target >= 1.0). With --memory, also the peak RSS
 of a scan of N and of 4N pages (each in a fresh process, worker processes included): it should stay
 flat as N grows. Nothing here touches the network.
+
+--dense generates a URL-dense site (40 KB pages, each with about ten http references in every
+context — img/srcset/picture, scripts, stylesheets, iframes, media, CSS url() in style attributes and
+<style>, form actions, script literals — and about as many look-alikes: https, relative, trustworthy
+hosts, URLs in comments, <template>, <pre>, raw text and <a href>; upper-case tags, unquoted
+attributes, tables, JSON-LD) and times the whole process as a user runs it (`python -m mixedcontent
+scan DIR --format json -o FILE`, in a subprocess, start-up included) against the lxml floor of the
+same files in the same run; then peak RSS at N and 4N pages with its growth per finding, and the wall
+time of a one-page scan (pre-commit's case) against `python3 -c pass`.
 """
 
 from __future__ import annotations
@@ -19,7 +29,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 WORDS = ("mixed content secure page image script style font frame browser upgrade block https http "
          "static site generator archive migration certificate policy header request response cache "
@@ -97,6 +108,150 @@ def make_site(directory: str, pages: int, seed: int = 1) -> int:
     return total
 
 
+DENSE_HOSTS = ("cdn.example", "img.example", "static.example", "media.example")
+
+
+def make_dense_page(rng: random.Random, i: int, target: int = 40_000) -> str:
+    """A page of about ``target`` bytes, dense in URLs: about ten http references over every context
+    (each a finding), and many look-alikes that must not be reported (https, relative, trustworthy
+    hosts, comments, templates, raw text, navigation links), among realistic text and tables."""
+    def h() -> str:
+        return rng.choice(DENSE_HOSTS)
+
+    head = (
+        "<!DOCTYPE html>\n<HTML lang=en>\n<head>\n<meta charset=utf-8>\n"
+        f"<title>Dense {i}</title>\n"
+        f"<link rel=stylesheet href=http://{h()}/css/{i}.css>\n"
+        f"<link rel=\"stylesheet\" href=\"https://{h()}/css/ok.css\">\n"
+        f"<link rel=canonical href=\"http://example.invalid/d/{i}.html\">\n"
+        f"<SCRIPT SRC=\"http://{h()}/js/{i}.js\"></SCRIPT>\n"
+        "<script type=\"application/ld+json\">{\"@context\": \"https://schema.org\", "
+        f"\"url\": \"https://example.invalid/d/{i}\"}}</script>\n"
+        f"<style>.hero{{background:url(http://{h()}/img/hero-{i}.jpg)}} .ok{{background:url(/img/ok.png)}}"
+        f" .lh{{background:url(http://localhost/x.png)}}</style>\n</head>\n<body>\n"
+        # the rest of the http references, one per context
+        f"<IMG SRC=http://{h()}/img/{i}.jpg alt=x>\n"
+        f"<img src=\"http://{h()}/s/{i}.jpg\" srcset=\"/s/{i}-2x.jpg 2x\">\n"
+        f"<picture><source srcset=\"http://{h()}/p/{i}.webp\" type=image/webp><img src=\"/p/{i}.jpg\"></picture>\n"
+        f"<div style=\"background-image:url('http://{h()}/bg/{i}.png');color:red\">{_para(rng, 6)}</div>\n"
+        f"<video src=\"http://{h()}/v/{i}.mp4\" poster=/v/{i}.jpg></video>\n"
+        f"<iframe src=\"http://{h()}/embed/{i}\"></iframe><form action=\"http://{h()}/f/{i}\"><input name=q></form>\n"
+        f"<script>var api = \"http://{h()}/api/{i}\";</script>\n"
+    )
+    parts = [head]
+    size = len(head)
+    k = 0
+    while size < target:
+        k += 1
+        r = rng.random()
+        if r < 0.35:
+            chunk = (f"<p>{_para(rng, 25)} <a href=\"http://{h()}/page/{k}.html\">link</a> "
+                     f"<a href=/rel/{k}.html>rel</a> <a href=\"https://{h()}/x/{k}\">x</a></p>\n")
+        elif r < 0.55:
+            chunk = (f"<img src=\"https://{h()}/img/{k}.jpg\" alt=\"\"><img src=\"/img/{k}.png\">"
+                     f"<IMG SRC=//{h()}/i/{k}.gif> <img src=\"http://127.0.0.1/img/{k}.png\">"
+                     f"<img src=\"https://{h()}/s/{k}.jpg\" srcset=\"https://{h()}/s/{k}-2x.jpg 2x, /s/{k}-3x.jpg 3x\">\n")
+        elif r < 0.65:
+            chunk = (f"<!-- <img src=\"http://{h()}/commented/{k}.png\"> -->\n"
+                     f"<template><img src=\"http://{h()}/tpl/{k}.png\"></template>\n"
+                     f"<pre>http://{h()}/plain/{k}.txt</pre><textarea>http://{h()}/ta/{k}</textarea>\n")
+        elif r < 0.8:
+            chunk = "<TABLE><TR>" + "".join(f"<TD>{rng.randint(0, 9999)}</TD>" for _ in range(6)) + "</TR>" + \
+                "".join("<tr>" + "".join(f"<td><a href=/t/{rng.randint(0, 99)}>{rng.randint(0, 9)}</a></td>"
+                                         for _ in range(6)) + "</tr>" for _ in range(4)) + "</TABLE>\n"
+        elif r < 0.9:
+            chunk = (f"<div class=card style=\"background:url(/bg/{k}.png) no-repeat\"><h3>{_para(rng, 3)}</h3>"
+                     f"<span>{_para(rng, 8)}</span></div>\n")
+        else:
+            chunk = (f"<video src=\"https://{h()}/v/{k}.mp4\"></video><audio src=\"//{h()}/a/{k}.mp3\"></audio>"
+                     f"<script>var v = '/rel/{k}'; var w = \"https://{h()}/w/{k}\";</script>\n")
+        parts.append(chunk)
+        size += len(chunk)
+    parts.append("</body>\n</HTML>\n")
+    return "".join(parts)
+
+
+def make_dense_site(directory: str, pages: int, seed: int = 1) -> int:
+    rng = random.Random(seed)
+    total = 0
+    os.makedirs(os.path.join(directory, "d"), exist_ok=True)
+    for i in range(pages):
+        page = make_dense_page(rng, i).encode()
+        with open(os.path.join(directory, "d", f"{i}.html"), "wb") as f:
+            f.write(page)
+        total += len(page)
+    return total
+
+
+def whole_process(site: str, out: str, *extra: str) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MB of the process and its workers, findings) of
+    ``python -m mixedcontent scan SITE --format json -o OUT`` in a fresh process, as a user runs it."""
+    cmd = [sys.executable, "-m", "mixedcontent", "scan", site, "--format", "json", "-o", out,
+           "--fail-on", "never", *extra]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"scan failed: {cmd}")
+    import json
+
+    with open(out) as f:
+        findings = json.load(f)["summary"]["findings"]
+    children = __import__("resource").getrusage(__import__("resource").RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, max(usage.ru_maxrss / 1024, children), findings
+
+
+def startup(tmp: str, repeat: int) -> None:
+    """A one-page scan (what a pre-commit run pays) against the interpreter alone."""
+    page = os.path.join(tmp, "one.html")
+    with open(page, "w") as f:
+        f.write(make_dense_page(random.Random(7), 0, 4000))
+    t_pass = t_one = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        t_pass = min(t_pass, time.perf_counter() - start)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mixedcontent", "scan", page, "--fail-on", "never"], check=True,
+                       cwd=ROOT, stdout=subprocess.DEVNULL)
+        t_one = min(t_one, time.perf_counter() - start)
+    print(f"one-page scan: {t_one * 1000:.0f} ms; python3 -c pass: {t_pass * 1000:.0f} ms "
+          f"(ratio {t_one / t_pass:.1f})")
+
+
+def dense(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="mc-bench-dense-") as tmp:
+        site = os.path.join(tmp, "site")
+        t = time.perf_counter()
+        make_dense_site(site, args.pages)
+        files = [os.path.join(d, f) for d, _, fs in os.walk(site) for f in fs if f.endswith(".html")]
+        mb = sum(os.path.getsize(p) for p in files) / 1e6
+        print(f"generated {len(files)} dense pages ({mb:.0f} MB) in {time.perf_counter() - t:.1f}s")
+        out = os.path.join(tmp, "report.json")
+        lxml_floor(files[:50])
+        t_lxml = t_ours = float("inf")
+        rss, findings = 0.0, 0
+        for _ in range(args.repeat):
+            t_lxml = min(t_lxml, lxml_floor(files))
+            elapsed, rss, findings = whole_process(site, out)
+            t_ours = min(t_ours, elapsed)
+        print(f"best of {args.repeat} alternating runs, cpus: {os.cpu_count()}")
+        print(f"lxml.html.fromstring, 1 core:      {mb / t_lxml:8.1f} MB/s")
+        print(f"mixedcontent scan (whole process): {mb / t_ours:8.1f} MB/s ({findings} findings, peak RSS "
+              f"{rss:.0f} MB)")
+        print(f"ratio (ours / lxml floor): {t_lxml / t_ours:.2f}  (target >= 1.0)")
+        if args.memory:
+            big = os.path.join(tmp, "site4")
+            make_dense_site(big, 4 * args.pages)
+            _, rss4, findings4 = whole_process(big, out)
+            per = (rss4 - rss) * 1e6 / max(1, findings4 - findings)
+            print(f"peak RSS: N={args.pages}: {rss:.0f} MB ({findings} findings), 4N: {rss4:.0f} MB "
+                  f"({findings4} findings): {per:.0f} bytes per added finding")
+        startup(tmp, args.repeat)
+    return 0
+
+
 def lxml_floor(files: list[str]) -> float:
     import lxml.html
 
@@ -108,7 +263,7 @@ def lxml_floor(files: list[str]) -> float:
 
 
 def our_scan(site: str, jobs: int) -> tuple[float, int]:
-    from mixedcontent.pipeline import ScanSettings, scan_paths
+    from mixedcontent.scan import ScanSettings, scan_files as scan_paths
 
     start = time.perf_counter()
     result = scan_paths([site], ScanSettings(jobs=jobs))
@@ -117,7 +272,7 @@ def our_scan(site: str, jobs: int) -> tuple[float, int]:
 
 def peak_rss_mb(site: str) -> float:
     """Peak RSS in MB of a scan in a fresh process (max of the process and its workers)."""
-    code = ("import resource,sys;from mixedcontent.pipeline import scan_paths;scan_paths([sys.argv[1]]);"
+    code = ("import resource,sys;from mixedcontent.scan import scan_files;scan_files([sys.argv[1]]);"
             "s=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
             "c=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;print(max(s,c))")
     out = subprocess.run([sys.executable, "-c", code, site], capture_output=True, text=True, check=True)
@@ -131,7 +286,11 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=0, help="worker processes for our scan (0: one per CPU)")
     ap.add_argument("--memory", action="store_true", help="also measure peak RSS at N and 4N pages")
     ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each; the best counts (default 3)")
+    ap.add_argument("--dense", action="store_true",
+                    help="a URL-dense site, timed as a whole process (see above); with --memory, RSS per finding")
     args = ap.parse_args()
+    if args.dense:
+        return dense(args)
     with tempfile.TemporaryDirectory(prefix="mc-bench-") as tmp:
         site = args.site or os.path.join(tmp, "site")
         if not args.site:

@@ -107,7 +107,7 @@ def _deep(entry: object) -> int:
 
 
 def scan_once(path: str, engine: object) -> tuple[float, int]:
-    from mixedcontent.distributed import scan_archives
+    from mixedcontent.scan import scan_archives
 
     start = time.perf_counter()
     result = scan_archives([path], engine=engine)  # type: ignore[arg-type]
@@ -123,7 +123,7 @@ def main() -> int:
 
     from distributed import LocalCluster
 
-    from mixedcontent.distributed import EngineSettings
+    from mixedcontent.engine import EngineSettings
 
     with tempfile.TemporaryDirectory(prefix="mc-bench-warc-") as tmp:
         path = os.path.join(tmp, "bench.warc.gz")

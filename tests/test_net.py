@@ -8,6 +8,7 @@ import asyncio
 import email.utils
 import gzip
 import itertools
+import os
 import socket
 import struct
 import threading
@@ -333,14 +334,26 @@ async def test_429_is_retried_with_backoff() -> None:
     assert (r.status, r.attempts, counts["hits"]) == (200, 3, 3)
 
 
-async def test_retry_after_is_capped() -> None:
+async def test_retry_after_beyond_the_cap_is_a_failure_not_a_wait() -> None:
+    # the server asks for an hour; the cap is 60 s by default: no retry, the 503 is the answer
     counts: Counter[str] = Counter()
     with serve(_flaky_app(503, "3600", 1, counts), ca=CA, hostnames=["cdn.example"]) as srv:
         t0 = time.monotonic()
-        r = await _fetch(_settings(srv, "cdn.example", retry_after_cap=0.2), srv.url("cdn.example", "/x"))
+        r = await _fetch(_settings(srv, "cdn.example"), srv.url("cdn.example", "/x"))
         elapsed = time.monotonic() - t0
-    assert (r.status, r.attempts) == (200, 2)
-    assert elapsed < 2.0
+    assert (r.status, r.error, r.attempts, counts["hits"]) == (503, None, 1, 1)
+    assert elapsed < 5.0
+
+
+def test_retry_after_cap_is_a_published_default_of_60_seconds() -> None:
+    assert NetSettings().retry_after_cap == 60.0
+
+
+async def test_retry_after_within_the_cap_is_honoured() -> None:
+    counts: Counter[str] = Counter()
+    with serve(_flaky_app(503, "1", 1, counts), ca=CA, hostnames=["cdn.example"]) as srv:
+        r = await _fetch(_settings(srv, "cdn.example", retry_after_cap=1.0), srv.url("cdn.example", "/x"))
+    assert (r.status, r.attempts, counts["hits"]) == (200, 2, 2)
 
 
 async def test_retries_stop_at_the_limit_and_return_the_last_answer() -> None:
@@ -469,11 +482,49 @@ def _streaming_app(sent: Counter[str]) -> web.Application:
     return app
 
 
-async def test_body_over_the_cap_stops_at_the_cap() -> None:
+async def test_body_over_the_cap_is_never_handed_out_as_whole() -> None:
+    # the default every caller gets: over the cap, the response says too-large and carries no body
     sent: Counter[str] = Counter()
     with serve(_streaming_app(sent), ca=CA, hostnames=["cdn.example"]) as srv:
         r = await _fetch(_settings(srv, "cdn.example", max_body=1 << 20), srv.url("cdn.example", "/big"))
+    assert (r.status, r.error, r.body) == (200, "too-large", b"")
+
+
+async def test_body_over_the_cap_stops_at_the_cap_when_the_prefix_is_asked_for() -> None:
+    sent: Counter[str] = Counter()
+    with serve(_streaming_app(sent), ca=CA, hostnames=["cdn.example"]) as srv:
+        r = await _fetch(_settings(srv, "cdn.example", max_body=1 << 20), srv.url("cdn.example", "/big"),
+                         partial=True)
     assert (r.status, r.error, len(r.body)) == (200, "too-large", 1 << 20)
+
+
+def _endless_app() -> web.Application:
+    """An endless chunked body of dense mixed content: it ends only when the client hangs up (or,
+    so that a test server always stops, after 64 MiB: six times the default cap)."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/html"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        block = b'<img src="http://a.example/x.png">' * 1000
+        try:
+            for _ in range((64 << 20) // len(block)):
+                if request.transport is None or request.transport.is_closing():
+                    break
+                await resp.write(block)
+        except (ConnectionError, RuntimeError):
+            pass
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/", endless)
+    return app
+
+
+async def test_endless_chunked_body_stops_at_the_cap_and_hands_out_no_body() -> None:
+    with serve(_endless_app(), ca=CA, hostnames=["site.example"]) as srv:
+        r = await _fetch(_settings(srv, "site.example", max_body=256 << 10), srv.url("site.example", "/"))
+    assert (r.status, r.error, r.body) == (200, "too-large", b"")
 
 
 async def test_gzip_bomb_stops_at_the_decompressed_cap_without_memory_blow_up() -> None:
@@ -483,7 +534,7 @@ async def test_gzip_bomb_stops_at_the_decompressed_cap_without_memory_blow_up() 
         tracemalloc.start()
         try:
             r = await _fetch(_settings(srv, "cdn.example", max_body=cap, total_timeout=30.0),
-                             srv.url("cdn.example", "/bomb"))
+                             srv.url("cdn.example", "/bomb"), partial=True)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -538,7 +589,9 @@ async def test_min_interval_spaces_request_starts_to_one_host() -> None:
             await asyncio.gather(*(net.fetch(srv.url("cdn.example", f"/{i}")) for i in range(4)))
     starts.sort()
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) == 3 and min(gaps) >= 0.13
+    # the server sees each request after its TLS handshake, whose length varies on a loaded machine
+    # (gaps of 0.12 s seen at a load of 14 on 2 cores); unpaced, the four would arrive together
+    assert len(gaps) == 3 and min(gaps) >= 0.09
 
 
 async def test_user_agent_is_sent() -> None:
@@ -586,3 +639,151 @@ def test_out_of_range_network_numbers_are_usage_errors(run, tmp_path, flag, valu
     r = run("scan", str(tmp_path), "--probe", flag, value)
     assert r.code == 2
     assert r.err.count("\n") == 1 and flag in r.err
+
+
+# --- every caller gets the cap: the audit's page scan ------------------------------------------------
+
+def test_audit_does_not_scan_a_page_cut_at_the_body_cap() -> None:
+    # the audit used to scan the first 10 MB of an endless body (308,404 findings, 977 MB); a body
+    # over the cap is an error entry, as in a crawl, and nothing of it is scanned
+    from mixedcontent.posture import AuditOptions, run_audit
+
+    closed = _free_port()  # plain http is asked at a closed loopback port: refused at once
+    with serve(_endless_app(), ca=CA, hostnames=["site.example"]) as srv:
+        settings = NetSettings(resolve=(("site.example", srv.port, "127.0.0.1"), ("site.example", closed, "127.0.0.1")),
+                               cacert=srv.ca_file, max_body=256 << 10, retries=0, **FAST)  # type: ignore[arg-type]
+        result, _ = run_audit(srv.url("site.example", "/"), AuditOptions(check_www=False, http_port=closed), settings)
+    assert [f.code for f in result.findings if f.code.startswith("MC1")] == []
+    assert [(e.url, e.message.split(":")[0]) for e in result.errors if "too-large" in e.message] == [
+        (srv.url("site.example", "/"), "page not scanned")]
+    assert result.pages == 0
+
+
+# --- the per-host failure budget ---------------------------------------------------------------------
+
+def _failing_app(counts: Counter[str], status: int = 503, headers: dict[str, str] | None = None,
+                 ok_every: int = 0) -> web.Application:
+    """Answers ``status`` to everything on failing.example (every ``ok_every``-th request 200 when
+    set); other host names get 200. Requests counted by host."""
+
+    async def handle(request: web.Request) -> web.Response:
+        host = request.host.rsplit(":", 1)[0]
+        counts[host] += 1
+        if host != "failing.example" or ok_every and counts[host] % ok_every == 0:
+            return web.Response(text="fine")
+        return web.Response(status=status, text="busy", headers=headers or {})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+async def test_host_failing_every_request_is_given_up_after_its_budget() -> None:
+    counts: Counter[str] = Counter()
+    with serve(_failing_app(counts), ca=CA, hostnames=["failing.example"]) as srv:
+        async with Net(_settings(srv, "failing.example", per_host=2)) as net:
+            rs = await asyncio.gather(*(net.fetch(srv.url("failing.example", f"/{i}")) for i in range(40)))
+            given_up = net.given_up()
+    refused = [r for r in rs if r.error == "host-failing"]
+    # 5 failed attempts in a row (the published default) spend the budget; the requests already in
+    # flight finish, every other one ends at once without being sent
+    assert counts["failing.example"] <= 5 + 2
+    assert len(refused) >= 40 - 7 and all(r.status is None for r in refused)
+    assert refused[0].detail == (f"not requested: {srv.url('failing.example', '')} failed 5 times in a row "
+                                 f"(last: HTTP 503), so this run stopped asking it")
+    assert given_up == {srv.url("failing.example", ""): "HTTP 503"}
+
+
+def test_host_failure_budget_is_a_published_default_of_5() -> None:
+    assert NetSettings().host_failures == 5
+
+
+async def test_an_answer_resets_the_failure_count() -> None:
+    # 503, 503, 503, 200, 503, 503, 503, 200, ...: never 5 failures in a row, never given up
+    counts: Counter[str] = Counter()
+    with serve(_failing_app(counts, ok_every=4), ca=CA, hostnames=["failing.example"]) as srv:
+        async with Net(_settings(srv, "failing.example", retries=0)) as net:
+            rs = [await net.fetch(srv.url("failing.example", f"/{i}")) for i in range(16)]
+    assert [r.status for r in rs] == [503, 503, 503, 200] * 4
+    assert counts["failing.example"] == 16
+
+
+async def test_other_hosts_are_not_affected_by_a_failing_one() -> None:
+    counts: Counter[str] = Counter()
+    with serve(_failing_app(counts), ca=CA, hostnames=["failing.example", "fine.example"]) as srv:
+        async with Net(_settings(srv, "failing.example", "fine.example", retries=0)) as net:
+            bad = [await net.fetch(srv.url("failing.example", f"/{i}")) for i in range(8)]
+            good = await net.fetch(srv.url("fine.example", "/x"))
+    assert [r.error for r in bad] == [None] * 5 + ["host-failing"] * 3
+    assert (good.status, good.error) == (200, None)
+
+
+async def test_timeouts_spend_the_budget_too() -> None:
+    accepted: list[int] = []
+
+    def stall(conn: socket.socket) -> None:
+        accepted.append(1)
+        conn.recv(65536)
+        time.sleep(1.5)
+
+    with raw_server(stall) as port:
+        settings = NetSettings(resolve=(("slow.example", port, "127.0.0.1"),), total_timeout=0.3,
+                               connect_timeout=0.3, read_timeout=5.0, retries=0, host_failures=3)
+        async with Net(settings) as net:
+            rs = [await net.fetch(f"http://slow.example:{port}/{i}") for i in range(6)]
+    assert [r.error for r in rs] == ["timeout"] * 3 + ["host-failing"] * 3
+    assert len(accepted) == 3
+
+
+async def test_a_retry_wait_ends_when_the_host_is_given_up_meanwhile() -> None:
+    # every answer asks for 30 s (within the cap): the first failures spend the budget, and the
+    # requests waiting to retry give up then, with the answer they had, instead of waiting
+    counts: Counter[str] = Counter()
+    with serve(_failing_app(counts, headers={"Retry-After": "30"}), ca=CA, hostnames=["failing.example"]) as srv:
+        t0 = time.monotonic()
+        async with Net(_settings(srv, "failing.example", per_host=8)) as net:
+            rs = await asyncio.gather(*(net.fetch(srv.url("failing.example", f"/{i}")) for i in range(8)))
+        elapsed = time.monotonic() - t0
+    assert [(r.status, r.attempts) for r in rs] == [(503, 1)] * 8
+    assert elapsed < 10.0
+
+
+# --- whose failure is it: the resolver's answer, or our own side --------------------------------------
+
+async def test_invalid_names_are_answered_here_as_no_such_name() -> None:
+    # RFC 6761 §6.4: .invalid names never exist; the answer comes without asking DNS
+    async with Net(NetSettings(**FAST)) as net:  # type: ignore[arg-type]
+        r = await net.fetch("https://cdn.invalid/a.png")
+        resolved = net.resolved
+    assert (r.status, r.error, resolved) == (None, "dns-failure", 0)
+    assert r.detail is not None and "RFC 6761" in r.detail
+
+
+async def test_running_out_of_sockets_is_our_own_limit_not_the_host() -> None:
+    import resource
+
+    port = _free_port()
+    settings = NetSettings(resolve=(("cdn.example", port, "127.0.0.1"),), retries=0, **FAST)  # type: ignore[arg-type]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with Net(settings) as net:
+        # no descriptor left for a socket (the limit is the lowest free descriptor number, so every
+        # one below it is taken): socket() fails with EMFILE and connect() is never reached
+        lowest_free = os.dup(0)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            r = await net.fetch(f"http://cdn.example:{port}/x")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        given_up = net.given_up()
+    assert (r.status, r.error) == (None, "local-limit")
+    assert given_up == {}  # our limits never count against the host
+
+
+async def test_host_with_a_label_too_long_for_dns_is_no_such_name_not_a_crash() -> None:
+    # the URL parser takes a 64-octet label; Python's IDNA codec refuses it before any DNS query
+    # (it used to escape Net.fetch as a UnicodeError: an internal error for the whole run)
+    async with Net(NetSettings(**FAST)) as net:  # type: ignore[arg-type]
+        r = await net.fetch("https://" + "a" * 64 + ".test/x.png")
+    assert (r.status, r.error) == (None, "dns-failure")
+    assert r.detail is not None and "longer than 63 octets" in r.detail

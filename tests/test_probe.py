@@ -527,3 +527,122 @@ def test_scan_help_lists_the_probe_and_network_options(run) -> None:  # type: ig
                    "--allow-private", "--timeout", "--connect-timeout", "--concurrency", "--per-host", "--delay",
                    "--retries", "--user-agent"):
         assert option in r.out
+
+
+# --- "cannot tell": our own resolver or network failed (issue 15 item 4) ------------------------------
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _entries(cache) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    if not cache.exists():
+        return []
+    return [(e["url"], e["result"]["status"], e["result"]["reason"]) for e in json.loads(cache.read_text())["entries"]]
+
+
+def test_unresolvable_name_cannot_tell_and_a_refused_twin_does_not_work(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # cdn.invalid never resolves (RFC 6761; answered without asking DNS) and no other name resolves in
+    # this run, so the "no such name" may be the resolver's fault: not cached, not MC301. The closed
+    # port is a real answer (refused): MC301, cached.
+    port = _closed_port()
+    cache = tmp_path / "probe-cache.json"
+    root = _site(tmp_path, {"a.html": f'<img src="http://cdn.invalid/a.png"><img src="http://closed.example:{port}/b.png">'})
+    r = run("scan", str(root), "--probe", "--resolve", f"closed.example:{port}:127.0.0.1", "--retries", "0",
+            "--probe-cache", str(cache), "--format", "json")
+    report = json.loads(r.out)
+    invalid, closed = report["findings"]
+    assert (invalid["code"], invalid["https"], invalid["fix"]["applicability"]) == ("MC101", {
+        "status": "skipped", "reason": "dns-failure", "http_status": None, "final_url": "https://cdn.invalid/a.png",
+        "content_type": None}, "unsafe")
+    assert (closed["code"], closed["https"]["status"], closed["https"]["reason"]) == (
+        "MC301", "unavailable", "connect-refused")
+    assert _entries(cache) == [(f"https://closed.example:{port}/b.png", "unavailable", "connect-refused")]
+    assert r.err.splitlines() == [
+        "mixedcontent: 1 of 2 https twins could not be checked (dns-failure ×1): their findings keep their codes",
+        "mixedcontent: probed 2 https twins"]
+
+
+def test_run_where_no_probe_could_tell_says_so_once_and_caches_nothing(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cache = tmp_path / "probe-cache.json"
+    root = _site(tmp_path, {f"p{i}.html": '<img src="http://cdn.invalid/a.png"><script src="http://js.invalid/a.js">'
+                            '</script>' for i in range(3)})
+    first = run("scan", str(root), "--probe", "--probe-cache", str(cache), "--format", "json")
+    second = run("scan", str(root), "--probe", "--probe-cache", str(cache), "--format", "json")
+    for r in (first, second):
+        assert r.code == 1  # MC102 for the script is an error anyway; nothing became MC301/MC302
+        assert sorted({f["code"] for f in json.loads(r.out)["findings"]}) == ["MC101", "MC102"]
+        assert r.err.splitlines() == [
+            ("mixedcontent: no https twin could be checked: every probe failed on this side of the network "
+             "(dns-failure ×2); the findings keep their codes and nothing was cached"),
+            "mixedcontent: probed 2 https twins"]
+    assert _entries(cache) == []
+
+
+def test_no_such_name_is_believed_once_the_resolver_answers_for_real(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # localhost resolves through the system resolver (/etc/hosts): the resolver answers for real, so
+    # cdn.invalid's "no such name" means the twin does not exist -- as in a browser -- and is cached
+    cache = tmp_path / "probe-cache.json"
+    with serve(_cdn(Counter()), ca=CA, hostnames=["localhost"]) as srv:
+        twin = f"https://localhost:{srv.port}/img/a.png"
+        settings = NetSettings(allow_private=True, cacert=srv.ca_file, **FAST)  # type: ignore[arg-type]
+        outcome = run_probes([(twin, "image"), ("https://cdn.invalid/a.png", "image")],
+                             ProbeSettings(net=settings, cache_file=str(cache)))
+    assert outcome.results[(twin, "image")].status == "available"
+    assert outcome.results[("https://cdn.invalid/a.png", "image")] == ProbeResult(
+        "unavailable", "dns-failure", None, "https://cdn.invalid/a.png", None)
+    assert (outcome.warnings, outcome.undecided) == ((), 0)
+    assert sorted(_entries(cache)) == [("https://cdn.invalid/a.png", "unavailable", "dns-failure"),
+                                       (twin, "available", "ok")]
+
+
+def test_twins_on_a_host_given_up_are_errors_not_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a CDN answering 503 to everything: after 5 failures in a row its other twins are not asked
+    counts: Counter[str] = Counter()
+
+    async def busy(request: web.Request) -> web.Response:
+        counts[request.method] += 1
+        return web.Response(status=503)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", busy)
+    cache = tmp_path / "probe-cache.json"
+    with serve(app, ca=CA, hostnames=["cdn.example"]) as srv:
+        keys = [(srv.url("cdn.example", f"/img/{i}.png"), "image") for i in range(30)]
+        outcome = run_probes(keys, ProbeSettings(net=_net(srv, "cdn.example", retries=0, per_host=1),
+                                                 cache_file=str(cache)))
+    statuses = Counter((p.status, p.reason) for p in outcome.results.values())
+    asked = sum(counts.values())
+    assert asked <= 6  # 5 failures in a row (HEAD or GET) and at most one in flight (--per-host 1)
+    assert statuses[("error", "host-failing")] >= 30 - asked
+    assert set(statuses) <= {("error", "host-failing"), ("unavailable", "http-503")}
+    assert {e[0] for e in _entries(cache)} == {u for (u, _), p in outcome.results.items() if p.status == "unavailable"}
+
+
+async def test_our_own_socket_limit_cannot_tell() -> None:
+    import resource
+
+    port = _closed_port()
+    settings = NetSettings(resolve=(("cdn.example", port, "127.0.0.1"),), retries=0, **FAST)  # type: ignore[arg-type]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with Net(settings) as net:
+        lowest_free = os.dup(0)  # every descriptor below this one is taken: no socket can be made
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+        try:
+            p = await check_twin(net, f"https://cdn.example:{port}/a.png", "image")
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (p.status, p.reason) == ("skipped", "local-limit")
+
+
+def test_twin_host_too_long_for_dns_keeps_the_report(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a 64-octet label used to end the run with "internal error: UnicodeError" and no report
+    url = "http://" + "a" * 64 + ".test/x.png"
+    root = _site(tmp_path, {"a.html": f'<img src="{url}">'})
+    r = run("scan", str(root), "--probe", "--format", "json")
+    assert r.code == 0, r.err
+    [f] = json.loads(r.out)["findings"]
+    assert (f["code"], f["https"]["status"], f["https"]["reason"]) == ("MC101", "skipped", "dns-failure")

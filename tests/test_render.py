@@ -16,7 +16,7 @@ import pytest
 
 from mixedcontent.judge.runtime import merge_runtime
 from mixedcontent.model import Category, Finding, ScanResult, Severity
-from mixedcontent.pipeline import scan_paths
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 from mixedcontent.sources.browser import RenderedPage, RenderRun, RenderSettings, Verdict, render_paths
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mixedcontent.judge.runtime import merge_runtime
 from mixedcontent.model import Category, InitiatorLocation, ScanResult, Severity
-from mixedcontent.pipeline import scan_paths
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 from mixedcontent.sources.browser import RenderedPage, RuntimeVerdict, Verdict
 

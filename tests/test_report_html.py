@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 from conftest import EXAMPLE
 
-from mixedcontent.pipeline import scan_paths
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.report import FORMATS
 from mixedcontent.settings import ScanSettings
 

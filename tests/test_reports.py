@@ -16,7 +16,7 @@ from junitparser import Failure, JUnitXml
 from mixedcontent.model import ScanResult
 from mixedcontent.report import FORMATS
 from mixedcontent.report.github import escape_data, escape_property
-from mixedcontent.pipeline import scan_paths
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 
 

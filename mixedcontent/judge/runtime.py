@@ -23,11 +23,11 @@ from dataclasses import replace
 
 from .. import urls
 from ..model import Category, Context, Finding, ScanError, ScanResult, Severity
-from ..pipeline import finalize, fingerprint
 from ..rules import RULES
 from ..settings import ScanSettings
 from ..sources.browser import RenderedPage, RuntimeVerdict, Verdict
 from ..suppress import path_ignored, selected
+from .findings import finalize, fingerprint
 
 CONFIRMED_BY = "chromium"
 
@@ -95,6 +95,8 @@ def runtime_finding(page: RenderedPage, v: RuntimeVerdict, index: int) -> Findin
         name = page.file if inline and page.file else loc.url
         where = f"{name}:{loc.line}:{loc.column}"
     key = ("MC402", page.file or page.page, v.url, v.resource_type, str(v.verdict))
+    fp = fingerprint(key, index)
+    path_fp = fp if page.path is None or page.path == page.file else fingerprint(("MC402", page.path, *key[2:]), index)
     return Finding(
         code="MC402", name=rule.name, category=category, severity=severity, message=_message(v, where, v.by_script),
         file=page.file, page=page.page,
@@ -103,7 +105,7 @@ def runtime_finding(page: RenderedPage, v: RuntimeVerdict, index: int) -> Findin
         url=v.url, raw=None, element=None, attribute=None,
         context=Context.SCRIPT if v.by_script else Context.HTML,
         destination=None if v.resource_type == "Form" else _DESTINATION.get(v.resource_type, ""),
-        initiator=None, fingerprint=fingerprint(key, index), initiator_location=loc)
+        initiator=None, fingerprint=fp, path=page.path, path_fingerprint=path_fp, initiator_location=loc)
 
 
 def _verdict_order(v: RuntimeVerdict) -> tuple[str, str, str, bool, int, int, str]:
@@ -167,8 +169,13 @@ def merge_runtime(result: ScanResult, pages: Iterable[RenderedPage], settings: S
             runtime.append(runtime_finding(page, v, counts[(v.url, v.resource_type, v.verdict)] - 1))
     merged = [replace(f, confirmed_by=CONFIRMED_BY) if i in confirmed else f for i, f in enumerate(result.findings)]
     for f in runtime:
-        why = "per-path-ignores" if path_ignored(f.code, f.file, settings.per_path_ignores) else None
-        if why is None and f.fingerprint in settings.baseline:
+        # as for static findings: globs match the report's file or its working-directory path, and a
+        # baseline matches either fingerprint
+        why = None
+        if path_ignored(f.code, f.file, settings.per_path_ignores) or (
+                f.path is not None and path_ignored(f.code, f.path, settings.per_path_ignores)):
+            why = "per-path-ignores"
+        if why is None and (f.fingerprint in settings.baseline or f.path_fingerprint in settings.baseline):
             why = "baseline"
         merged.append(replace(f, suppressed_by=why) if why else f)
     chosen = [f for f in merged if selected(f.code, settings.select, settings.ignore)]

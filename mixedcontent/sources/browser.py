@@ -109,6 +109,7 @@ class RenderedPage:
     verdicts: tuple[RuntimeVerdict, ...] = ()
     requests: tuple[str, ...] = ()
     error: str | None = None
+    path: str | None = None  # the page's file as it opens from the working directory (the report's ``path``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ class PageToRender:
     page: str  # the page as the static scan names it
     file: str | None = None  # report path
     path: str | None = None  # file on disk (to locate inline initiators)
+    shown: str | None = None  # the report's ``path``: as the file opens from the working directory
 
 
 def find_chromium(settings: RenderSettings) -> str:
@@ -512,7 +514,8 @@ class Browser:
             tab.healthy = (error is None or error.startswith("could not load")) and not watch.overran
             if own:
                 await self.close_tab(tab)
-        return RenderedPage(job.page, job.file, job.loaded, watch.verdicts(), tuple(watch.requests), error)
+        return RenderedPage(job.page, job.file, job.loaded, watch.verdicts(), tuple(watch.requests), error,
+                            job.shown)
 
     async def _settle(self, session: str, watch: _PageWatch, deadline: float) -> str | None:
         """Load event, scroll to the bottom two viewports at a time, network quiet; bounded by ``deadline``."""
@@ -689,7 +692,8 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
             for i in queue:
                 job = jobs[i]
                 if browser.cdp is None or browser.cdp.closed:
-                    results[i] = RenderedPage(job.page, job.file, job.loaded, error="the browser is gone")
+                    results[i] = RenderedPage(job.page, job.file, job.loaded, error="the browser is gone",
+                                              path=job.shown)
                     continue
                 try:
                     if context is None:
@@ -697,7 +701,8 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
                     if tab is None:
                         tab = await browser.open_tab(context)
                 except (CDPError, TimeoutError) as e:
-                    results[i] = RenderedPage(job.page, job.file, job.loaded, error=f"the browser failed: {e}")
+                    results[i] = RenderedPage(job.page, job.file, job.loaded, error=f"the browser failed: {e}",
+                                              path=job.shown)
                     continue
                 results[i] = await browser.render(job, tab)
                 if not tab.healthy:  # a hung renderer is left behind with its context
@@ -736,7 +741,7 @@ async def render_site(pages: Sequence[tuple[Root, SiteFile]], base_url: str, set
         # Chromium's host mapping rules: the first MAP that matches wins; "*" also matches IP literals
         # (measured: an http://[2001:db8::1]/ image reached the sink), so nothing resolves outside
         rules = f"MAP {host} 127.0.0.1:{server.port}, MAP * 127.0.0.1:{sink.port}"
-        jobs = [PageToRender(_https(f.url), f.url, f.rel, f.path) for _, f in pages]
+        jobs = [PageToRender(_https(f.url), f.url, f.rel, f.path, f.shown or None) for _, f in pages]
         async with Browser(settings, resolver_rules=rules, trust_spki=[cert.spki_sha256]) as browser:
             rendered = await render_pages(browser, jobs)
     finally:
@@ -756,13 +761,17 @@ async def render_live(urls: Sequence[str], settings: RenderSettings, *, resolver
     return RenderRun(tuple(rendered))
 
 
-def render_paths(inputs: list[str], base_url: str, settings: RenderSettings, *, follow_symlinks: bool = False,
-                 follow_outside: bool = False, csp_header: str | None = None) -> RenderRun:
-    """Render the pages of built sites and files (the same pages a static scan of ``inputs`` reads)."""
+def render_paths(inputs: list[str], base_url: str, settings: RenderSettings, *, root: str | None = None,
+                 follow_symlinks: bool = False, follow_outside: bool = False,
+                 csp_header: str | None = None) -> RenderRun:
+    """Render the pages of built sites and files (the same pages a static scan of ``inputs`` reads;
+    stylesheets given on their own are not pages)."""
     from .files import collect
 
     find_chromium(settings)
-    pages, _, _ = collect(list(inputs), base_url, follow_symlinks=follow_symlinks, follow_outside=follow_outside)
+    found, _, _ = collect(list(inputs), base_url, root=root, follow_symlinks=follow_symlinks,
+                          follow_outside=follow_outside)
+    pages = [(r, f) for r, f in found if not f.stylesheet]
     if not pages:
         return RenderRun(())
     return asyncio.run(render_site(pages, base_url, settings, csp_header=csp_header))

@@ -1,5 +1,5 @@
-"""Live sites (``mixedcontent scan https://site.example/``): crawl a site and hand each page, as it
-was served, to the scanner the pipeline passes in.
+"""Live sites (``mixedcontent scan https://site.example/``): crawl a site and hand over each page, as
+it was served, as a ``Document``; the consumer tells the crawl the links it found in it.
 
 The stages, named as scrapy names them:
 
@@ -8,18 +8,21 @@ frontier  URLs admitted in a deterministic order (breadth first, ties in discove
           ``--path-prefix``), allowed by robots.txt for our user agent (RFC 9309, via Protego),
           bounded by ``max_pages`` and ``max_depth``;
 fetch     ``net.Net``, one session for the run: global and per-host concurrency, per-host pacing,
-          timeouts, retries, redirects (loops detected), decompressed size caps all live there;
-parse     content-type dispatch: ``text/html`` and ``application/xhtml+xml`` are pages, handed to
-          the scanner with the Content-Type charset and the enforced CSP header; the scanner returns
-          the page's links and stylesheet loads, and the body is dropped when it returns;
-follow    outcomes are *released* in admission order, and only then are links admitted, duplicate
-          pages (two URLs redirecting to one) dropped and stylesheet loads handed on, so what is
-          crawled and reported never depends on which response arrived first.
+          timeouts, retries, a per-host failure budget, redirects (loops detected), decompressed
+          size caps all live there; each redirect hop is checked here before it is requested: its
+          host must be in scope (a start URL's own redirects excepted: they bring their host into
+          scope) and its robots.txt must allow it, else the fetch ends as an errors entry naming the hop;
+parse     content-type dispatch: ``text/html`` and ``application/xhtml+xml`` are pages, handed over
+          as Documents with the Content-Type charset and the enforced CSP header;
+follow    outcomes are *released* in admission order (``documents()`` yields them), duplicate pages
+          (two URLs redirecting to one) dropped, and only then are the links the consumer found
+          (``found``) admitted, so what is crawled and reported never depends on which response
+          arrived first.
 
-Stylesheets on hosts in scope are fetched once each and fed to the stylesheet phase, which
-answers with their ``@import`` URLs (fetched in turn, cycle-safe). Sitemaps (the robots.txt
+The crawl is also the stylesheet source of the run (``locate``/``fetch``, judge.stylesheets): only
+hosts in scope are asked, robots.txt permitting, at most ``max_pages`` stylesheets. Sitemaps (the robots.txt
 ``Sitemap:`` lines, else ``/sitemap.xml``; sitemap indexes; gzip) list pages as if the start page
-linked them (depth 1, after its own links). Other hosts are never contacted.
+linked them (depth 1, after its own links). Other hosts are never contacted, not even by a redirect.
 
 Memory: a body lives from its fetch to the end of its parse. What grows with the site is the
 frontier (a URL, a depth and a number per admitted page) and the fingerprints of URLs seen.
@@ -32,9 +35,8 @@ import hashlib
 import io
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
 
 from ada_url import URL
 from lxml import etree  # type: ignore[import-untyped]
@@ -43,7 +45,7 @@ from protego import Protego
 from .. import urls
 from ..errors import UsageError
 from ..extract.source import looks_binary
-from ..model import ScanError
+from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 from ..net import Net, NetSettings, Response
 
 DEFAULT_MAX_PAGES = 1000
@@ -54,7 +56,7 @@ SITEMAP_MAX_FILES = 50  # sitemap files fetched per crawl (an index and the site
 PAGE_TYPES = {"text/html": False, "application/xhtml+xml": True}  # media type -> parsed as XML
 _GZIP_MAGIC = b"\x1f\x8b"
 
-T = TypeVar("T")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,41 +104,6 @@ def path_prefix(text: str) -> str:
     return URL(resolved).pathname
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
-    """One page as it was served, which is how it is judged."""
-
-    url: str  # final URL, after redirects (fragment dropped)
-    body: bytes  # as received, decompressed: finding spans index into these bytes
-    charset: str | None  # the Content-Type charset parameter
-    csp: str | None  # the enforced Content-Security-Policy header values, comma-joined (None: none)
-    xml: bool  # served as application/xhtml+xml
-    tls: bool  # came over TLS (an https URL)
-    follow: bool = True  # its links can still be admitted (False: the frontier is full or too deep)
-
-
-@dataclass(frozen=True, slots=True)
-class Scanned(Generic[T]):
-    """What the scanner made of one page: its own result (kept for pages that are not duplicates),
-    the links to follow, and the stylesheets it loads as (URL, page upgrades insecure requests)."""
-
-    result: T
-    links: tuple[str, ...] = ()
-    stylesheets: tuple[tuple[str, bool], ...] = ()
-
-
-class StylesheetSink(Protocol):
-    """The stylesheet phase (``pipeline.StylesheetPhase``), as the crawl feeds it."""
-
-    def page_target(self, url: str, upgrade: bool) -> str | None: ...
-    def import_target(self, url: str) -> tuple[str, bool]: ...
-    def page_load(self, key: str, url: str, file: str | None, page: str, upgrade: bool) -> bool: ...
-    def import_load(self, key: str, url: str, file: str | None, importer: str, via_http: bool) -> bool: ...
-    def add(self, key: str, data: bytes, *, url: str | None = None, transport_charset: str | None = None,
-            environment: str | None = None) -> list[str]: ...
-    def add_error(self, key: str, message: str) -> None: ...
-
-
 @dataclass(slots=True)
 class CrawlStats:
     """Counters for progress display (a live object; the crawl updates it)."""
@@ -148,13 +115,6 @@ class CrawlStats:
     disallowed: int = 0  # URLs robots.txt disallows
     errors: int = 0
     requests: int = 0  # HTTP requests sent
-
-
-@dataclass(frozen=True, slots=True)
-class Crawled(Generic[T]):
-    pages: tuple[tuple[str, T], ...]  # (final URL, scanner result) per page, in admission order
-    errors: tuple[ScanError, ...]  # pages and files that could not be fetched (stylesheets: in the sink)
-    stats: CrawlStats
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,26 +229,33 @@ class _Request:
 
 
 @dataclass(slots=True)
-class _Outcome(Generic[T]):
+class _Outcome:
     final: str | None = None
-    scanned: Scanned[T] | None = None
+    document: Document | None = None
     links: tuple[str, ...] = ()
     errors: list[ScanError] = field(default_factory=list)
     skipped: bool = False
 
 
-class _Crawler(Generic[T]):
-    def __init__(self, settings: CrawlSettings, net: Net, scan: Callable[[Served], Scanned[T]],
-                 sheets: StylesheetSink | None, progress: Callable[[CrawlStats], None] | None) -> None:
+class Crawl:
+    """A live site as a source of Documents (``async with Crawl(...) as crawl: async for doc, follow
+    in crawl.documents(): ...; crawl.found(links)``) and of its stylesheets (``locate``/``fetch``).
+    ``follow`` says whether the page's links can still be admitted (False once ``max_pages`` is
+    reached or its children would be deeper than ``max_depth``: then they need not be collected).
+    Never raises for network or HTTP problems: they become ``errors`` entries."""
+
+    def __init__(self, settings: CrawlSettings, net_settings: NetSettings, *, tls_assumed: bool = False,
+                 progress: Callable[[CrawlStats], None] | None = None) -> None:
         self.s = settings
-        self.net = net
-        self.scan = scan
-        self.sheets = sheets
+        self.net_settings = net_settings
+        self.tls_assumed = tls_assumed  # pages judged as https whatever they came over (csp --assume-https)
         self.progress = progress
-        self.agent = net.settings.user_agent
+        self.agent = net_settings.user_agent
+        self._net: Net | None = None
+        self._links: tuple[str, ...] | None = None
         self.hosts = {urls.host(u) for u in settings.start} | set(settings.allow_hosts)
         self.queue: asyncio.Queue[_Request] = asyncio.Queue()
-        self.outcomes: dict[int, asyncio.Future[tuple[_Request, _Outcome[T]]]] = {}
+        self.outcomes: dict[int, asyncio.Future[tuple[_Request, _Outcome]]] = {}
         self.seen: set[bytes] = set()  # fingerprints of pages admitted or found (frontier dedup)
         # link strings met lately, each already decided by admit (the same navigation links recur on
         # every page: this spares their fingerprints); bounded, unlike ``seen``, which it only speeds up
@@ -298,12 +265,29 @@ class _Crawler(Generic[T]):
         self.next_seq = 0
         self.robots: dict[str, asyncio.Task[_Robots]] = {}
         self.sheet_keys: set[str] = set()
-        self.sheet_tasks: list[asyncio.Task[None]] = []
         self.seed_urls: list[str] = []
         self.seeds_released = asyncio.Event()
-        self.pages: list[tuple[str, T]] = []
+        self.pages: list[str] = []  # final URLs of the pages handed over, in admission order
         self.errors: list[ScanError] = []
         self.stats = CrawlStats()
+
+    async def __aenter__(self) -> Crawl:
+        self._net = await Net(self.net_settings).__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in self.robots.values():
+            task.cancel()
+        await asyncio.gather(*self.robots.values(), return_exceptions=True)
+        if self._net is not None:
+            self.stats.requests = self._net.requests
+            await self._net.__aexit__(None, None, None)
+        self.report()
+
+    @property
+    def net(self) -> Net:
+        assert self._net is not None, "use the crawl inside `async with`"
+        return self._net
 
     # ---- scope -------------------------------------------------------------------------------------
     def host_in_scope(self, url: str) -> bool:
@@ -314,22 +298,60 @@ class _Crawler(Generic[T]):
             return False
         return self.s.path_prefix is None or URL(url).pathname.startswith(self.s.path_prefix)
 
+    def hop_check(self, *, anywhere: bool = False) -> Callable[[str], Awaitable[str | None]]:
+        """``Net.fetch``'s ``allow_hop``: a redirect hop is requested only when its host is in scope
+        (``anywhere``: a start URL's own redirects, which bring their host into scope) and robots.txt
+        allows it (RFC 9309 §2.2.2); otherwise the reason it is not followed."""
+
+        async def allow(target: str) -> str | None:
+            if not anywhere and not self.host_in_scope(target):
+                return f"{urls.host(target) or target} is outside the crawl's scope (see --allow-host)"
+            robots = await self.robots_for(target)
+            if not robots.allows(target, self.agent):
+                self.stats.disallowed += 1
+                return robots.why or f"robots.txt disallows it for {self.agent}"
+            return None
+
+        return allow
+
     # ---- the run -------------------------------------------------------------------------------------
-    async def run(self) -> Crawled[T]:
+    async def documents(self) -> AsyncIterator[tuple[Document, bool]]:
+        """Every page of the crawl, in admission order, with whether its links are wanted; tell the
+        crawl what links a page has with ``found`` before asking for the next one."""
         workers = [asyncio.create_task(self.worker()) for _ in range(max(1, self.net.settings.concurrency))]
         try:
-            await self.follow()
-            i = 0
-            while i < len(self.sheet_tasks):  # stylesheets can @import more stylesheets
-                await self.sheet_tasks[i]
-                i += 1
+            for url in self.s.start:
+                await self.admit(url, 0, seed=True)
+            seeds = self.next_seq
+            if self.s.sitemaps and self.s.max_depth != 0:
+                self.push(_Request(self.s.start[0], 0, self.next_seq, sitemaps=True))
+            if seeds == 0:
+                self.seeds_released.set()
+            seq = 0
+            while seq < self.next_seq:
+                request, outcome = await self.outcomes[seq]
+                del self.outcomes[seq]
+                doc = self.claim(request, outcome)
+                links = outcome.links
+                if doc is not None:
+                    self._links = None
+                    yield doc, self.admitted < self.s.max_pages and (self.s.max_depth is None
+                                                                     or request.depth < self.s.max_depth)
+                    links = self._links or ()
+                await self.admit_links(request, links)
+                seq += 1
+                if seq == seeds:
+                    self.seeds_released.set()
+                self.report()
         finally:
-            for task in (*workers, *self.sheet_tasks, *self.robots.values()):
+            for task in workers:
                 task.cancel()
-            await asyncio.gather(*workers, *self.sheet_tasks, *self.robots.values(), return_exceptions=True)
-        self.stats.requests = self.net.requests
-        self.report()
-        return Crawled(tuple(self.pages), tuple(self.errors), self.stats)
+            await asyncio.gather(*workers, return_exceptions=True)
+            self.stats.requests = self.net.requests
+
+    def found(self, links: list[str] | tuple[str, ...]) -> None:
+        """The links of the page ``documents()`` handed over last."""
+        self._links = tuple(links)
 
     def report(self) -> None:
         if self.progress is not None:
@@ -366,49 +388,32 @@ class _Crawler(Generic[T]):
         self.push(_Request(url, depth, self.next_seq))
 
     # ---- follow: release outcomes in admission order ----------------------------------------------------
-    async def follow(self) -> None:
-        for url in self.s.start:
-            await self.admit(url, 0, seed=True)
-        seeds = self.next_seq
-        if self.s.sitemaps and self.s.max_depth != 0:
-            self.push(_Request(self.s.start[0], 0, self.next_seq, sitemaps=True))
-        if seeds == 0:
-            self.seeds_released.set()
-        seq = 0
-        while seq < self.next_seq:
-            request, outcome = await self.outcomes[seq]
-            del self.outcomes[seq]
-            await self.release(request, outcome)
-            seq += 1
-            if seq == seeds:
-                self.seeds_released.set()
-            self.report()
-
-    async def release(self, request: _Request, outcome: _Outcome[T]) -> None:
+    def claim(self, request: _Request, outcome: _Outcome) -> Document | None:
+        """The page of a released outcome, unless another URL already reached it (a redirect)."""
         self.stats.queued -= 1
         self.errors.extend(outcome.errors)
         self.stats.errors += len(outcome.errors)
         if outcome.skipped:
             self.stats.skipped += 1
-        links = outcome.links
-        if outcome.scanned is not None and outcome.final is not None:
-            final = outcome.final
-            if request.depth == 0 and not request.sitemaps:
-                self.seed_urls.append(final)
-                # a start URL that redirects to another host (example.org -> www.example.org) takes
-                # its scope along
-                self.hosts.add(urls.host(final))
-            fp = fingerprint(final)
-            if fp in self.claimed:
-                self.stats.skipped += 1  # a second way to the same page (a redirect)
-                return
-            self.claimed.add(fp)
-            self.seen.add(fp)
-            self.pages.append((final, outcome.scanned.result))
-            self.stats.pages += 1
-            for url, upgrade in outcome.scanned.stylesheets:
-                self.load_stylesheet(final, url, upgrade)
-            links = outcome.scanned.links
+        if outcome.document is None or outcome.final is None:
+            return None
+        final = outcome.final
+        if request.depth == 0 and not request.sitemaps:
+            self.seed_urls.append(final)
+            # a start URL that redirects to another host (example.org -> www.example.org) takes
+            # its scope along
+            self.hosts.add(urls.host(final))
+        fp = fingerprint(final)
+        if fp in self.claimed:
+            self.stats.skipped += 1  # a second way to the same page (a redirect)
+            return None
+        self.claimed.add(fp)
+        self.seen.add(fp)
+        self.pages.append(final)
+        self.stats.pages += 1
+        return outcome.document
+
+    async def admit_links(self, request: _Request, links: tuple[str, ...]) -> None:
         if self.admitted >= self.s.max_pages:
             return  # nothing more is admitted
         recent = self.recent
@@ -427,7 +432,7 @@ class _Crawler(Generic[T]):
             future = self.outcomes[request.seq]
             try:
                 if request.sitemaps:
-                    outcome: _Outcome[T] = await self.sitemap_job()
+                    outcome: _Outcome = await self.sitemap_job()
                 else:
                     outcome = await self.fetch_page(request)
             except asyncio.CancelledError:
@@ -437,11 +442,11 @@ class _Crawler(Generic[T]):
                 continue
             future.set_result((request, outcome))
 
-    async def fetch_page(self, request: _Request) -> _Outcome[T]:
+    async def fetch_page(self, request: _Request) -> _Outcome:
         url = request.url
         if fingerprint(url) in self.claimed:
             return _Outcome(skipped=True)  # already scanned: a redirect reached it first
-        resp = await self.net.fetch(url)
+        resp = await self.net.fetch(url, allow_hop=self.hop_check(anywhere=request.depth == 0))
         if resp.error is not None:
             return _Outcome(errors=[ScanError(None, url, _problem(resp))])
         final = urls.without_fragment(resp.final_url)
@@ -456,13 +461,10 @@ class _Crawler(Generic[T]):
         # CSP3 §3.1: only Content-Security-Policy is enforced (Report-Only never is); several
         # headers are one comma-separated list of policies
         csp = ", ".join(resp.header_all("Content-Security-Policy")) or None
-        # once nothing more can be admitted (--max-pages reached, or the children would be deeper
-        # than --max-depth), the page's links are not even collected
-        follow = self.admitted < self.s.max_pages and (self.s.max_depth is None
-                                                       or request.depth < self.s.max_depth)
-        served = Served(final, resp.body, resp.charset, csp, xml, resp.tls, follow)
+        doc = Document(data=resp.body, url=final, kind=DocumentKind.XHTML if xml else DocumentKind.HTML,
+                       tls=resp.tls or self.tls_assumed, served=True, csp=csp, charset=resp.charset)
         del resp
-        return _Outcome(final=final, scanned=self.scan(served))
+        return _Outcome(final=final, document=doc)
 
     # ---- robots.txt ---------------------------------------------------------------------------------
     def robots_for(self, url: str) -> asyncio.Task[_Robots]:
@@ -474,8 +476,18 @@ class _Crawler(Generic[T]):
 
     async def fetch_robots(self, origin: str) -> _Robots:
         url = origin + "/robots.txt"
-        resp = await self.net.fetch(url, max_body=ROBOTS_MAX_BYTES)
-        # RFC 9309 §2.5: content past the size limit may be ignored
+        host = urls.host(url)
+        start = {urls.host(u) for u in self.s.start}
+
+        async def allow(target: str) -> str | None:
+            # RFC 9309 §2.3.1.2 has crawlers follow robots.txt redirects, even to other hosts; ours stay
+            # on this host and the scope (a start host's robots.txt may go where its start URL may)
+            if urls.host(target) == host or self.host_in_scope(target) or host in start:
+                return None
+            return f"{urls.host(target) or target} is outside the crawl's scope (see --allow-host)"
+
+        # RFC 9309 §2.5: content past the size limit may be ignored (so the first 512 KiB are read)
+        resp = await self.net.fetch(url, max_body=ROBOTS_MAX_BYTES, partial=True, allow_hop=allow)
         if resp.error == "too-large" or resp.error is None and resp.status is not None and 200 <= resp.status < 300:
             return _Robots(Protego.parse(resp.body.decode("utf-8", "replace")))
         # RFC 9309 §2.3.1.3: "unavailable" (4xx) means no rules
@@ -488,7 +500,7 @@ class _Crawler(Generic[T]):
         return _Robots(None, allow=False, why=why)
 
     # ---- sitemaps -------------------------------------------------------------------------------------
-    async def sitemap_job(self) -> _Outcome[T]:
+    async def sitemap_job(self) -> _Outcome:
         """The pages the start hosts' sitemaps list, in order (deduplication is the frontier's)."""
         await self.seeds_released.wait()  # the scope is final once the start pages are in
         origins: list[str] = []
@@ -496,7 +508,7 @@ class _Crawler(Generic[T]):
             origin = urls.origin(url)
             if origin is not None and origin not in origins:
                 origins.append(origin)
-        outcome: _Outcome[T] = _Outcome()
+        outcome: _Outcome = _Outcome()
         found: list[str] = []
         fetched: set[str] = set()
         for origin in origins:
@@ -528,7 +540,7 @@ class _Crawler(Generic[T]):
         return outcome
 
     async def fetch_sitemap(self, url: str) -> tuple[Sitemap | None, str | None]:
-        resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES)
+        resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
             return None, _problem(resp)
         data = resp.body
@@ -540,65 +552,34 @@ class _Crawler(Generic[T]):
         sitemap = parse_sitemap(data)
         return sitemap, None if sitemap is not None else "not a sitemap (no <urlset> or <sitemapindex>)"
 
-    # ---- stylesheets -----------------------------------------------------------------------------------
-    def load_stylesheet(self, page: str, url: str, upgrade: bool) -> None:
-        if self.sheets is None:
-            return
-        target = self.sheets.page_target(url, upgrade)
-        if target is None:
-            return
-        key = urls.without_fragment(target)
-        if self.admit_stylesheet(key) and self.sheets.page_load(key, key, None, page, upgrade):
-            self.start_stylesheet(key)
-
-    def admit_stylesheet(self, key: str) -> bool:
+    # ---- stylesheets (judge.stylesheets' source) ------------------------------------------------------
+    def locate(self, url: str, referrer: str) -> SheetPlace | None:
         """Only hosts in scope are asked for stylesheets, at most ``max_pages`` of them."""
-        if key in self.sheet_keys:
-            return True
-        if not self.host_in_scope(key) or len(self.sheet_keys) >= self.s.max_pages:
-            return False
-        self.sheet_keys.add(key)
-        return True
+        if url not in self.sheet_keys:
+            if not self.host_in_scope(url) or len(self.sheet_keys) >= self.s.max_pages:
+                return None
+            self.sheet_keys.add(url)
+        return SheetPlace(url, url)
 
-    def start_stylesheet(self, key: str) -> None:
-        self.sheet_tasks.append(asyncio.create_task(self.fetch_stylesheet(key)))
+    async def fetch(self, places: Sequence[SheetPlace]) -> list[tuple[SheetPlace, Sheet | str]]:
+        got = await asyncio.gather(*(self.fetch_stylesheet(p.key) for p in places))
+        self.report()
+        return list(zip(places, got, strict=True))
 
-    async def fetch_stylesheet(self, key: str) -> None:
-        assert self.sheets is not None
+    async def fetch_stylesheet(self, key: str) -> Sheet | str:
         if not (await self.robots_for(key)).allows(key, self.agent):
             self.stats.disallowed += 1
-            self.sheets.add_error(key, f"not fetched: robots.txt disallows it for {self.agent}")
-            return
-        resp = await self.net.fetch(key)
+            return f"not fetched: robots.txt disallows it for {self.agent}"
+        resp = await self.net.fetch(key, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
-            self.sheets.add_error(key, _problem(resp))
-            return
+            return _problem(resp)
         media = resp.content_type
         if media not in (None, "text/css"):
             # HTML §4.6.7.5 (rel=stylesheet): a style sheet not served as text/css is not applied
-            self.sheets.add_error(key, f"not scanned: served as {media}, which browsers do not apply as a stylesheet")
-            return
-        imports = self.sheets.add(key, resp.body, url=urls.without_fragment(resp.final_url), transport_charset=resp.charset)
-        del resp
+            return f"not scanned: served as {media}, which browsers do not apply as a stylesheet"
         self.stats.stylesheets += 1
-        for url in imports:
-            target, via_http = self.sheets.import_target(url)
-            imported = urls.without_fragment(target)
-            if self.admit_stylesheet(imported) and self.sheets.import_load(imported, imported, None, key, via_http):
-                self.start_stylesheet(imported)
-        self.report()
+        return Sheet(resp.body, urls.without_fragment(resp.final_url), resp.charset)
 
 
-async def crawl(settings: CrawlSettings, net_settings: NetSettings, scan: Callable[[Served], Scanned[T]],
-                sheets: StylesheetSink | None = None,
-                progress: Callable[[CrawlStats], None] | None = None) -> Crawled[T]:
-    """Crawl from ``settings.start``; ``scan`` judges each page (synchronously, in the loop), and
-    ``sheets`` receives the stylesheets. Never raises for network or HTTP problems: they become
-    errors entries (a bug in ``scan`` does propagate)."""
-    async with Net(net_settings) as net:
-        return await _Crawler(settings, net, scan, sheets, progress).run()
-
-
-__all__ = ["DEFAULT_MAX_PAGES", "PAGE_TYPES", "CrawlSettings", "CrawlStats", "Crawled", "Scanned", "Served",
-           "Sitemap", "StylesheetSink", "crawl", "fingerprint", "gunzip", "page_kind", "parse_sitemap",
-           "path_prefix", "scope_host", "start_url"]
+__all__ = ["DEFAULT_MAX_PAGES", "PAGE_TYPES", "Crawl", "CrawlSettings", "CrawlStats", "Sitemap",
+           "fingerprint", "gunzip", "page_kind", "parse_sitemap", "path_prefix", "scope_host", "start_url"]

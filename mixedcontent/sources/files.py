@@ -1,5 +1,12 @@
-"""A built static site on disk (or single files): which pages to scan, what URL each is served at,
-and which file a same-site stylesheet URL names.
+"""A built static site on disk (or single files): which pages and stylesheets to scan, what URL each
+is served at, how reports name it, and which file a same-site stylesheet URL names.
+
+Naming (docs/json-report.md: ``file``, ``path``): in a directory, a file is named relative to that directory;
+a file given on its own by the path as given. Every file also has its ``path`` as it opens from the
+working directory, which human and CI formats show. A file given on its own is served at
+``base_url`` + its path relative to the root (``--root``: by default the directory holding the
+configuration file, else the working directory) when it lies inside it, else at ``base_url`` + its
+name; its same-site stylesheets are followed inside that root, never outside it.
 
 Symlinks: a symlink whose target stays inside the root is followed (files always; directories with
 ``follow_symlinks``, loop-safe); one leading outside the root is not followed unless asked, and is
@@ -10,16 +17,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from ada_url import URL
 
 from ..errors import InputError
-from ..model import ScanError
+from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 
 PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+SHEET_SUFFIXES = (".css",)
+
+
+def cwd_path(path: str) -> str:
+    """docs/json-report.md ``path``: a file's path as it opens from the working directory, ``/``-separated."""
+    return os.path.relpath(os.path.abspath(path)).replace(os.sep, "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +43,14 @@ class SiteFile:
     rel: str  # report path: relative to the scanned root, '/'-separated (as given for single files)
     url: str  # URL the file is served at
     xml: bool = False  # .xhtml: parsed as XML
+    shown: str = ""  # docs/json-report.md path: as it opens from the working directory
+    stylesheet: bool = False  # a .css file given on its own
+
+    @property
+    def kind(self) -> DocumentKind:
+        if self.stylesheet:
+            return DocumentKind.STYLESHEET
+        return DocumentKind.XHTML if self.xml else DocumentKind.HTML
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +61,7 @@ class Root:
     base_url: str
     prefix: str  # prepended to report paths ("" for a single directory input)
     follow_symlinks: bool
+    by_cwd: bool = False  # files given on their own: stylesheets are named by their working-directory path
 
     def url_for(self, rel_in_root: str) -> str:
         return self.base_url + quote(rel_in_root, safe="/!$&'()*+,;=:@~-._")
@@ -69,6 +91,8 @@ class Root:
                 continue
             if not self.follow_symlinks and self._has_outside_link(path):
                 continue
+            if self.by_cwd:
+                return path, cwd_path(path)
             return path, self.report_path(os.path.relpath(path, self.directory))
         return None
 
@@ -87,37 +111,114 @@ def _base_for(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
-def collect(inputs: list[str], base_url: str, *, follow_symlinks: bool = False,
+def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow_symlinks: bool = False,
             follow_outside: bool = False) -> tuple[list[tuple[Root, SiteFile]], list[ScanError], str]:
-    """Pages to scan for the given inputs, in a stable order; per-file problems as ScanErrors.
+    """Pages (and stylesheets given on their own) to scan for the given inputs, in a stable order;
+    per-file problems as ScanErrors. ``root``: the directory files given on their own are served
+    from (None: the working directory).
 
-    Returns (pages, errors, target kind). Raises InputError when an input does not exist.
+    Returns (files, errors, target kind). Raises InputError when an input does not exist.
     """
     base = _base_for(base_url)
-    pages: list[tuple[Root, SiteFile]] = []
+    files: list[tuple[Root, SiteFile]] = []
     errors: list[ScanError] = []
     kinds = set()
     multi = len(inputs) > 1
+    follow = follow_symlinks or follow_outside
+    top = os.path.realpath(root if root is not None else os.curdir)
     for given in inputs:
         if not os.path.lexists(given):
             raise InputError(f"{given}: no such file or directory")
         if os.path.isdir(given):
             kinds.add("directory")
-            root = Root(os.path.realpath(given), base, _prefix(given) if multi else "",
-                        follow_symlinks or follow_outside)
-            for path, rel_fs in _walk(given, root, follow_symlinks, follow_outside, errors):
+            site = Root(os.path.realpath(given), base, _prefix(given) if multi else "", follow)
+            for path, rel_fs in _walk(given, site, follow_symlinks, follow_outside, errors):
                 rel = rel_fs.replace(os.sep, "/")
-                pages.append((root, SiteFile(path, root.report_path(rel_fs), root.url_for(rel),
-                                             xml=path.lower().endswith(".xhtml"))))
-        else:
-            kinds.add("files")
-            directory = os.path.dirname(os.path.abspath(given))
-            root = Root(os.path.realpath(directory), base, "", follow_symlinks or follow_outside)
-            name = os.path.basename(given)
-            display = given.replace(os.sep, "/")
-            pages.append((root, SiteFile(given, display, root.url_for(name), xml=name.lower().endswith(".xhtml"))))
+                files.append((site, SiteFile(path, site.report_path(rel_fs), site.url_for(rel),
+                                             xml=path.lower().endswith(".xhtml"), shown=cwd_path(path))))
+            continue
+        kinds.add("files")
+        real = os.path.realpath(given)
+        inside = real.startswith(top.rstrip(os.sep) + os.sep)
+        directory = top if inside else os.path.dirname(real)
+        site = Root(directory, base, "", follow, by_cwd=True)
+        served_as = os.path.relpath(os.path.abspath(given), os.path.abspath(root or os.curdir)) if inside else \
+            os.path.basename(given)
+        if inside and served_as.startswith(".."):  # reached through a symlink: served by its real place
+            served_as = os.path.relpath(real, top)
+        name = os.path.basename(given).lower()
+        files.append((site, SiteFile(given, os.path.normpath(given).replace(os.sep, "/"),
+                                     site.url_for(served_as.replace(os.sep, "/")), xml=name.endswith(".xhtml"),
+                                     shown=cwd_path(given), stylesheet=name.endswith(SHEET_SUFFIXES))))
     kind = kinds.pop() if len(kinds) == 1 else "files"
-    return pages, errors, kind
+    return files, errors, kind
+
+
+def read(path: str, name: str, max_size: int) -> bytes | str:
+    """A file's bytes, or why they cannot be had (one line). ``name`` only for messages."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_size:
+                return f"file is {size / 1e6:.1f} MB, over the {max_size / 1e6:.0f} MB limit (--max-file-size)"
+            data = f.read(max_size + 1)
+    except IsADirectoryError:
+        return "is a directory, not a file"
+    except OSError as e:
+        return f"cannot read: {e.strerror or e}"
+    if len(data) > max_size:
+        return f"file grew over the {max_size / 1e6:.0f} MB limit while being read"
+    return data
+
+
+def document(f: SiteFile, data: bytes, *, tls: bool, csp: str | None) -> Document:
+    """The Document of a site file read from disk: judged at its URL, as the site is served (``tls``:
+    https, or judged as such; ``csp``: the header the site is served with)."""
+    return Document(data=data, url=f.url, kind=f.kind, tls=tls, served=False, csp=csp, file=f.rel,
+                    path=f.shown or None)
+
+
+class FileSheets:
+    """The stylesheet source of files on disk: a same-site stylesheet URL names a file in the root of
+    the page (or stylesheet) that loads it."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._roots: dict[str, Root] = {}  # page name or stylesheet key -> its root
+        self._paths: dict[str, str] = {}  # stylesheet key -> filesystem path
+        self._located: dict[tuple[int, str], tuple[str, str] | None] = {}
+
+    def add(self, name: str, root: Root) -> None:
+        """A page (by report name) and the root its stylesheets are looked for in."""
+        self._roots[name] = root
+
+    def given(self, root: Root, f: SiteFile) -> SheetPlace:
+        """A stylesheet given on its own."""
+        self._roots[f.rel] = root
+        self._paths[f.rel] = f.path
+        return SheetPlace(f.rel, f.url, f.rel, f.shown or None)
+
+    def locate(self, url: str, referrer: str) -> SheetPlace | None:
+        root = self._roots.get(referrer)
+        if root is None:
+            return None
+        key = (id(root), url)
+        if key not in self._located:
+            self._located[key] = root.file_for(url)
+        located = self._located[key]
+        if located is None:
+            return None
+        path, rel = located
+        self._roots.setdefault(rel, root)
+        self._paths[rel] = path
+        return SheetPlace(rel, url, rel, cwd_path(path))
+
+    async def fetch(self, places: Sequence[SheetPlace]) -> list[tuple[SheetPlace, Sheet | str]]:
+        out: list[tuple[SheetPlace, Sheet | str]] = []
+        for place in places:
+            data = read(self._paths[place.key], place.key, self.max_size)
+            out.append((place, data if isinstance(data, str) else Sheet(data)))
+        return out
 
 
 def _prefix(given: str) -> str:

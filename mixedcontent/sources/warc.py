@@ -41,9 +41,9 @@ def ArchiveIterator(fh: Any, **kw: Any) -> Any:  # noqa: N802 - warcio's, import
     return Iterator(fh, **kw)
 
 from .. import urls
-from ..model import ScanError
+from ..model import ArchiveRecord, Document, DocumentKind, ScanError
 from ..net import Hop, Response, media_type
-from .crawl import PAGE_TYPES, Served, page_kind
+from .crawl import PAGE_TYPES, page_kind
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 MAX_REDIRECTS = 10  # followed inside the archive when a stylesheet URL was captured as a redirect
@@ -363,9 +363,10 @@ def _load(stack: ExitStack, path: str, offset: int) -> ArcWarcRecord:
     return next(iter(ArchiveIterator(f, arc2warc=True)))
 
 
-def served(resp: Response) -> Served | None:
-    """An archived 2xx response as the crawler hands pages to the scanner (``crawl.Served``), or None
-    when it is not a page (crawl's content-type dispatch)."""
+def document(resp: Response, record: ArchiveRecord) -> Document | None:
+    """An archived 2xx response as a Document, judged as it was served, or None when it is not a page
+    (the crawl's content-type dispatch). Its findings are named by the page URL (as a crawl's, so
+    that fingerprints match the crawl's), and by the archive and ``record`` in reports."""
     if resp.status is None or not 200 <= resp.status < 300:
         return None
     xml = page_kind(resp.content_type, resp.body)
@@ -374,7 +375,8 @@ def served(resp: Response) -> Served | None:
     # CSP3 §3.1: only Content-Security-Policy is enforced (Report-Only never is); several headers are
     # one comma-separated list of policies
     csp = ", ".join(resp.header_all("Content-Security-Policy")) or None
-    return Served(resp.url, resp.body, resp.charset, csp, xml, resp.tls)
+    return Document(data=resp.body, url=resp.url, kind=DocumentKind.XHTML if xml else DocumentKind.HTML,
+                    tls=resp.tls, served=True, csp=csp, charset=resp.charset, record=record)
 
 
 # ---- the archive as a whole ---------------------------------------------------------------------
@@ -517,4 +519,4 @@ class Archive:
 
 
 __all__ = ["ARCHIVE_SUFFIXES", "Archive", "ArchiveIndex", "Doc", "Entry", "Located", "index_archive", "is_archive",
-           "read_response", "served"]
+           "read_response", "document"]

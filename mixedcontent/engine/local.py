@@ -1,0 +1,57 @@
+"""The local engine: tasks in this process, or in a pool of worker processes (``--jobs``), results
+streamed back in input order."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from . import EngineSettings
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class LocalEngine:
+    """Runs tasks here (one worker) or in worker processes (forked where the platform can), in order."""
+
+    local = True
+
+    def __init__(self, workers: int) -> None:
+        self._workers = max(1, workers)
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    @property
+    def where(self) -> str:
+        return "in this process" if self._workers == 1 else f"in {self._workers} worker processes"
+
+    def run(self, fn: Callable[[T], R], items: Sequence[T], keys: Sequence[str], *,
+            inline: bool = False) -> Iterator[R]:
+        if self._workers <= 1 or inline or len(items) < 2:
+            for item in items:
+                yield fn(item)
+            return
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+        with ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx) as pool:
+            try:
+                yield from pool.map(fn, items)
+            except BaseException:
+                # an interrupt (or a consumer that stops): tasks not yet begun are never run
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+@contextmanager
+def local_engine(settings: EngineSettings) -> Iterator[LocalEngine]:
+    yield LocalEngine(settings.jobs or os.cpu_count() or 1)
+
+
+__all__ = ["LocalEngine", "local_engine"]

@@ -1,0 +1,228 @@
+"""From judged references to findings, and from findings to the one ``ScanResult``.
+
+- ``Policy``: what decides whether a finding is reported (selection, per-path ignores, inline markers,
+  the baseline), the part of the settings that travels to worker processes;
+- ``fingerprint``: the stable digest of docs/json-report.md;
+- ``judge_held``: codes (with probe results when ``--probe`` ran), fingerprints, suppression, fixes;
+- ``assemble``: the only place a ``ScanResult`` is made, for every entry point (files, crawl,
+  archives, audit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from .. import urls
+from ..classify import decide, finding_for, needs_probe
+from ..extract.source import SourceText
+from ..model import (
+    Applicability,
+    Context,
+    Finding,
+    Fix,
+    ProbeResult,
+    Reference,
+    ScanError,
+    ScanResult,
+    Target,
+    pickled_by_fields,
+)
+from ..probe import ProbeSettings, probe_key, run_probes
+from ..rewrite import propose_fix
+from ..rules import RULES
+from ..settings import ScanSettings
+from ..suppress import css_marker_lines, inline_reason, path_ignored, selected
+from ..version import __version__
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What decides whether a finding is reported (sent to workers once per chunk)."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_path: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    baseline: frozenset[str] = frozenset()
+    inline: bool = True
+
+    @classmethod
+    def of(cls, s: ScanSettings) -> Policy:
+        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores)
+
+    def selects(self, code: str) -> bool:
+        return selected(code, self.select, self.ignore)
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One document's judgeable references (spans checked, document order), held until they are
+    judged: at once, or after the probe (docs/probe.md: with ``--probe`` the final code depends on the
+    https twin), or, for stylesheets, once every page that loads them is known."""
+
+    file: str | None  # docs/json-report.md ``file`` (None: named by URL)
+    path: str | None  # docs/json-report.md ``path``: the file as it opens from the working directory
+    refs: tuple[Reference, ...]
+    css_markers: tuple[tuple[int, str], ...] = ()
+    referrers: tuple[str, ...] | None = None  # for stylesheets: the pages that load it
+    codes: tuple[str | None, ...] = ()  # decide(ref) without a probe result, one per ref
+
+
+def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str | None, policy: Policy, *,
+         probing: bool) -> Held:
+    """The references that can become findings, spans checked. Without probing, only those whose code
+    is selected; with it, also every request the probe may turn into MC301/302/303 (docs/rules/index.md)."""
+    kept = []
+    codes = []
+    for ref in refs:
+        code = decide(ref)
+        if probing:
+            if code is None and not needs_probe(ref):
+                continue
+        elif code is None or not policy.selects(code):
+            continue
+        # the span is the contract: check it against the stored bytes before reporting it
+        if src.decode(src.data[ref.span.start:ref.span.end]) != ref.raw:
+            raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
+        kept.append(ref)
+        codes.append(code)
+    css_markers = css_marker_lines(src.text) if policy.inline and kept and "ignore" in src.text else []
+    return Held(file, path, tuple(kept), tuple(css_markers), codes=tuple(codes))
+
+
+def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
+    """docs/json-report.md: stable digest of (code, file or page, url, element, attribute) and the index among
+    identical tuples. No line numbers or paths outside the report's own: survives line moves."""
+    text = "\x1f".join((*key, str(index)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _probed_fix(fix: Fix | None, code: str, probe: ProbeResult | None, ref: Reference) -> Fix | None:
+    """docs/json-report.md fix.applicability: ``safe`` when the probe proved the https twin; a twin that does not
+    work is never offered as an automatic fix (MC301-MC303: display-only)."""
+    if fix is None or probe is None or fix.applicability is Applicability.DISPLAY_ONLY:
+        return fix
+    if code in ("MC301", "MC302", "MC303"):
+        return replace(fix, applicability=Applicability.DISPLAY_ONLY,
+                       note=f"the https twin does not work ({probe.reason}); rewriting to it would not help")
+    # a fix on an http <base href> changes every URL under it: one working twin does not prove them all
+    if probe.works and fix.applicability is Applicability.UNSAFE and ref.via_base is None:
+        return replace(fix, applicability=Applicability.SAFE)
+    return fix
+
+
+def judge_held(held: Held, policy: Policy,
+               probes: Mapping[tuple[str, str], ProbeResult] | None = None) -> list[Finding]:
+    """Codes (with the probe results when ``--probe`` ran), selection, fingerprints, suppression, fixes.
+
+    Two digests per finding: ``fingerprint`` over docs/json-report.md's key (``file``, else the page URL), and
+    ``path_fingerprint`` over the same key with the file's working-directory ``path`` instead, which
+    does not depend on how the files were named on the command line (a baseline matches either)."""
+    file = held.file
+    judged = []
+    for i, ref in enumerate(held.refs):
+        probe = None
+        if probes is not None and needs_probe(ref):
+            assert ref.url is not None
+            probe = probes.get(probe_key(ref.url, ref.destination))
+        code = decide(ref, probe) if probe is not None or not held.codes else held.codes[i]
+        if code is None or not policy.selects(code):
+            continue
+        judged.append((ref.span.start, code, ref, probe))
+    judged.sort(key=lambda t: (t[0], t[1]))
+    css_markers = list(held.css_markers)
+    seen: Counter[tuple[str, str, str, str, str]] = Counter()
+    out = []
+    for _, code, ref, probe in judged:
+        key = (code, file or ref.page, ref.url or "", ref.element or "", ref.attribute or "")
+        index = seen[key]
+        seen[key] += 1
+        fp = fingerprint(key, index)
+        path_fp = fp if held.path is None or held.path == file else fingerprint((code, held.path, *key[2:]), index)
+        why = inline_reason(ref, code, css_markers) if policy.inline else None
+        # globs match the file as the report names it, or as it opens from the working directory
+        if why is None and (path_ignored(code, file, policy.per_path)
+                            or held.path is not None and path_ignored(code, held.path, policy.per_path)):
+            why = "per-path-ignores"
+        if why is None and (fp in policy.baseline or path_fp in policy.baseline):
+            why = "baseline"
+        fix = _probed_fix(propose_fix(ref, file), code, probe, ref)
+        out.append(finding_for(ref, file, code, fix, fp, why, https=probe, path=held.path, path_fingerprint=path_fp,
+                               referrers=held.referrers))
+    return out
+
+
+def judge_now(refs: Iterable[Reference], src: SourceText, file: str | None, path: str | None,
+              policy: Policy) -> list[Finding]:
+    """Judge one document's references at once (no probe): findings sorted, each with its fingerprint."""
+    return judge_held(hold(refs, src, file, path, policy, probing=False), policy)
+
+
+def served_insecurely(url: str, policy: Policy) -> Finding | None:
+    """MC508 (docs/rules/index.md): a page in scope that answered over plain http without redirecting to https.
+    Loopback and localhost pages are exempt (they are potentially trustworthy)."""
+    if urls.is_potentially_trustworthy(url) or not policy.selects("MC508"):
+        return None
+    finding = header_finding("MC508", f"page {url} is served over plain http without a redirect to https: "
+                                      f"nothing on it, forms included, is protected", url)
+    return replace(finding, suppressed_by="baseline") if finding.fingerprint in policy.baseline else finding
+
+
+def header_finding(code: str, message: str, url: str, *, element: str | None = None,
+                   attribute: str | None = None, raw: str | None = None, index: int = 0,
+                   severity: str | None = None) -> Finding:
+    """A finding about how a URL is served (context ``header``: no file, line or offset; docs/json-report.md)."""
+    rule = RULES[code]
+    key = (code, url, url, element or "", attribute or "")
+    return Finding(
+        code=code, name=rule.name, category=rule.category,
+        severity=rule.severity if severity is None else type(rule.severity)(severity), message=message,
+        file=None, page=url, line=None, column=None, offset=None, length=None, url=url, raw=raw,
+        element=element, attribute=attribute, context=Context.HEADER, destination=None, initiator=None,
+        fingerprint=fingerprint(key, index))
+
+
+def probe_and_judge(held: list[Held], policy: Policy, probe: ProbeSettings,
+                    log: Callable[[str], None] | None) -> list[Finding]:
+    """docs/probe.md: probe the https twin of each unique insecure URL once (one event loop and one Net for
+    the run), then judge every held reference with the results, fanned back to each finding."""
+    keys = {probe_key(ref.url, ref.destination) for h in held for ref in h.refs
+            if ref.url is not None and needs_probe(ref)}
+    outcome = run_probes(keys, probe)
+    if log is not None:
+        for warning in outcome.warnings:
+            log(warning)
+        log(f"probed {outcome.probed} https twin{'' if outcome.probed == 1 else 's'}"
+            + (f" ({outcome.cached} more from --probe-cache)" if outcome.cached else ""))
+    findings: list[Finding] = []
+    for h in held:
+        findings.extend(judge_held(h, policy, outcome.results))
+    return findings
+
+
+def finalize(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Sort (file|page, offset, code); fingerprints were given per document."""
+    findings.sort(key=lambda f: f.sort_key)
+    return tuple(findings)
+
+
+def assemble(target: Target, findings: list[Finding], errors: Iterable[ScanError], pages: Iterable[str],
+             sheets: Iterable[str], *, show_suppressed: bool = False) -> ScanResult:
+    """The ``ScanResult`` of a run, whatever its entry point: findings sorted (suppressed ones counted,
+    and kept only with ``show_suppressed``), errors sorted, the documents counted and named."""
+    pages = list(pages)
+    sheets = list(sheets)
+    reported = [f for f in findings if f.suppressed_by is None or show_suppressed]
+    return ScanResult(
+        target=target, findings=finalize(reported),
+        errors=tuple(sorted(errors, key=lambda e: (e.sort_key, e.message))),
+        documents=len(pages) + len(sheets), pages=len(pages), stylesheets=len(sheets),
+        suppressed=sum(1 for f in findings if f.suppressed_by is not None), tool_version=__version__,
+        scanned=tuple(sorted(pages + sheets)))
+
+
+__all__ = ["Held", "Policy", "assemble", "finalize", "fingerprint", "header_finding", "hold", "judge_held",
+           "judge_now", "probe_and_judge", "served_insecurely"]
