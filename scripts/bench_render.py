@@ -34,16 +34,20 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from mixedcontent.sources import browser as B
-from mixedcontent.sources.files import collect
+from mixedcontent.sources import browser as B  # noqa: E402 - after the sys.path line above
+from mixedcontent.sources.files import collect  # noqa: E402
 
 BASE = "https://example.invalid/"
-LOADER = ("<script>(function () { var s = document.createElement('script');"
-          " s.src = 'http://comments.example/embed.js?page=%d'; document.head.appendChild(s); })();</script>\n")
+LOADER = (
+    "<script>(function () { var s = document.createElement('script');"
+    " s.src = 'http://comments.example/embed.js?page=%d'; document.head.appendChild(s); })();</script>\n"
+)
 
 
 def _bench_scan() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_scan", os.path.join(ROOT, "scripts", "bench_scan.py"))
+    spec = importlib.util.spec_from_file_location(
+        "bench_scan", os.path.join(ROOT, "scripts", "bench_scan.py")
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -152,8 +156,9 @@ async def one_tab(browser: B.Browser, jobs: list[B.PageToRender], settings: B.Re
     return loaded
 
 
-async def run(site: str, pages: int, settings: B.RenderSettings,
-              baseline: bool) -> tuple[float, int, int, float]:
+async def run(
+    site: str, pages: int, settings: B.RenderSettings, baseline: bool
+) -> tuple[float, int, int, float]:
     """(seconds, peak PSS of Chromium's tree, pages loaded without error, Chromium CPU seconds a page)."""
     found, _, _ = collect([site], BASE)
     cert = B.RunCertificate.make(["example.invalid"])
@@ -197,17 +202,23 @@ def main() -> None:
         print(f"{args.pages} pages of ~40 KB, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         base_s, base_rss, base_ok, base_cpu = asyncio.run(run(site, args.pages, settings, baseline=True))
         ours_s, ours_rss, ours_ok, ours_cpu = asyncio.run(run(site, args.pages, settings, baseline=False))
-        print(f"baseline (one tab, one page at a time): {base_ok / base_s:5.2f} pages/s  ({base_s:.1f} s, "
-              f"{base_ok} loaded, Chromium {base_cpu:.2f} CPU-s a page, peak PSS {base_rss / 2**20:.0f} MiB)")
-        print(f"--render ({args.jobs} tabs):                  {ours_ok / ours_s:5.2f} pages/s  ({ours_s:.1f} s, "
-              f"{ours_ok} loaded, Chromium {ours_cpu:.2f} CPU-s a page, peak PSS {ours_rss / 2**20:.0f} MiB)")
+        print(
+            f"baseline (one tab, one page at a time): {base_ok / base_s:5.2f} pages/s  ({base_s:.1f} s, "
+            f"{base_ok} loaded, Chromium {base_cpu:.2f} CPU-s a page, peak PSS {base_rss / 2**20:.0f} MiB)"
+        )
+        print(
+            f"--render ({args.jobs} tabs):{' ' * 18}{ours_ok / ours_s:5.2f} pages/s  ({ours_s:.1f} s, "
+            f"{ours_ok} loaded, Chromium {ours_cpu:.2f} CPU-s a page, peak PSS {ours_rss / 2**20:.0f} MiB)"
+        )
         print(f"ratio: {(ours_ok / ours_s) / (base_ok / base_s):.2f}x   (target: >= 4 pages/s)")
         if args.memory:
             for n in counts:
                 took, peak, ok, _ = asyncio.run(run(site, n, settings, baseline=False))
                 tool = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                print(f"memory: {n:4d} pages  Chromium peak PSS {peak / 2**20:6.0f} MiB  tool peak RSS "
-                      f"{tool:5.0f} MiB (cumulative max)  {ok / took:5.2f} pages/s")
+                print(
+                    f"memory: {n:4d} pages  Chromium peak PSS {peak / 2**20:6.0f} MiB  tool peak RSS "
+                    f"{tool:5.0f} MiB (cumulative max)  {ok / took:5.2f} pages/s"
+                )
 
 
 if __name__ == "__main__":

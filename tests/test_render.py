@@ -30,11 +30,13 @@ def needs_chromium() -> None:
             pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
         pytest.skip("chromium not installed (CI installs it)")
 
+
 PAGES = {
     # a script element created by an inline loader (the comments-widget pattern)
     "script.html": """<!DOCTYPE html><html><head><title>script</title></head><body>
 <script>
-var s = document.createElement('script'); s.src = 'http://widgets.example/embed.js'; document.head.appendChild(s);
+var s = document.createElement('script'); s.src = 'http://widgets.example/embed.js';
+document.head.appendChild(s);
 </script>
 </body></html>
 """,
@@ -53,7 +55,8 @@ try { new WebSocket('ws://live.example/socket'); } catch (e) {}
 """,
     "style.html": """<!DOCTYPE html><html><head><title>style</title></head><body><div id=box>box</div>
 <script>
-document.getElementById('box').style.backgroundImage = 'url(' + ['http:', '', 'img.example', 'bg.png'].join('/') + ')';
+var box = document.getElementById('box');
+box.style.backgroundImage = 'url(' + ['http:', '', 'img.example', 'bg.png'].join('/') + ')';
 </script>
 </body></html>
 """,
@@ -129,16 +132,19 @@ def findings(result: ScanResult, name: str, code: str) -> dict[str, Finding]:
 def at(site: str, name: str, offset: int | None) -> bytes:
     assert offset is not None
     with open(os.path.join(site, name), "rb") as f:
-        return f.read()[offset:offset + 20]
+        return f.read()[offset : offset + 20]
 
 
-def test_script_element_built_by_script_is_blocked_and_located(site: str, rendered: RenderRun,
-                                                               merged: ScanResult) -> None:
-    assert verdicts(rendered, "script.html") == {"http://widgets.example/embed.js": (Verdict.BLOCKED, "Script")}
+def test_script_element_built_by_script_is_blocked_and_located(
+    site: str, rendered: RenderRun, merged: ScanResult
+) -> None:
+    assert verdicts(rendered, "script.html") == {
+        "http://widgets.example/embed.js": (Verdict.BLOCKED, "Script")
+    }
     f = findings(merged, "script.html", "MC402")["http://widgets.example/embed.js"]
     assert (f.category, f.severity, f.destination) == (Category.BLOCKABLE, Severity.ERROR, "script")
     assert f.initiator_location is not None and f.initiator_location.url == BASE + "script.html"
-    assert (f.line, f.initiator_location.line) == (3, 3)
+    assert (f.line, f.initiator_location.line) == (4, 4)
     assert at(site, "script.html", f.offset).startswith(b"appendChild(s)")  # the call that made the request
     assert f.offset == f.initiator_location.offset
 
@@ -146,15 +152,17 @@ def test_script_element_built_by_script_is_blocked_and_located(site: str, render
 def test_fetch_and_xhr_are_blocked_and_located(site: str, rendered: RenderRun, merged: ScanResult) -> None:
     assert verdicts(rendered, "fetch.html") == {
         "http://api.example/data.json": (Verdict.BLOCKED, "Resource"),
-        "http://api.example/xhr.json": (Verdict.BLOCKED, "XMLHttpRequest")}
+        "http://api.example/xhr.json": (Verdict.BLOCKED, "XMLHttpRequest"),
+    }
     found = findings(merged, "fetch.html", "MC402")
     assert at(site, "fetch.html", found["http://api.example/data.json"].offset).startswith(b"fetch(")
     assert at(site, "fetch.html", found["http://api.example/xhr.json"].offset).startswith(b"send()")
     assert all(f.category is Category.BLOCKABLE for f in found.values())
 
 
-def test_websocket_to_ws_is_blocked_and_located_from_the_console_stack(site: str, rendered: RenderRun,
-                                                                       merged: ScanResult) -> None:
+def test_websocket_to_ws_is_blocked_and_located_from_the_console_stack(
+    site: str, rendered: RenderRun, merged: ScanResult
+) -> None:
     assert verdicts(rendered, "ws.html") == {"ws://live.example/socket": (Verdict.BLOCKED, "Resource")}
     f = findings(merged, "ws.html", "MC402")["ws://live.example/socket"]
     assert f.severity is Severity.ERROR and "WebSocket" in f.message
@@ -176,13 +184,17 @@ def test_image_object_verdicts_ip_literal_and_loopback(rendered: RenderRun, merg
     assert seen["http://127.0.0.1/loopback.png"] == (Verdict.WARNED, "Image")  # Chromium's quirk
     assert "https://cdn.example/secure.png" not in seen
     found = findings(merged, "image.html", "MC402")
-    assert set(found) == {"http://img.example/object.png", "http://192.0.2.7/literal.png"}  # loopback: SPEC §2
+    assert set(found) == {
+        "http://img.example/object.png",
+        "http://192.0.2.7/literal.png",
+    }  # loopback: SPEC §2
     assert found["http://img.example/object.png"].category is Category.UPGRADABLE
     assert found["http://192.0.2.7/literal.png"].category is Category.BLOCKABLE
 
 
-def test_iframe_built_by_script_is_blocked_and_located(site: str, rendered: RenderRun,
-                                                        merged: ScanResult) -> None:
+def test_iframe_built_by_script_is_blocked_and_located(
+    site: str, rendered: RenderRun, merged: ScanResult
+) -> None:
     assert verdicts(rendered, "iframe.html") == {"http://maps.example/embed": (Verdict.BLOCKED, "Frame")}
     f = findings(merged, "iframe.html", "MC402")["http://maps.example/embed"]
     assert f.destination == "iframe"
@@ -201,7 +213,9 @@ def test_static_findings_are_confirmed_or_left_alone(rendered: RenderRun, merged
 
 def test_block_all_mixed_content_is_ignored_by_the_browser(rendered: RenderRun, merged: ScanResult) -> None:
     assert verdicts(rendered, "bamc.html") == {"http://img.example/bamc.png": (Verdict.UPGRADED, "Image")}
-    assert findings(merged, "bamc.html", "MC402")["http://img.example/bamc.png"].category is Category.UPGRADABLE
+    assert (
+        findings(merged, "bamc.html", "MC402")["http://img.example/bamc.png"].category is Category.UPGRADABLE
+    )
 
 
 def test_a_directory_render_makes_no_request_beyond_loopback(rendered: RenderRun) -> None:
@@ -229,14 +243,17 @@ def test_a_directory_render_makes_no_request_beyond_loopback(rendered: RenderRun
     assert all(r.host != "example.invalid" for r in rendered.sink)
 
 
-def test_selection_and_baseline_apply_to_runtime_findings(site: str, rendered: RenderRun,
-                                                          merged: ScanResult) -> None:
+def test_selection_and_baseline_apply_to_runtime_findings(
+    site: str, rendered: RenderRun, merged: ScanResult
+) -> None:
     static = scan_paths([site], ScanSettings(base_url=BASE, jobs=1), show_suppressed=True)
     only_static = merge_runtime(static, rendered.pages, ScanSettings(base_url=BASE, ignore=("MC402",)))
     assert not [f for f in only_static.findings if f.code == "MC402"]
     assert len(only_static.findings) == len(merged.findings) - sum(f.code == "MC402" for f in merged.findings)
     one = next(f for f in merged.findings if f.code == "MC402")
-    base = merge_runtime(static, rendered.pages, ScanSettings(base_url=BASE, baseline=frozenset({one.fingerprint})))
+    base = merge_runtime(
+        static, rendered.pages, ScanSettings(base_url=BASE, baseline=frozenset({one.fingerprint}))
+    )
     assert one.fingerprint not in {f.fingerprint for f in base.findings}
     assert base.suppressed == merged.suppressed + 1
     # a static code that is not selected still accounts for its verdict: no MC402 in its place
@@ -252,9 +269,11 @@ def test_fingerprints_of_runtime_findings_are_stable(rendered: RenderRun, merged
 
 def _static_of(result: ScanResult) -> ScanResult:
     """The static findings of a merged result, as the static scan made them (no MC402, unconfirmed)."""
-    return replace(result, findings=tuple(replace(f, confirmed_by=None) for f in result.findings
-                                          if f.code != "MC402"),
-                   errors=tuple(e for e in result.errors if not e.message.startswith("--render")))
+    return replace(
+        result,
+        findings=tuple(replace(f, confirmed_by=None) for f in result.findings if f.code != "MC402"),
+        errors=tuple(e for e in result.errors if not e.message.startswith("--render")),
+    )
 
 
 def test_csp_allowlist_counts_the_requests_scripts_build(merged: ScanResult) -> None:

@@ -40,7 +40,9 @@ def live() -> Iterator[tuple[int, str]]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     leaf.configure_cert(context)
     cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
@@ -77,13 +79,21 @@ def test_live_pages_are_rendered_as_a_visitor_loads_them(live: tuple[int, str]) 
     port, spki = live
     url = f"https://site.example:{port}/docs/"
     # every other name resolves to nothing: the blocked fetch never needed a connection anyway
-    run = render_urls([url], RenderSettings(timeout=30), resolver_rules=f"MAP site.example 127.0.0.1:{port}, "
-                                                                      "MAP * ~NOTFOUND", trust_spki=[spki])
+    run = render_urls(
+        [url],
+        RenderSettings(timeout=30),
+        resolver_rules=f"MAP site.example 127.0.0.1:{port}, MAP * ~NOTFOUND",
+        trust_spki=[spki],
+    )
     [page] = run.pages
     assert page.error is None and (page.page, page.file) == (url, None)
     assert [(v.url, v.verdict, v.resource_type) for v in page.verdicts] == [
-        ("http://api.example/live.json", Verdict.BLOCKED, "Resource")]
+        ("http://api.example/live.json", Verdict.BLOCKED, "Resource")
+    ]
     empty = ScanResult(Target("site", (url,), None), (), (), 1, 1, 0)
     [f] = merge_runtime(empty, run.pages, ScanSettings()).findings
     assert (f.code, f.file, f.page, f.offset) == ("MC402", None, url, None)
-    assert f.initiator_location is not None and (f.initiator_location.url, f.initiator_location.line) == (url, 2)
+    assert f.initiator_location is not None and (f.initiator_location.url, f.initiator_location.line) == (
+        url,
+        2,
+    )

@@ -1,4 +1,5 @@
-"""Merge the browser's verdicts (``--render``) with the static findings (SPEC §5 MC402, §12).
+"""Merge the browser's verdicts (``--render``) with the static findings (rules/docs/MC402.md,
+docs/json-report.md).
 
 One pure function, ``merge_runtime``: for each page the browser loaded,
 - a verdict for a URL that a static finding of that page (or of a stylesheet it loads) names, with
@@ -11,8 +12,8 @@ One pure function, ``merge_runtime``: for each page the browser loaded,
 The browser's quirks, handled here (NOTES.md "Observed in Chromium 156"): the preload scanner can
 report one request twice (one verdict per URL and verdict); an IPv4-literal image is reported as
 warned, then blocked (``sources/browser.py`` keeps a request's strongest verdict); requests to
-potentially trustworthy hosts draw a warning but load, and are never mixed content (SPEC §2);
-``block-all-mixed-content`` changes nothing, in the browser as in SPEC §3 step 4.
+potentially trustworthy hosts draw a warning but load, and are never mixed content (docs/judging.md);
+``block-all-mixed-content`` changes nothing, in the browser as in docs/judging.md.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .findings import finalize, fingerprint
 
 CONFIRMED_BY = "chromium"
 
-# which static codes state the same verdict as the browser's (SPEC §3 steps 6-7, §5)
+# which static codes state the same verdict as the browser's (docs/judging.md, docs/rules/index.md)
 _AGREES: dict[Verdict, frozenset[str]] = {
     Verdict.UPGRADED: frozenset({"MC101", "MC301"}),
     Verdict.BLOCKED: frozenset({"MC102", "MC103", "MC104", "MC302"}),
@@ -39,12 +40,25 @@ _AGREES: dict[Verdict, frozenset[str]] = {
     Verdict.WARNED: frozenset({"MC104", "MC302", "MC201"}),
 }
 
-# Audits MixedContentResourceType → Fetch destination (SPEC §1 vocabulary)
+# Audits MixedContentResourceType → Fetch destination (docs/judging.md vocabulary)
 _DESTINATION = {
-    "Audio": "audio", "Video": "video", "Image": "image", "Favicon": "image", "Font": "font",
-    "Frame": "iframe", "Script": "script", "Stylesheet": "style", "Track": "track", "Manifest": "manifest",
-    "Worker": "worker", "SharedWorker": "sharedworker", "ServiceWorker": "serviceworker", "XSLT": "xslt",
-    "JSON": "json", "PluginResource": "embed", "PluginData": "object",
+    "Audio": "audio",
+    "Video": "video",
+    "Image": "image",
+    "Favicon": "image",
+    "Font": "font",
+    "Frame": "iframe",
+    "Script": "script",
+    "Stylesheet": "style",
+    "Track": "track",
+    "Manifest": "manifest",
+    "Worker": "worker",
+    "SharedWorker": "sharedworker",
+    "ServiceWorker": "serviceworker",
+    "XSLT": "xslt",
+    "JSON": "json",
+    "PluginResource": "embed",
+    "PluginData": "object",
 }
 
 
@@ -53,12 +67,12 @@ def agrees(code: str, verdict: Verdict) -> bool:
 
 
 def _category(v: RuntimeVerdict) -> tuple[Category, Severity]:
-    """SPEC §5 MC402: category and severity from the browser's verdict."""
+    """rules/docs/MC402.md: category and severity from the browser's verdict."""
     if v.verdict is Verdict.UPGRADED:
         return Category.UPGRADABLE, Severity.WARNING
     if v.verdict is Verdict.WARNED and v.resource_type == "Form":
         return Category.INSECURE_FORM, Severity.ERROR
-    # blocked, or (SPEC §3 step 6) an IP-literal image loaded insecurely: never upgraded, MC104's category
+    # blocked, or (docs/judging.md) an IP-literal image loaded insecurely: never upgraded, MC104's category
     return Category.BLOCKABLE, Severity.ERROR
 
 
@@ -68,16 +82,21 @@ def _what(v: RuntimeVerdict) -> str:
     if v.resource_type == "Form":
         return "form submitting to"
     kind = {"Resource": "fetch()", "Frame": "iframe", "XMLHttpRequest": "XMLHttpRequest"}.get(
-        v.resource_type, v.resource_type.lower())
+        v.resource_type, v.resource_type.lower()
+    )
     return f"{kind} request for"
 
 
 def _message(v: RuntimeVerdict, where: str | None, by_script: bool) -> str:
-    done = {Verdict.UPGRADED: "was upgraded to https by Chromium (it fails if the https twin does not work)",
-            Verdict.BLOCKED: "was blocked by Chromium",
-            Verdict.WARNED: ("would go over plain http: Chromium warns at load and interrupts the submission"
-                             if v.resource_type == "Form" else
-                             "was loaded over plain http by Chromium, with a mixed-content warning")}[v.verdict]
+    done = {
+        Verdict.UPGRADED: "was upgraded to https by Chromium (it fails if the https twin does not work)",
+        Verdict.BLOCKED: "was blocked by Chromium",
+        Verdict.WARNED: (
+            "would go over plain http: Chromium warns at load and interrupts the submission"
+            if v.resource_type == "Form"
+            else "was loaded over plain http by Chromium, with a mixed-content warning"
+        ),
+    }[v.verdict]
     by = ""
     if where:
         by = f" (made by the script at {where})" if by_script else f" (initiated at {where})"
@@ -96,26 +115,58 @@ def runtime_finding(page: RenderedPage, v: RuntimeVerdict, index: int) -> Findin
         where = f"{name}:{loc.line}:{loc.column}"
     key = ("MC402", page.file or page.page, v.url, v.resource_type, str(v.verdict))
     fp = fingerprint(key, index)
-    path_fp = fp if page.path is None or page.path == page.file else fingerprint(("MC402", page.path, *key[2:]), index)
+    path_fp = (
+        fp
+        if page.path is None or page.path == page.file
+        else fingerprint(("MC402", page.path, *key[2:]), index)
+    )
     return Finding(
-        code="MC402", name=rule.name, category=category, severity=severity, message=_message(v, where, v.by_script),
-        file=page.file, page=page.page,
-        line=loc.line if inline and loc else None, column=loc.column if inline and loc else None,
-        offset=loc.offset if inline and loc else None, length=None,
-        url=v.url, raw=None, element=None, attribute=None,
+        code="MC402",
+        name=rule.name,
+        category=category,
+        severity=severity,
+        message=_message(v, where, v.by_script),
+        file=page.file,
+        page=page.page,
+        line=loc.line if inline and loc else None,
+        column=loc.column if inline and loc else None,
+        offset=loc.offset if inline and loc else None,
+        length=None,
+        url=v.url,
+        raw=None,
+        element=None,
+        attribute=None,
         context=Context.SCRIPT if v.by_script else Context.HTML,
         destination=None if v.resource_type == "Form" else _DESTINATION.get(v.resource_type, ""),
-        initiator=None, fingerprint=fp, path=page.path, path_fingerprint=path_fp, initiator_location=loc)
+        initiator=None,
+        fingerprint=fp,
+        path=page.path,
+        path_fingerprint=path_fp,
+        initiator_location=loc,
+    )
 
 
 def _verdict_order(v: RuntimeVerdict) -> tuple[str, str, str, bool, int, int, str]:
     loc = v.initiator
-    return (v.url, v.verdict.value, v.resource_type, loc is None, loc.line if loc else 0, loc.column if loc else 0,
-            loc.url if loc else "")
+    return (
+        v.url,
+        v.verdict.value,
+        v.resource_type,
+        loc is None,
+        loc.line if loc else 0,
+        loc.column if loc else 0,
+        loc.url if loc else "",
+    )
 
 
-def merge_runtime(result: ScanResult, pages: Iterable[RenderedPage], settings: ScanSettings, *,
-                  show_suppressed: bool = False, errors: Sequence[ScanError] = ()) -> ScanResult:
+def merge_runtime(
+    result: ScanResult,
+    pages: Iterable[RenderedPage],
+    settings: ScanSettings,
+    *,
+    show_suppressed: bool = False,
+    errors: Sequence[ScanError] = (),
+) -> ScanResult:
     """The static ``result`` with the browser's verdicts merged in.
 
     ``result`` must hold every static finding, whatever the selection and suppression (scan with
@@ -142,11 +193,13 @@ def merge_runtime(result: ScanResult, pages: Iterable[RenderedPage], settings: S
     # type, those the browser names an initiator for first (the preload scanner's twin names none)
     for page in sorted(pages, key=lambda p: (p.file or "", p.page)):
         if page.error is not None:
-            page_errors.append(ScanError(page.file, None if page.file else page.page, f"--render: {page.error}"))
+            page_errors.append(
+                ScanError(page.file, None if page.file else page.page, f"--render: {page.error}")
+            )
         seen: set[tuple[str, Verdict, str]] = set()
         counts: Counter[tuple[str, str, Verdict]] = Counter()
         for v in sorted(page.verdicts, key=_verdict_order):
-            # SPEC §2: loopback and localhost are never mixed (Chromium warns, then loads them)
+            # docs/judging.md: loopback and localhost are never mixed (Chromium warns, then loads them)
             if urls.is_potentially_trustworthy(v.url):
                 continue
             # a frame that is itself a page of this run is judged when that page is loaded
@@ -158,8 +211,12 @@ def merge_runtime(result: ScanResult, pages: Iterable[RenderedPage], settings: S
                 continue
             seen.add(key)
             doc = page.file or page.page
-            matches = {i for k in ((doc, v.url), (page.page, v.url)) for i in by_doc.get(k, ())
-                       if agrees(result.findings[i].code, v.verdict)}
+            matches = {
+                i
+                for k in ((doc, v.url), (page.page, v.url))
+                for i in by_doc.get(k, ())
+                if agrees(result.findings[i].code, v.verdict)
+            }
             if not matches:
                 matches = {i for i in by_sheet.get(v.url, ()) if agrees(result.findings[i].code, v.verdict)}
             if matches:
@@ -167,19 +224,25 @@ def merge_runtime(result: ScanResult, pages: Iterable[RenderedPage], settings: S
                 continue
             counts[(v.url, v.resource_type, v.verdict)] += 1
             runtime.append(runtime_finding(page, v, counts[(v.url, v.resource_type, v.verdict)] - 1))
-    merged = [replace(f, confirmed_by=CONFIRMED_BY) if i in confirmed else f for i, f in enumerate(result.findings)]
+    merged = [
+        replace(f, confirmed_by=CONFIRMED_BY) if i in confirmed else f for i, f in enumerate(result.findings)
+    ]
     for f in runtime:
         # as for static findings: globs match the report's file or its working-directory path, and a
         # baseline matches either fingerprint
         why = None
         if path_ignored(f.code, f.file, settings.per_path_ignores) or (
-                f.path is not None and path_ignored(f.code, f.path, settings.per_path_ignores)):
+            f.path is not None and path_ignored(f.code, f.path, settings.per_path_ignores)
+        ):
             why = "per-path-ignores"
         if why is None and (f.fingerprint in settings.baseline or f.path_fingerprint in settings.baseline):
             why = "baseline"
         merged.append(replace(f, suppressed_by=why) if why else f)
     chosen = [f for f in merged if selected(f.code, settings.select, settings.ignore)]
     reported = [f for f in chosen if f.suppressed_by is None or show_suppressed]
-    return replace(result, findings=finalize(reported),
-                   errors=tuple(sorted([*result.errors, *page_errors], key=lambda e: e.sort_key)),
-                   suppressed=sum(1 for f in chosen if f.suppressed_by is not None))
+    return replace(
+        result,
+        findings=finalize(reported),
+        errors=tuple(sorted([*result.errors, *page_errors], key=lambda e: e.sort_key)),
+        suppressed=sum(1 for f in chosen if f.suppressed_by is not None),
+    )

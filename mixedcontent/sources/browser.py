@@ -1,5 +1,5 @@
 """The browser pass (``--render``): pages loaded in Debian's headless Chromium over the DevTools
-protocol, with the browser's own mixed-content verdicts recorded (SPEC §5 MC402, §12).
+protocol, with the browser's own mixed-content verdicts recorded (rules/docs/MC402.md, docs/json-report.md).
 
 A directory is served by the tool itself: an https server on a loopback port answers for the
 ``--base-url`` host with the files under the root, with a certificate made for the run that the
@@ -53,13 +53,27 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # Chromium's flags for a contained, quiet run on this kind of machine (no sandbox: CI runs as root in
 # containers; no GPU, no QUIC (the sink speaks TCP), nothing phoning home).
-_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-default-apps", "--disable-extensions", "--disable-breakpad", "--mute-audio",
-          "--no-default-browser-check", "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication",
-          "--disable-client-side-phishing-detection", "--disable-domain-reliability",
-          "--force-device-scale-factor=2", f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
-          "--remote-debugging-port=0")
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-breakpad",
+    "--mute-audio",
+    "--no-default-browser-check",
+    "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication",
+    "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
+    "--force-device-scale-factor=2",
+    f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
+    "--remote-debugging-port=0",
+)
 
 
 class Verdict(StrEnum):
@@ -76,13 +90,16 @@ class Verdict(StrEnum):
         return {"blocked": 3, "upgraded": 2, "warned": 1}[self.value]
 
 
-_STATUS = {"MixedContentAutomaticallyUpgraded": Verdict.UPGRADED, "MixedContentBlocked": Verdict.BLOCKED,
-           "MixedContentWarning": Verdict.WARNED}
+_STATUS = {
+    "MixedContentAutomaticallyUpgraded": Verdict.UPGRADED,
+    "MixedContentBlocked": Verdict.BLOCKED,
+    "MixedContentWarning": Verdict.WARNED,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class RuntimeVerdict:
-    """One mixed-content verdict of the browser on one page (SPEC §12).
+    """One mixed-content verdict of the browser on one page (docs/json-report.md).
 
     ``url`` is the insecure URL as requested; ``resource_type`` the Audits MixedContentResourceType
     (``Image``, ``Script``, ``XMLHttpRequest``, ``Frame``, ``Form``, ``Resource`` for fetch() and
@@ -168,12 +185,15 @@ def find_chromium(settings: RenderSettings) -> str:
     """The Chromium binary, or a one-line UsageError naming the Debian package."""
     found = settings.chromium or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found or not os.access(found, os.X_OK):
-        raise UsageError(f"--render needs Chromium: install the Debian package {CHROMIUM_PACKAGE} "
-                         f"(apt-get install {CHROMIUM_PACKAGE})")
+        raise UsageError(
+            f"--render needs Chromium: install the Debian package {CHROMIUM_PACKAGE} "
+            f"(apt-get install {CHROMIUM_PACKAGE})"
+        )
     return found
 
 
 # ---- the run's certificate ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class RunCertificate:
@@ -192,8 +212,9 @@ class RunCertificate:
 
         leaf = trustme.CA().issue_cert(*hosts)
         cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         leaf.configure_cert(context)
         return cls(context, base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii"))
@@ -211,7 +232,9 @@ def _request_head(data: bytes) -> tuple[str | None, str | None, str | None]:
     lines = head.split("\r\n")
     parts = lines[0].split(" ")
     method, target = (parts[0], parts[1]) if len(parts) >= 3 else (None, None)
-    host = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("host:")), None)
+    host = next(
+        (line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("host:")), None
+    )
     return method, target, host
 
 
@@ -305,12 +328,14 @@ def _read_file(path: str) -> bytes:
 
 # ---- the site server: the --base-url host ---------------------------------------------------------------
 
+
 class SiteServer:
     """Serves the files of the scanned roots over https on a loopback port (GET/HEAD only). A URL
     names a file the way the static scan's stylesheet lookup does (``Root.file_for``)."""
 
-    def __init__(self, roots: Sequence[Root], base_url: str, context: ssl.SSLContext,
-                 csp_header: str | None = None) -> None:
+    def __init__(
+        self, roots: Sequence[Root], base_url: str, context: ssl.SSLContext, csp_header: str | None = None
+    ) -> None:
         self._roots = list(roots)
         self._scheme = base_url.split(":", 1)[0]
         self._context = context
@@ -359,12 +384,14 @@ class SiteServer:
 
 # ---- the browser -----------------------------------------------------------------------------------------
 
+
 class Browser:
     """One headless Chromium for the run, its own temporary profile, driven over one DevTools
     connection (``async with Browser(...) as b: await b.render(page)``)."""
 
-    def __init__(self, settings: RenderSettings, *, resolver_rules: str | None = None,
-                 trust_spki: Sequence[str] = ()) -> None:
+    def __init__(
+        self, settings: RenderSettings, *, resolver_rules: str | None = None, trust_spki: Sequence[str] = ()
+    ) -> None:
         self.settings = settings
         self._binary = find_chromium(settings)
         self._rules = resolver_rules
@@ -374,7 +401,9 @@ class Browser:
         self.cdp: Connection | None = None
 
     async def __aenter__(self) -> Self:
-        self._profile = tempfile.TemporaryDirectory(prefix="mixedcontent-chromium-", ignore_cleanup_errors=True)
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="mixedcontent-chromium-", ignore_cleanup_errors=True
+        )
         args = [self._binary, *_FLAGS, f"--user-data-dir={self._profile.name}"]
         if self._rules:
             args.append(f"--host-resolver-rules={self._rules}")
@@ -383,8 +412,12 @@ class Browser:
         args.append("about:blank")
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError as e:
             self._profile.cleanup()
             raise UsageError(f"--render: cannot start {self._binary}: {e.strerror or e}") from None
@@ -462,10 +495,15 @@ class Browser:
         target_id = (await cdp.send("Target.createTarget", create, timeout=10))["targetId"]
         tab = Tab(target_id, "")
         try:
-            tab.session = (await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True},
-                                          timeout=10))["sessionId"]
-            await asyncio.gather(*(cdp.send(method, session_id=tab.session, timeout=10)
-                                   for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")))
+            tab.session = (
+                await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True}, timeout=10)
+            )["sessionId"]
+            await asyncio.gather(
+                *(
+                    cdp.send(method, session_id=tab.session, timeout=10)
+                    for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")
+                )
+            )
         except BaseException:
             await self.close_tab(tab)
             raise
@@ -496,8 +534,9 @@ class Browser:
             if tab is None:
                 tab = await self.open_tab()
             cdp.listen(tab.session, watch.on_event)
-            nav = await cdp.send("Page.navigate", {"url": job.loaded}, session_id=tab.session,
-                                 timeout=_left(deadline))
+            nav = await cdp.send(
+                "Page.navigate", {"url": job.loaded}, session_id=tab.session, timeout=_left(deadline)
+            )
             if nav.get("errorText"):
                 error = f"could not load {job.loaded}: {nav['errorText']}"
             else:
@@ -514,11 +553,12 @@ class Browser:
             tab.healthy = (error is None or error.startswith("could not load")) and not watch.overran
             if own:
                 await self.close_tab(tab)
-        return RenderedPage(job.page, job.file, job.loaded, watch.verdicts(), tuple(watch.requests), error,
-                            job.shown)
+        return RenderedPage(
+            job.page, job.file, job.loaded, watch.verdicts(), tuple(watch.requests), error, job.shown
+        )
 
     async def _settle(self, session: str, watch: _PageWatch, deadline: float) -> str | None:
-        """Load event, scroll to the bottom two viewports at a time, network quiet; bounded by ``deadline``."""
+        """Load event, scroll to the bottom two viewports at a time, network quiet; within ``deadline``."""
         assert self.cdp is not None
         try:
             await asyncio.wait_for(watch.loaded.wait(), _left(deadline))
@@ -529,8 +569,12 @@ class Browser:
         # past the load event the page counts as rendered: a scroll or network that does not settle by the
         # deadline leaves the verdicts as they are then (a page that polls forever never goes quiet)
         try:
-            await self.cdp.send("Runtime.evaluate", {"expression": _SCROLL, "awaitPromise": True},
-                                session_id=session, timeout=_left(deadline))
+            await self.cdp.send(
+                "Runtime.evaluate",
+                {"expression": _SCROLL, "awaitPromise": True},
+                session_id=session,
+                timeout=_left(deadline),
+            )
         except TimeoutError:
             watch.overran = True
             return "the tab crashed" if watch.crashed else None
@@ -609,9 +653,16 @@ class _PageWatch:
             verdict = _STATUS.get(d.get("resolutionStatus", ""))
             if verdict is None or not d.get("insecureURL"):
                 return
-            self.issues.append(_Issue(d["insecureURL"], verdict, d.get("resourceType", "Resource"),
-                                      d.get("mainResourceURL", ""), (d.get("request") or {}).get("requestId"),
-                                      (d.get("frame") or {}).get("frameId")))
+            self.issues.append(
+                _Issue(
+                    d["insecureURL"],
+                    verdict,
+                    d.get("resourceType", "Resource"),
+                    d.get("mainResourceURL", ""),
+                    (d.get("request") or {}).get("requestId"),
+                    (d.get("frame") or {}).get("frameId"),
+                )
+            )
         elif method == "Page.frameAttached":
             top = _stack_top(params.get("stack"))
             if top is not None:
@@ -650,8 +701,9 @@ class _PageWatch:
                 quoted = f"'{issue.url}'"
                 where = next(((loc, True) for text, loc in self.console if quoted in text), None)
             loc, by_script = where if where is not None else (None, False)
-            out.append(RuntimeVerdict(issue.url, issue.verdict, issue.resource_type, issue.frame_url, loc,
-                                      by_script))
+            out.append(
+                RuntimeVerdict(issue.url, issue.verdict, issue.resource_type, issue.frame_url, loc, by_script)
+            )
         return tuple(out)
 
 
@@ -661,8 +713,9 @@ def _stack_top(stack: dict[str, Any] | None) -> InitiatorLocation | None:
         frames = stack.get("callFrames") or []
         for frame in frames:
             if frame.get("url"):
-                return InitiatorLocation(frame["url"], int(frame.get("lineNumber", 0)) + 1,
-                                         int(frame.get("columnNumber", 0)) + 1)
+                return InitiatorLocation(
+                    frame["url"], int(frame.get("lineNumber", 0)) + 1, int(frame.get("columnNumber", 0)) + 1
+                )
         stack = stack.get("parent")
     return None
 
@@ -673,12 +726,14 @@ def _initiator(initiator: dict[str, Any]) -> tuple[InitiatorLocation, bool] | No
     if where is not None:
         return where, True
     if initiator.get("url") and "lineNumber" in initiator:
-        return InitiatorLocation(initiator["url"], int(initiator["lineNumber"]) + 1,
-                                 int(initiator.get("columnNumber", 0)) + 1), False
+        return InitiatorLocation(
+            initiator["url"], int(initiator["lineNumber"]) + 1, int(initiator.get("columnNumber", 0)) + 1
+        ), False
     return None
 
 
 # ---- runs ---------------------------------------------------------------------------------------------
+
 
 async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[RenderedPage]:
     """Render every page, ``settings.jobs`` tabs at a time; results in input order. Memory is bounded
@@ -692,8 +747,9 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
             for i in queue:
                 job = jobs[i]
                 if browser.cdp is None or browser.cdp.closed:
-                    results[i] = RenderedPage(job.page, job.file, job.loaded, error="the browser is gone",
-                                              path=job.shown)
+                    results[i] = RenderedPage(
+                        job.page, job.file, job.loaded, error="the browser is gone", path=job.shown
+                    )
                     continue
                 try:
                     if context is None:
@@ -701,8 +757,9 @@ async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[R
                     if tab is None:
                         tab = await browser.open_tab(context)
                 except (CDPError, TimeoutError) as e:
-                    results[i] = RenderedPage(job.page, job.file, job.loaded, error=f"the browser failed: {e}",
-                                              path=job.shown)
+                    results[i] = RenderedPage(
+                        job.page, job.file, job.loaded, error=f"the browser failed: {e}", path=job.shown
+                    )
                     continue
                 results[i] = await browser.render(job, tab)
                 if not tab.healthy:  # a hung renderer is left behind with its context
@@ -724,8 +781,13 @@ def _https(url: str) -> str:
     return "https:" + url.split(":", 1)[1] if url.startswith("http:") else url
 
 
-async def render_site(pages: Sequence[tuple[Root, SiteFile]], base_url: str, settings: RenderSettings, *,
-                      csp_header: str | None = None) -> RenderRun:
+async def render_site(
+    pages: Sequence[tuple[Root, SiteFile]],
+    base_url: str,
+    settings: RenderSettings,
+    *,
+    csp_header: str | None = None,
+) -> RenderRun:
     """Render the pages of built sites (``(Root, SiteFile)`` pairs from ``sources.files.collect``),
     served by the tool itself at the https form of ``base_url``; every other host goes to the sink."""
     from ada_url import URL
@@ -751,8 +813,13 @@ async def render_site(pages: Sequence[tuple[Root, SiteFile]], base_url: str, set
     return RenderRun(tuple(located), tuple(sink.requests), tuple(server.served))
 
 
-async def render_live(urls: Sequence[str], settings: RenderSettings, *, resolver_rules: str | None = None,
-                      trust_spki: Sequence[str] = ()) -> RenderRun:
+async def render_live(
+    urls: Sequence[str],
+    settings: RenderSettings,
+    *,
+    resolver_rules: str | None = None,
+    trust_spki: Sequence[str] = (),
+) -> RenderRun:
     """Render live pages as a visitor's browser would (``resolver_rules`` and ``trust_spki`` let tests
     route hosts to loopback, as ``--resolve`` and ``--cacert`` do for the crawler)."""
     jobs = [PageToRender(u, u) for u in urls]
@@ -761,35 +828,50 @@ async def render_live(urls: Sequence[str], settings: RenderSettings, *, resolver
     return RenderRun(tuple(rendered))
 
 
-def render_paths(inputs: list[str], base_url: str, settings: RenderSettings, *, root: str | None = None,
-                 follow_symlinks: bool = False, follow_outside: bool = False,
-                 csp_header: str | None = None) -> RenderRun:
+def render_paths(
+    inputs: list[str],
+    base_url: str,
+    settings: RenderSettings,
+    *,
+    root: str | None = None,
+    follow_symlinks: bool = False,
+    follow_outside: bool = False,
+    csp_header: str | None = None,
+) -> RenderRun:
     """Render the pages of built sites and files (the same pages a static scan of ``inputs`` reads;
     stylesheets given on their own are not pages)."""
     from .files import collect
 
     find_chromium(settings)
-    found, _, _ = collect(list(inputs), base_url, root=root, follow_symlinks=follow_symlinks,
-                          follow_outside=follow_outside)
+    found, _, _ = collect(
+        list(inputs), base_url, root=root, follow_symlinks=follow_symlinks, follow_outside=follow_outside
+    )
     pages = [(r, f) for r, f in found if not f.stylesheet]
     if not pages:
         return RenderRun(())
     return asyncio.run(render_site(pages, base_url, settings, csp_header=csp_header))
 
 
-def render_urls(urls: list[str], settings: RenderSettings, *, resolver_rules: str | None = None,
-                trust_spki: Sequence[str] = ()) -> RenderRun:
+def render_urls(
+    urls: list[str],
+    settings: RenderSettings,
+    *,
+    resolver_rules: str | None = None,
+    trust_spki: Sequence[str] = (),
+) -> RenderRun:
     find_chromium(settings)
     return asyncio.run(render_live(urls, settings, resolver_rules=resolver_rules, trust_spki=trust_spki))
 
 
 # ---- inline initiators -----------------------------------------------------------------------------
 
+
 def locate_inline(rendered: RenderedPage, path: str | None) -> RenderedPage:
     """Give each initiator inside the page's own file (an inline script, or the parser) its byte
-    offset in the file as stored (SPEC §12), decoding the file as the static scan does."""
-    if path is None or not any(v.initiator is not None and v.initiator.url == rendered.loaded
-                               for v in rendered.verdicts):
+    offset in the file as stored (docs/json-report.md), decoding the file as the static scan does."""
+    if path is None or not any(
+        v.initiator is not None and v.initiator.url == rendered.loaded for v in rendered.verdicts
+    ):
         return rendered
     from dataclasses import replace
 

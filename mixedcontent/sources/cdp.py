@@ -65,8 +65,14 @@ class Connection:
         else:
             self._listeners[session_id] = listener
 
-    async def send(self, method: str, params: dict[str, Any] | None = None, *, session_id: str = "",
-                   timeout: float | None = None) -> dict[str, Any]:
+    async def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session_id: str = "",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one command and wait for its result; CDPError when it fails or the browser goes away."""
         import aiohttp
 
