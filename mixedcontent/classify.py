@@ -1,4 +1,4 @@
-"""SPEC.md §3 as one pure function: a Reference in, a Finding (or None) out.
+"""docs/judging.md#steps as one pure function: a Reference in, a Finding (or None) out.
 
 Classification reads only the reference's URL, kind, destination, initiator and the page facts the
 reference carries (secure, upgrade_insecure). It never looks at markup; extraction has already
@@ -17,7 +17,7 @@ _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
 
 
 def needs_probe(ref: Reference) -> bool:
-    """Is ``ref`` a request whose https twin ``--probe`` checks (SPEC §8)? Every http subresource
+    """Is ``ref`` a request whose https twin ``--probe`` checks (docs/probe.md)? Every http subresource
     request on a secure page, including those the page's upgrade-insecure-requests upgrades (MC303)."""
     url = ref.url
     return (ref.kind is RefKind.REQUEST and url is not None and ref.secure and urls.is_http(url)
@@ -25,11 +25,12 @@ def needs_probe(ref: Reference) -> bool:
 
 
 def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
-    """The rule code for ``ref`` (SPEC §3 steps 1-7), or None when it is not mixed content.
+    """The rule code for ``ref`` (docs/judging.md#steps steps 1-7), or None when it is not mixed content.
 
-    ``probe`` is the result for the reference's https twin when ``--probe`` ran (SPEC §5, §8): a
-    twin that fails turns MC101 into MC301, MC102/103/104 into MC302, and makes a request that the
-    page's upgrade-insecure-requests upgrades MC303. A skipped probe proves nothing and changes nothing.
+    ``probe`` is the result for the reference's https twin when ``--probe`` ran (docs/rules/index.md,
+    docs/probe.md): a twin that fails turns MC101 into MC301, MC102/103/104 into MC302, and makes a request
+    that the page's upgrade-insecure-requests upgrades MC303. A skipped probe proves nothing and changes
+    nothing.
     """
     fails = probe is not None and probe.fails and needs_probe(ref)
     url = ref.url
@@ -46,7 +47,7 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
         return "MC105"
     # step 4: an enforced upgrade-insecure-requests rewrites the request before mixed-content checks
     if ref.upgrade_insecure:
-        # SPEC §5 MC303: ... unless the twin it is rewritten to does not work
+        # docs/rules/index.md MC303: ... unless the twin it is rewritten to does not work
         return "MC303" if fails else None
     if ref.kind is RefKind.FORM:
         return "MC201"
@@ -57,9 +58,9 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
         # Mixed Content §4.1 step 1.2: requests to IP-literal hosts are not upgraded
         if urls.is_ip_literal(url):
             return "MC302" if fails else "MC104"
-        # SPEC §5 MC301: the upgrade breaks the reference when the twin does not work
+        # docs/rules/index.md MC301: the upgrade breaks the reference when the twin does not work
         return "MC301" if fails else "MC101"
-    # step 7: everything else is blockable (SPEC §5 MC302 when no working twin exists either)
+    # step 7: everything else is blockable (docs/rules/index.md MC302 when no working twin exists either)
     if fails:
         return "MC302"
     if ref.destination == "image" and ref.initiator == "imageset":
@@ -146,7 +147,7 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
                 path: str | None = None, path_fingerprint: str = "",
                 referrers: tuple[str, ...] | None = None) -> Finding:
     """The Finding for a reference already judged as ``code`` (``https``: its probe result, if probed;
-    ``path``: SPEC §12, the file as it opens from the working directory)."""
+    ``path``: docs/json-report.md, the file as it opens from the working directory)."""
     rule = RULES[code]
     span = ref.span
     is_request = ref.kind in (RefKind.REQUEST,)

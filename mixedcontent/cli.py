@@ -1,5 +1,5 @@
 """Command line: ``mixedcontent scan | rule``. ``main(argv) -> int`` is the only place that prints
-errors and picks exit codes (SPEC §7): 0 nothing at or above --fail-on, 1 findings, 2 the run could
+errors and picks exit codes (docs/reports.md): 0 nothing at or above --fail-on, 1 findings, 2 the run could
 not be trusted.
 """
 
@@ -188,9 +188,9 @@ def net_settings(args: argparse.Namespace) -> NetSettings:
 
 
 def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = False) -> None:
-    """--probe (or, where probing is the default, --no-probe) and its cache (SPEC §8); read back with
+    """--probe (or, where probing is the default, --no-probe) and its cache (docs/probe.md); read back with
     ``probe_settings(args)``."""
-    g = parser.add_argument_group("https probe (SPEC §8)")
+    g = parser.add_argument_group("https probe (docs/probe.md)")
     if on_by_default:
         g.add_argument("--no-probe", dest="probe", action="store_false", default=True,
                        help="do not probe https twins (then only --unsafe and --map rewrite anything)")
@@ -595,7 +595,8 @@ def engine_settings(args: argparse.Namespace, jobs: int = 0) -> EngineSettings:
 
 
 def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextIO, stderr: TextIO) -> int:
-    """``scan FILE.warc.gz ...``: every archived page as it was served (SPEC §1, §6 ``record``)."""
+    """``scan FILE.warc.gz ...``: every archived page as it was served (docs/judging.md; ``record`` in
+    docs/json-report.md)."""
     if not all(is_archive(p) for p in args.paths):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
     for flag, attr in _SITE_ONLY + _CRAWL_ONLY:
@@ -654,7 +655,7 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 _CSP_EPILOG = """\
-what it suggests (SPEC §10): (1) Content-Security-Policy: upgrade-insecure-requests, when every insecure
+what it suggests (docs/csp.md): (1) Content-Security-Policy: upgrade-insecure-requests, when every insecure
 reference has a working https twin (proven with --probe), otherwise the list of what would still break;
 (2) a Content-Security-Policy-Report-Only allowlist built from the hosts the scan found, per directive,
 with a report endpoint (--report-uri; a placeholder by default); (3) the HSTS header with the preload
@@ -663,7 +664,7 @@ caveats. Then ready snippets for nginx, Apache, IIS (web.config), Caddy, HAProxy
 exit codes: 0 suggestions written; 2 bad command line, no input, or the URL could not be fetched."""
 
 _AUDIT_EPILOG = """\
-checks (SPEC §11): the plain-http URL redirects, first hop a 301/308 to https on the same host name
+checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to https on the same host name
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
@@ -675,7 +676,7 @@ site could not be reached at all, or (with --strict) some check could not be mad
 
 
 def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) -> None:
-    """The csp and audit subcommands (SPEC §10, §11)."""
+    """The csp and audit subcommands (docs/csp.md, docs/audit.md)."""
     c = sub.add_parser("csp", help="suggest CSP (upgrade-insecure-requests, a Report-Only allowlist) and HSTS "
                                    "headers, with server snippets",
                        description="Suggest security headers for a site from a scan of a built site directory "

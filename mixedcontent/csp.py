@@ -1,4 +1,4 @@
-"""CSP suggestion (SPEC §10), pure: from a ScanResult to (1) the upgrade-insecure-requests verdict,
+"""CSP suggestion (docs/csp.md), pure: from a ScanResult to (1) the upgrade-insecure-requests verdict,
 (2) a ``Content-Security-Policy-Report-Only`` allowlist of the hosts the scan saw, (3) the HSTS
 header, and ready snippets for nginx, Apache, IIS, Caddy, HAProxy and ``<meta http-equiv>``.
 
@@ -28,7 +28,7 @@ CSP_REPORT_ONLY = "Content-Security-Policy-Report-Only"
 REPORTING_ENDPOINTS = "Reporting-Endpoints"
 STS = "Strict-Transport-Security"
 
-# CSP3 §6.8.1 "get the effective directive for request" (SPEC §10 item 2)
+# CSP3 §6.8.1 "get the effective directive for request" (docs/csp.md item 2)
 DIRECTIVE_BY_DESTINATION = {
     "image": "img-src", "audio": "media-src", "video": "media-src", "track": "media-src",
     "script": "script-src", "style": "style-src", "font": "font-src", "iframe": "frame-src",
@@ -158,7 +158,7 @@ def _directive(f: Finding) -> str:
 
 
 def upgrade_verdict(result: ScanResult) -> UpgradeVerdict:
-    """SPEC §10 item 1: is ``upgrade-insecure-requests`` safe to deploy? Every insecure request and
+    """docs/csp.md item 1: is ``upgrade-insecure-requests`` safe to deploy? Every insecure request and
     form target is upgraded by it (Upgrade Insecure Requests §4.1, IP hosts included); each needs a
     working https twin, which only ``--probe`` can show (form targets are never probed)."""
     groups: dict[str, list[Finding]] = defaultdict(list)
@@ -195,7 +195,7 @@ def upgrade_verdict(result: ScanResult) -> UpgradeVerdict:
 
 
 def report_only_directives(verdict: UpgradeVerdict, origin: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """SPEC §10 item 2: per effective directive, 'self' and the https origins of the hosts used."""
+    """docs/csp.md item 2: per effective directive, 'self' and the https origins of the hosts used."""
     sources: dict[str, set[str]] = {"default-src": {"'self'"}, "form-action": {"'self'"}}
     for ref in verdict.references:
         sources.setdefault(ref.directive, {"'self'"}).add(_source(ref.twin, origin))
@@ -215,7 +215,7 @@ def clean_report_uri(uri: str) -> str:
 
 
 def suggest(result: ScanResult, *, report_uri: str = REPORT_URI_PLACEHOLDER, origin: str | None = None) -> Suggestion:
-    """Everything ``mixedcontent csp`` prints, from a scan (SPEC §10)."""
+    """Everything ``mixedcontent csp`` prints, from a scan (docs/csp.md)."""
     report_uri = clean_report_uri(report_uri)
     origin = origin or site_origin(result.target, result.scanned)
     verdict = upgrade_verdict(result)

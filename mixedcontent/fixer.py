@@ -1,5 +1,5 @@
 """``mixedcontent fix``: scan a built site, choose the edits a policy allows, and apply them to the
-original bytes of each file, atomically (SPEC §9).
+original bytes of each file, atomically (docs/fix.md).
 
 Stages: scan (the ordinary pipeline, which already proposes a fix for every finding) → plan (policy:
 proven-safe by default, ``--unsafe``, ``--map``, ``--forms``; identical edits merged, so an http
@@ -170,7 +170,7 @@ class _FilePlan:
 
 
 def _proven(f: Finding) -> bool:
-    """The probe showed this reference's https twin works (SPEC §8)."""
+    """The probe showed this reference's https twin works (docs/probe.md)."""
     if f.fix is not None and f.fix.applicability is Applicability.SAFE:
         return True
     return f.https is not None and f.https.status == "available"

@@ -158,7 +158,7 @@ class ProbeResult:
 
     @property
     def works(self) -> bool:
-        """SPEC §8: the https twin works (status ``available``)."""
+        """docs/probe.md: the https twin works (status ``available``)."""
         return self.status == "available"
 
     @property
@@ -170,8 +170,8 @@ class ProbeResult:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ArchiveRecord:
-    """SPEC §6 ``record``: the WARC/ARC record a finding was read from. ``offset`` is the byte offset
-    of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
+    """``record`` (docs/json-report.md): the WARC/ARC record a finding was read from. ``offset`` is the byte
+    offset of the record in the archive file as stored (a gzip member's start in a .warc.gz)."""
 
     offset: int
     target_uri: str
@@ -180,7 +180,7 @@ class ArchiveRecord:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class InitiatorLocation:
-    """SPEC §12 ``initiator_location``: where the script that made a request sits, as the browser's
+    """docs/json-report.md ``initiator_location``: where the script that made a request sits, as the browser's
     initiator stack names it: ``url`` of the script (the page's own URL for an inline script), 1-based
     ``line`` and ``column`` (the browser counts UTF-16 units in a line), and ``offset``, the byte offset
     of that position in the page's file as stored, when the script is inline in that file."""
@@ -218,11 +218,11 @@ class Finding:
     referrers: tuple[str, ...] | None = None
     suppressed_by: str | None = None
     record: ArchiveRecord | None = None  # WARC input: the record holding the document
-    path: str | None = None  # SPEC §12: the file as it opens from the working directory the command ran in
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory the command ran in
     # the fingerprint with ``path`` in place of ``file``: how a baseline matches whatever the naming
     path_fingerprint: str = ""
-    confirmed_by: str | None = None  # SPEC §12, --render: "chromium" when the browser made it with this verdict
-    initiator_location: InitiatorLocation | None = None  # SPEC §12, MC402: the script that made the request
+    confirmed_by: str | None = None  # docs/json-report.md, --render: "chromium" when the browser made it with this verdict
+    initiator_location: InitiatorLocation | None = None  # docs/json-report.md, MC402: the script that made the request
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -239,7 +239,7 @@ class ScanError:
     file: str | None
     url: str | None
     message: str
-    path: str | None = None  # SPEC §12: the file as it opens from the working directory
+    path: str | None = None  # docs/json-report.md: the file as it opens from the working directory
 
     @property
     def sort_key(self) -> tuple[str, str]:
@@ -284,7 +284,7 @@ class Document:
     ``tls``: it is judged as an https page (served over TLS, at an https URL, or ``--assume-https``).
     ``served``: it came from an HTTP response (a crawl or an archive), so being served over plain http
     is itself a finding (MC508). ``csp``: the enforced Content-Security-Policy header values,
-    comma-joined. ``charset``: the Content-Type charset it was served with. ``file``/``path``: SPEC §6
+    comma-joined. ``charset``: the Content-Type charset it was served with. ``file``/``path``: docs/json-report.md
     ``file`` and §12 ``path`` (None for a document named by URL). ``record``: the archive record.
     """
 
@@ -308,7 +308,7 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class SheetPlace:
     """Where a stylesheet URL lives for a source: its key (a report path or a URL; keys name
-    stylesheets in the stage), the URL it is fetched at, and its SPEC §6 ``file`` / §12 ``path``."""
+    stylesheets in the stage), the URL it is fetched at, and its docs/json-report.md ``file`` and ``path``."""
 
     key: str
     url: str

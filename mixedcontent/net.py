@@ -6,15 +6,15 @@
 Nothing raises for network, HTTP or TLS problems: a ``Response`` always comes back, with ``error``
 set to one reason word when no usable HTTP response arrived:
 
-    tls-untrusted, tls-expired, tls-hostname-mismatch, tls-error   certificate / handshake (SPEC §8)
-    connect-refused, timeout                                        reaching the host (SPEC §8)
+    tls-untrusted, tls-expired, tls-hostname-mismatch, tls-error   certificate / handshake (docs/probe.md)
+    connect-refused, timeout                                        reaching the host (docs/probe.md)
     dns-failure                                                     the resolver answered: no such name
                                                                     (NXDOMAIN, or no address record)
     resolver-error                                                  the resolver could not answer (temporary
                                                                     failure, SERVFAIL, refused, unreachable)
     network-unreachable                                             no route from here (ENETUNREACH, ...)
     local-limit                                                     our own limits (out of sockets, ports)
-    blocked-address                                                 address safety refused it (SPEC §8)
+    blocked-address                                                 address safety refused it (docs/probe.md)
     too-many-redirects, redirect-loop                               redirect chains (status: last 3xx)
     redirect-refused                                                the caller's ``allow_hop`` refused a hop
     too-large                                                       body over the cap (status set; body
@@ -94,7 +94,7 @@ _NEUTRAL_ERRORS = OUR_SIDE | {"dns-failure", "blocked-address", "invalid-url", "
                               "host-failing", "tls-untrusted", "tls-expired", "tls-hostname-mismatch",
                               "tls-error"}
 
-# OpenSSL X509_V_ERR_* verify codes (include/openssl/x509_vfy.h) -> SPEC §8 reason words
+# OpenSSL X509_V_ERR_* verify codes (include/openssl/x509_vfy.h) -> docs/probe.md reason words
 _VERIFY_REASONS = {
     10: "tls-expired",  # CERT_HAS_EXPIRED
     62: "tls-hostname-mismatch",  # HOSTNAME_MISMATCH
@@ -161,7 +161,7 @@ def parse_resolve(text: str) -> tuple[str, int, str]:
 
 
 def is_public_address(address: str) -> bool:
-    """SPEC §8 address safety: False for private, link-local (169.254.169.254), multicast, reserved,
+    """docs/probe.md address safety: False for private, link-local (169.254.169.254), multicast, reserved,
     unspecified, loopback and other non-global addresses; IPv4 embedded in IPv6 (mapped, 6to4,
     NAT64) is judged as the IPv4 address it carries."""
     try:
@@ -378,7 +378,7 @@ def _errno(exc: BaseException) -> int | None:
 
 
 def _connect_reason(exc: BaseException) -> str:
-    """SPEC §8 word for a failed connect(2): who is at fault decides (see ``OUR_SIDE``)."""
+    """docs/probe.md word for a failed connect(2): who is at fault decides (see ``OUR_SIDE``)."""
     code = _errno(exc)
     if code in _UNREACHABLE:
         return "network-unreachable"
@@ -607,7 +607,7 @@ class Net:
         if not host:
             return _Attempt(None, (), b"", "invalid-url", "the URL has no host")
         port = target.port or (443 if target.scheme == "https" else 80)
-        # SPEC §8 address safety, for hosts that are already addresses
+        # docs/probe.md address safety, for hosts that are already addresses
         if self._blocked_literal(host, port):
             return _Attempt(None, (), b"", "blocked-address",
                             f"{host} is a non-public address (use --allow-private to allow it)")

@@ -1,4 +1,4 @@
-"""The HTTPS posture audit (SPEC §11): the http → https redirect, HSTS (RFC 6797), the HSTS preload
+"""The HTTPS posture audit (docs/audit.md): the http → https redirect, HSTS (RFC 6797), the HSTS preload
 list's rules, cookies, and the landing page's own mixed content.
 
 The judging is pure: functions over recorded ``Exchange`` values (one request, one response, no
@@ -32,8 +32,8 @@ STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
 PRELOAD_MAX_AGE = 31536000  # one year: hstspreload.org's minimum (MC504)
 TEN_YEARS = 10 * 365 * 86400  # hstspreload.org warns above this
-MAX_HOPS = 10  # SPEC §11.1: follow up to 10 hops by hand
-WEAK_HOPS = 3  # SPEC §11.1 / hstspreload: more than 3 redirects is weak
+MAX_HOPS = 10  # docs/audit.md#redirect: follow up to 10 hops by hand
+WEAK_HOPS = 3  # docs/audit.md#redirect / hstspreload: more than 3 redirects is weak
 PERMANENT = frozenset((301, 308))
 TEMPORARY = frozenset((302, 303, 307))
 REDIRECTS = PERMANENT | TEMPORARY
@@ -363,7 +363,7 @@ def judge_hsts(ex: Exchange) -> tuple[HstsPolicy | None, list[Issue]]:
                             ex.url, STS, "header", values[0]))
         return policy, issues
     if len(values) > 1:
-        # SPEC §11.2: only the first counts, so the host is protected; hstspreload wants exactly one
+        # docs/audit.md#hsts: only the first counts, so the host is protected; hstspreload wants exactly one
         issues.append(Issue("MC504", f"{ex.url} sends {len(values)} {STS} headers: browsers use only the "
                                      f"first ({values[0]!r}); the preload list requires exactly one",
                             ex.url, STS, "count", " | ".join(values)))
@@ -381,7 +381,7 @@ def judge_hsts(ex: Exchange) -> tuple[HstsPolicy | None, list[Issue]]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Preload eligibility (hstspreload.org's checker, SPEC §11.3)
+# Preload eligibility (hstspreload.org's checker, docs/audit.md#preload)
 # ---------------------------------------------------------------------------------------------------
 
 def preload_issues(policy: HstsPolicy, response: Exchange, base_domain: str | None,
@@ -445,11 +445,11 @@ def preload_issues(policy: HstsPolicy, response: Exchange, base_domain: str | No
 
 
 # ---------------------------------------------------------------------------------------------------
-# Redirects (SPEC §11.1)
+# Redirects (docs/audit.md#redirect)
 # ---------------------------------------------------------------------------------------------------
 
 def is_exempt_host(url: str, allowed: Iterable[str] = ()) -> bool:
-    """localhost, loopback addresses and names the user allows keep plain http (SPEC §11.1)."""
+    """localhost, loopback addresses and names the user allows keep plain http (docs/audit.md#redirect)."""
     host = urls.host(url).lower().rstrip(".")
     if host in {h.lower().rstrip(".") for h in allowed}:
         return True
@@ -491,7 +491,7 @@ def judge_redirects(chain: Chain, *, exempt: bool = False) -> list[Issue]:
         issues.insert(0, Issue("MC501", f"the redirect chain from {first.url} ends on https with status "
                                         f"{last.status}, not 2xx: {desc}", first.url, "http", "redirect", desc))
         return issues
-    # SPEC §11.1 (hstspreload): first hop to https on the same host, 301 or 308
+    # docs/audit.md#redirect (hstspreload): first hop to https on the same host, 301 or 308
     weak: list[Issue] = []
     target = first.location
     if not (target.lower().startswith("https:") and same_host(target, first.url)):
@@ -510,7 +510,7 @@ def judge_redirects(chain: Chain, *, exempt: bool = False) -> list[Issue]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Cookies (SPEC §11.4)
+# Cookies (docs/audit.md#cookies)
 # ---------------------------------------------------------------------------------------------------
 
 def parse_set_cookie(value: str) -> Cookie | None:
@@ -536,7 +536,7 @@ def parse_set_cookie(value: str) -> Cookie | None:
 
 
 def looks_sensitive(name: str) -> bool:
-    """SPEC §11.4: a session or auth cookie by its name."""
+    """docs/audit.md#cookies: a session or auth cookie by its name."""
     low = name.lower()
     return any(w in low for w in AUTH_WORDS) or low.startswith(("__host-", "__secure-"))
 
@@ -581,7 +581,7 @@ def judge_cookies(exchanges: Iterable[Exchange]) -> list[Issue]:
 # ---------------------------------------------------------------------------------------------------
 
 def to_findings(issues: Sequence[Issue]) -> list[Finding]:
-    """Posture findings: context ``header``, no file, line or offset; fingerprints per SPEC §6."""
+    """Posture findings: context ``header``, no file, line or offset; fingerprints per docs/json-report.md."""
     from .judge.findings import fingerprint
 
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
@@ -654,7 +654,7 @@ class _Recorder:
         return self.seen[url]
 
     async def walk(self, start: str) -> Chain:
-        """SPEC §11.1: follow up to MAX_HOPS redirects by hand, catching loops."""
+        """docs/audit.md#redirect: follow up to MAX_HOPS redirects by hand, catching loops."""
         exchanges: list[Exchange] = []
         visited: set[str] = set()
         url = start
@@ -696,7 +696,7 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
         key, _, val = param.partition("=")
         if key.strip().lower() == "charset":
             charset = val.strip().strip('"') or None
-    # SPEC §3 step 4: an enforced CSP header (Report-Only never counts), judged as any served page
+    # docs/judging.md#steps step 4: an enforced CSP header (Report-Only never counts), judged as any served page
     csp = ", ".join(v for k, v in page.headers if k.lower() == "content-security-policy") or None
     kind = DocumentKind.XHTML if media == "application/xhtml+xml" else DocumentKind.HTML
     doc = Document(data=page.body, url=page.url, kind=kind, tls=page.tls, csp=csp, charset=charset)
@@ -712,7 +712,7 @@ def _error(url: str, ex: Exchange, what: str) -> ScanError:
 
 async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str], None] | None = None,
                 psl: PublicSuffixList | None = None) -> tuple[ScanResult, AuditRecord]:
-    """Audit one site URL (SPEC §11). Raises nothing for network trouble: what could not be checked
+    """Audit one site URL (docs/audit.md). Raises nothing for network trouble: what could not be checked
     becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
@@ -727,7 +727,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     http_start = _with(url, "http", options.http_port) if given_https else url
     issues: list[Issue] = []
 
-    # SPEC §11.1: the plain-http URL must redirect, first hop to https on the same host
+    # docs/audit.md#redirect: the plain-http URL must redirect, first hop to https on the same host
     http_chain = await rec.walk(http_start)
     record.http_chain = http_chain
     say(f"redirect chain: {http_chain.describe()}")
@@ -753,13 +753,13 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     if response.status is None:
         record.errors.append(_error(https_url, response, "https could not be checked"))
     else:
-        # SPEC §11.2, RFC 6797 §8.1: the STS header of the host's https response
+        # docs/audit.md#hsts, RFC 6797 §8.1: the STS header of the host's https response
         policy, hsts = judge_hsts(response)
         issues += hsts
         if policy is not None and policy.valid and not _is_ip(host):
             psl = psl or _PSL()
             base = psl.privatesuffix(host)
-            # SPEC §11.3: the registrable domain is judged for preloading; a subdomain only when it asks
+            # docs/audit.md#preload: the registrable domain is judged for preloading; a subdomain when it asks
             if (base == host or policy.preload) and not is_exempt_host(https_url, options.allow_http_hosts):
                 www: Exchange | None = None
                 if base == host and options.check_www:
@@ -768,7 +768,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
                     record.www = www
                     say(f"www check: {www_url} {www.status if www.status is not None else www.error}")
                 issues += preload_issues(policy, response, base, http_chain, https_chain, www)
-    # SPEC §11.4: every Set-Cookie on an https response
+    # docs/audit.md#cookies: every Set-Cookie on an https response
     https_seen = [ex for ex in rec.seen.values() if ex.tls and (record.www is None or ex is not record.www)]
     issues += judge_cookies(https_seen)
 

@@ -1,4 +1,4 @@
-"""SPEC §8: the https availability probe. For each unique insecure URL (per destination class) its
+"""docs/probe.md: the https availability probe. For each unique insecure URL (per destination class) its
 https twin is requested once per run, through ``net.Net`` (bounds, timeouts, address safety), and the
 outcome is a ``ProbeResult`` value, never an exception.
 
@@ -51,10 +51,10 @@ from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 
 DEFAULT_CACHE_TTL = 86400.0  # seconds: one day
-MAX_REDIRECTS = 5  # SPEC §8
+MAX_REDIRECTS = 5  # docs/probe.md
 CACHE_VERSION = 1
 
-# SPEC §8: which content types fit which destination
+# docs/probe.md: which content types fit which destination
 _MEDIA_TYPES = frozenset(("application/ogg", "application/vnd.apple.mpegurl", "application/x-mpegurl",
                           "application/dash+xml"))
 # WHATWG MIME Sniffing §4.6: JavaScript MIME type essences
@@ -67,7 +67,7 @@ _FONT_TYPES = frozenset(("application/vnd.ms-fontobject", "application/octet-str
 _CLASS_OF = {"image": "image", "audio": "media", "video": "media", "style": "style", "script": "script",
              "font": "font"}
 
-# net.Response.error -> (status, reason): SPEC §8's words where one fits
+# net.Response.error -> (status, reason): docs/probe.md's words where one fits
 _ERRORS = {
     "tls-untrusted": "unavailable", "tls-expired": "unavailable", "tls-hostname-mismatch": "unavailable",
     "tls-error": "unavailable", "connect-refused": "unavailable", "dns-failure": "unavailable",
@@ -97,7 +97,7 @@ class ProbeOutcome:
 
 
 def destination_class(destination: str | None) -> str:
-    """SPEC §8's groups: image, media (audio/video), style, script, font; anything else accepts any type."""
+    """The groups of docs/probe.md: image, media (audio/video), style, script, font; others take any type."""
     return _CLASS_OF.get(destination or "", "any")
 
 
@@ -107,7 +107,7 @@ def probe_key(url: str, destination: str | None) -> tuple[str, str]:
 
 
 def content_type_fits(cls: str, content_type: str | None) -> bool:
-    """SPEC §8: does a response's media type (lower case, no parameters) fit destination class ``cls``?"""
+    """Does a response's media type (lower case, no parameters) fit the class ``cls`` (docs/probe.md)?"""
     if cls == "any":
         return True
     if content_type is None:
@@ -146,11 +146,11 @@ async def _follow(net: Net, twin: str, cls: str, method: str) -> ProbeResult:
         if location is not None:
             target = urls.resolve(location.strip(), url)
             if target is not None and urls.scheme(target) == "http:":
-                # SPEC §8: redirects never leave https
+                # docs/probe.md: redirects never leave https
                 return ProbeResult("unavailable", "redirect-to-http", r.status, target, None)
             if target is not None and urls.scheme(target) == "https:":
                 hops += 1
-                # SPEC §8: at most 5 redirects (a loop never ends, as browsers' "too many redirects" says)
+                # docs/probe.md: at most 5 redirects (a loop never ends: browsers' "too many redirects")
                 if hops > MAX_REDIRECTS or target in seen:
                     return ProbeResult("unavailable", "too-many-redirects", r.status, target, None)
                 seen.add(target)
@@ -171,7 +171,7 @@ def _http_level(p: ProbeResult) -> bool:
 
 
 async def check_twin(net: Net, twin: str, cls: str) -> ProbeResult:
-    """SPEC §8: HEAD, then GET when HEAD is refused (405/501) or its answer may be contradicted
+    """docs/probe.md: HEAD, then GET when HEAD is refused (405/501) or its answer may be contradicted
     (any other non-2xx status, a content type that does not fit); GET, what browsers send, decides."""
     head = await _follow(net, twin, cls, "HEAD")
     if head.status == "available" or not _http_level(head):
@@ -299,7 +299,7 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
     """The probe stage (synchronous entry, one event loop and one ``Net`` per run): results for each
     (twin, destination class) key, using and refreshing the on-disk cache when one is configured."""
     wanted = sorted(set(keys))
-    # SPEC §8: "with a valid certificate for the host" -- never skip verification here
+    # docs/probe.md: "with a valid certificate for the host" -- never skip verification here
     net_settings = replace(settings.net, insecure=False)
     context = _context(net_settings)
     warnings: list[str] = []

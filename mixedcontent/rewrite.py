@@ -1,5 +1,5 @@
 """Rewriting references: what the new text of a span is (``propose_fix``) and, for ``fix``, how edits
-are applied to the original bytes. Only the bytes inside a span ever change (SPEC §9).
+are applied to the original bytes. Only the bytes inside a span ever change (docs/fix.md).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         return None
     target = ref
     if ref.via_base is not None:
-        target = ref.via_base  # SPEC §6: references resolved through an http <base href> are fixed there
+        target = ref.via_base  # docs/json-report.md: a reference under an http <base href> is fixed there
     elif not ref.page.startswith("https:") and not urls.may_be_http(charrefs.decode(ref.raw, attribute=True)[0]):
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
@@ -158,7 +158,7 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
 
 def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None, backup: str | None = None,
                  durable: bool = True) -> None:
-    """Replace the file at ``path`` with ``data`` atomically (SPEC §9): a temp file in the same
+    """Replace the file at ``path`` with ``data`` atomically (docs/fix.md): a temp file in the same
     directory (created exclusively, never through a symlink), written, flushed and fsynced, given the
     original's permission bits (and owner, where allowed), then renamed over ``path``. Readers see the
     old bytes or the new, never a mix; a crash leaves at most a temp file, which ``remove_temp_files``

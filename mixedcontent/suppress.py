@@ -22,7 +22,7 @@ _CODE = re.compile(r"MC[0-9]+", re.IGNORECASE)
 
 
 def selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:
-    """SPEC §5: selection by prefix; the longest matching prefix wins (everything is selected by default)."""
+    """docs/rules/index.md: selection by prefix; the longest matching prefix wins (default: all selected)."""
     best_len, chosen = -1, True
     for prefix in select:
         if code.startswith(prefix) and len(prefix) > best_len:

@@ -42,7 +42,7 @@ def may_be_http(value: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def resolve(value: str, base: str) -> str | None:
-    """WHATWG URL parse of ``value`` against ``base``; None when it fails (not fetched, SPEC §3.1)."""
+    """WHATWG URL parse of ``value`` against ``base``; None when it fails (not fetched, docs/judging.md)."""
     try:
         return URL(value, base).href
     except ValueError:
@@ -103,7 +103,7 @@ def is_ipv6_literal(url: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def https_twin(url: str) -> str:
-    """The same URL with scheme https, port 80 → 443 (dropped) and other ports kept (SPEC §8)."""
+    """The same URL with scheme https, port 80 → 443 (dropped) and other ports kept (docs/probe.md)."""
     u = URL(url)
     if u.protocol == "ws:":
         u.protocol = "wss:"

@@ -453,7 +453,7 @@ def test_html_report_shows_the_probe_result(run, tmp_path) -> None:  # type: ign
         root = _site(tmp_path, {"a.html": f'<img src="http://cdn.example:{srv.port}/gone.png">'})
         r = run("scan", str(root), "--probe", *srv.resolve("cdn.example"), "--cacert", srv.ca_file,
                 "--format", "html")
-    assert "<td>unavailable (http-404)</td>" in r.out
+    assert "<span class='badge probe-bad'>https unavailable: http-404</span>" in r.out
 
 
 # --- the on-disk cache -----------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def test_image_object_verdicts_ip_literal_and_loopback(rendered: RenderRun, merg
     assert set(found) == {
         "http://img.example/object.png",
         "http://192.0.2.7/literal.png",
-    }  # loopback: SPEC §2
+    }  # loopback: docs/judging.md
     assert found["http://img.example/object.png"].category is Category.UPGRADABLE
     assert found["http://192.0.2.7/literal.png"].category is Category.BLOCKABLE
 

@@ -69,7 +69,7 @@ def test_warned_verdicts_follow_spec(tmp_path: Path) -> None:
                 ),  # IPv6 literal loaded over http: MC104's category
                 v(
                     "http://localhost:8080/i.png", Verdict.WARNED
-                ),  # potentially trustworthy (SPEC §2): nothing
+                ),  # potentially trustworthy (docs/judging.md): nothing
             )
         ],
         SETTINGS,

@@ -1,4 +1,4 @@
-"""CSS extraction through tinycss2, with exact spans (SPEC §4.2).
+"""CSS extraction through tinycss2, with exact spans (docs/judging.md#css).
 
 tinycss2 tokenizes and parses; it gives each token a 1-based line and a 1-based column in its
 *preprocessed* input (CSS Syntax 3 §3.3: CR LF, CR and FF become LF, NUL becomes U+FFFD), and values
@@ -9,7 +9,7 @@ strings, url tokens, escapes), so that ``text[start:end] == raw`` holds for ever
 Units: ``CssUrl.start``/``end`` are 0-based code-point indexes into the ``str`` given (callers add
 the offset of an embedded block and map code points to bytes themselves).
 
-What counts (SPEC §4.2): ``url()`` and ``src()`` in any declaration value anywhere (nested at-rules,
+What counts (docs/judging.md#css): ``url()`` and ``src()`` in any declaration value anywhere (nested at-rules,
 CSS Nesting, custom properties) → image; strings and ``url()`` in ``image-set()`` /
 ``-webkit-image-set()`` → image; ``src`` of ``@font-face`` → font (``local()`` is a name, not a URL);
 top-level ``@import`` → style. Nested ``@import`` (inside ``@media`` etc.) is invalid and never
@@ -251,7 +251,7 @@ class _Extractor:
             if name == "src":
                 self.values(decl.value, _Use("font", "@font-face", "src"))
         else:
-            # SPEC §4.2: a url() in any property (custom ones included) is judged as an image
+            # docs/judging.md#css: a url() in any property (custom ones included) is judged as an image
             self.values(decl.value, _Use("image", "style", name))
 
     def contents(self, content: list[Any] | None, font_face: bool) -> None:

@@ -734,7 +734,7 @@ class _Doc:
             return None
         resolved = urls.resolve(value, base or self.base)
         if resolved is None:
-            return None  # SPEC §3 step 1: a URL that fails to parse is not fetched
+            return None  # docs/judging.md#steps step 1: a URL that fails to parse is not fetched
         if urls.is_http(resolved):
             rs, re_ = charrefs.raw_range(index, s, e)
             via = None

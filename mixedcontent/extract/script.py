@@ -1,4 +1,4 @@
-"""The script heuristic (SPEC §4.3, MC401): http:// string literals in inline script text and in
+"""The script heuristic (docs/judging.md#script, MC401): http:// string literals in inline script text and in
 ``on…=`` handler attributes. A literal may or may not be fetched; this is never certain and never
 auto-fixed.
 

@@ -23,7 +23,7 @@ lead byte still delimits markup). Browsers show U+FFFD there instead; we need sp
 
 Units: indexes are 0-based code-point indexes into ``SourceText.text``; byte offsets are 0-based
 offsets into ``SourceText.data`` (the BOM included); lines and columns are 1-based, columns count
-code points, and LF, CRLF and CR each end one line (SPEC §6).
+code points, and LF, CRLF and CR each end one line (docs/json-report.md).
 """
 
 from __future__ import annotations
@@ -267,8 +267,8 @@ class _Maps:
         return out
 
     def line_column(self, index: int) -> tuple[int, int]:
-        """SPEC §6 line and column. A document usually has a handful of findings: count line breaks in C
-        from the previous query onwards, and build the full line table only after many queries."""
+        """Line and column (docs/json-report.md). A document usually has a handful of findings: count line
+        breaks in C from the previous query onwards, and build the full line table only after many queries."""
         if self._lines is None and self._queries < 64:
             text = self.text
             if index and text[index - 1] == "\r" and text.startswith("\n", index):
@@ -295,7 +295,7 @@ class _Maps:
 
     def line_starts(self) -> list[int]:
         if self._lines is None:
-            # SPEC §6: LF, CRLF and CR each end one line
+            # docs/json-report.md: LF, CRLF and CR each end one line
             self._lines = [0]
             self._lines.extend(m.end() for m in _LINE_BREAK.finditer(self.text))
         return self._lines

@@ -11,6 +11,7 @@ from . import github as github_report
 from . import html as html_report
 from . import json as json_report
 from . import junit as junit_report
+from . import markdown as markdown_report
 from . import sarif as sarif_report
 from . import text as text_report
 
@@ -23,6 +24,7 @@ FORMATS: MappingProxyType[str, Writer] = MappingProxyType({
     "junit": junit_report.write,
     "github": github_report.write,
     "html": html_report.write,
+    "markdown": markdown_report.write,
 })
 
 __all__ = ["FORMATS", "Writer"]

@@ -1,4 +1,4 @@
-"""Output of ``mixedcontent csp`` (SPEC §10): a ``csp.Suggestion`` as text or JSON.
+"""Output of ``mixedcontent csp`` (docs/csp.md): a ``csp.Suggestion`` as text or JSON.
 
 Unlike the scan formats (``FORMATS``, which take a ScanResult), this reads a Suggestion; it lives
 here so that JSON shapes stay in ``report/``. The JSON is deterministic, fields only ever added.

@@ -1,4 +1,4 @@
-"""SPEC §6: the JSON report contract, version 1. Fields are only ever added."""
+"""docs/json-report.md: the JSON report contract, version 1. Fields are only ever added."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["suppressed_by"] = f.suppressed_by
     if f.record is not None:
         d["record"] = {"offset": f.record.offset, "target_uri": f.record.target_uri}
-    # SPEC §12: written only with --render, so reports without it stay byte-identical
+    # docs/json-report.md: written only with --render, so reports without it stay byte-identical
     if f.confirmed_by is not None:
         d["confirmed_by"] = f.confirmed_by
     if f.initiator_location is not None:

@@ -1,4 +1,4 @@
-"""SPEC §7: the default text report, one line a finding, then a summary line.
+"""docs/reports.md: the default text report, one line a finding, then a summary line.
 
 Control characters in URLs, paths and messages are escaped so a hostile page cannot drive the
 terminal.

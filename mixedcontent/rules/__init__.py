@@ -1,4 +1,4 @@
-"""The rule registry (SPEC.md §5): stable codes, names, categories, severities, and their docs.
+"""The rule registry (docs/rules/index.md): stable codes, names, categories, severities, and their docs.
 
 Codes are never reused or renumbered. ``RULES`` is an immutable mapping; each rule's documentation
 lives in ``rules/docs/<CODE>.md`` with fixed headings and is read on demand.
