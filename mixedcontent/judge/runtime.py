@@ -1,4 +1,4 @@
-"""Merge the browser's verdicts (``--render``) with the static findings (rules/docs/MC402.md,
+"""Merge the browser's verdicts (``--render``) with the static findings (docs/rules/index.md,
 docs/json-report.md).
 
 One pure function, ``merge_runtime``: for each page the browser loaded,
@@ -67,7 +67,7 @@ def agrees(code: str, verdict: Verdict) -> bool:
 
 
 def _category(v: RuntimeVerdict) -> tuple[Category, Severity]:
-    """rules/docs/MC402.md: category and severity from the browser's verdict."""
+    """docs/rules/index.md: category and severity from the browser's verdict."""
     if v.verdict is Verdict.UPGRADED:
         return Category.UPGRADABLE, Severity.WARNING
     if v.verdict is Verdict.WARNED and v.resource_type == "Form":

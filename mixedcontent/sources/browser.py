@@ -1,5 +1,5 @@
 """The browser pass (``--render``): pages loaded in Debian's headless Chromium over the DevTools
-protocol, with the browser's own mixed-content verdicts recorded (rules/docs/MC402.md, docs/json-report.md).
+protocol, with the browser's own mixed-content verdicts recorded (docs/rules/index.md, docs/json-report.md).
 
 A directory is served by the tool itself: an https server on a loopback port answers for the
 ``--base-url`` host with the files under the root, with a certificate made for the run that the
