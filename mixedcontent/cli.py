@@ -26,7 +26,7 @@ from .report import fixes as fixes_report
 from .report.text import safe
 from .rewrite import write_atomic
 from .rules import RULES
-from .scan import is_url, scan_archives, scan_files, scan_site
+from .scan import is_url, scan_archives, scan_files, scan_rendered, scan_site
 from .settings import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
@@ -43,6 +43,9 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .posture import AuditOptions
+
+if TYPE_CHECKING:
+    from .sources.browser import RenderSettings
 
 _DESCRIPTION = """\
 Find mixed content: http:// subresources on pages served over https, judged exactly as browsers
@@ -258,6 +261,7 @@ _CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"),
 
 
 def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    _refuse_render(args, "a crawl")
     for flag, attr in _DISK_ONLY:
         if getattr(args, attr, None) is not None:
             raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -329,6 +333,7 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                    help="keep suppressed findings in the report, marked with suppressed_by")
     _add_site_options(s)
     add_probe_options(s)
+    add_render_options(s)
     add_net_options(s)
     add_crawl_options(s)
     add_engine_options(s)
@@ -496,16 +501,63 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
     _note_http_base(settings, stderr)
+    render = render_settings(args, settings)
+    if render is not None and engine.distributed:
+        raise UsageError("--render does not run on --workers/--scheduler: scan without them to render")
 
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
-                        show_suppressed=args.show_suppressed, probe=probe, log=log)
+    if render is not None:
+        result = scan_rendered(list(args.paths), settings, render, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, probe=probe, log=log)
+    else:
+        result = scan_files(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                            show_suppressed=args.show_suppressed, probe=probe, log=log)
     if result.documents == 0 and not result.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
                          + " (pages end in .html, .htm, .xhtml or .shtml)")
     return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+# ---- the browser pass (README "Seeing what scripts load: --render") ----------------------------------
+
+def add_render_options(parser: argparse.ArgumentParser) -> None:
+    """--render and its bounds; read back with ``render_settings``."""
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT
+
+    g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
+    g.add_argument("--render", action="store_true",
+                   help="also load every page in headless Chromium, served by the tool on loopback (no request "
+                        "leaves the machine), and merge the browser's own mixed-content verdicts: findings it "
+                        "confirms get confirmed_by, requests scripts build are MC402")
+    g.add_argument("--render-timeout", type=float, metavar="SECONDS",
+                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
+    g.add_argument("--render-jobs", type=int, metavar="N",
+                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_JOBS})")
+
+
+def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderSettings | None:
+    """RenderSettings from the flags (UsageError names the flag), or None without --render."""
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
+
+    timeout, jobs = getattr(args, "render_timeout", None), getattr(args, "render_jobs", None)
+    if not getattr(args, "render", False):
+        for flag, value in (("--render-timeout", timeout), ("--render-jobs", jobs)):
+            if value is not None:
+                raise UsageError(f"{flag} needs --render")
+        return None
+    if not settings.scripting:
+        raise UsageError("--render runs the pages' scripts: it cannot judge as --no-scripting does")
+    render = RenderSettings(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                            jobs=DEFAULT_JOBS if jobs is None else jobs)
+    find_chromium(render)  # no browser: one line naming the package, before any work
+    return render
+
+
+def _refuse_render(args: argparse.Namespace, what: str) -> None:
+    if getattr(args, "render", False):
+        raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
 
 
 # ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
@@ -547,6 +599,7 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
     if getattr(args, "probe", False):
         raise UsageError("--probe does not apply to web archives yet")
+    _refuse_render(args, "web archives")
     opts = _options(args)
     opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
     opts.pop("csp-header", None)
@@ -658,6 +711,7 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                         "out (default: intermediate)")
     _add_site_options(c)
     add_probe_options(c)
+    add_render_options(c)
     add_crawl_options(c)
     add_net_options(c)
     a = sub.add_parser("audit", help="audit HTTPS posture: redirect, HSTS, preload, cookies, TLS, mixed content",
@@ -734,6 +788,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
     if any(_is_crawl_target(t) for t in args.paths):
+        _refuse_render(args, "a crawl")
         for flag, attr in _DISK_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -750,7 +805,12 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for flag, attr in _CRAWL_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
-        result = scan_files(list(args.paths), _settings(_options(args), args), probe=probe, log=log)
+        settings = _settings(_options(args), args)
+        render = render_settings(args, settings)
+        if render is not None:
+            result = scan_rendered(list(args.paths), settings, render, probe=probe, log=log)
+        else:
+            result = scan_files(list(args.paths), settings, probe=probe, log=log)
         if result.pages == 0 and not result.errors:
             raise InputError("no HTML pages found in " + ", ".join(args.paths))
     for e in result.errors:

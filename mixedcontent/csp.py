@@ -18,7 +18,7 @@ from enum import StrEnum
 from lxml import etree  # type: ignore[import-untyped]
 
 from . import urls
-from .model import Finding, ScanResult, Target
+from .model import Category, Finding, ScanResult, Target
 
 HSTS_VALUE = "max-age=31536000; includeSubDomains; preload"
 REPORT_URI_PLACEHOLDER = "https://csp-report.invalid/report"  # .invalid: never a real endpoint (RFC 6761)
@@ -37,7 +37,8 @@ DIRECTIVE_BY_DESTINATION = {
 }
 DIRECTIVE_ORDER = ("default-src", "img-src", "media-src", "script-src", "style-src", "font-src", "frame-src",
                    "object-src", "manifest-src", "connect-src", "form-action")
-_REQUEST_CODES = frozenset(("MC101", "MC102", "MC103", "MC104", "MC301", "MC302", "MC303"))
+# MC402 (--render): a request a script built, seen by the browser; its destination is the browser's
+_REQUEST_CODES = frozenset(("MC101", "MC102", "MC103", "MC104", "MC301", "MC302", "MC303", "MC402"))
 _FORM_CODE = "MC201"
 _WHERE_LIMIT = 5
 # characters a header value in a server config cannot carry literally, or that CSP itself uses as
@@ -148,7 +149,7 @@ def _source(twin: str, origin: str | None) -> str:
 
 
 def _directive(f: Finding) -> str:
-    if f.code == _FORM_CODE:
+    if f.code == _FORM_CODE or f.category is Category.INSECURE_FORM:
         return "form-action"
     # CSP3 §6.8.1: prefetch and prerender requests answer to default-src
     if f.initiator in ("prefetch", "prerender"):

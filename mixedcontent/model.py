@@ -257,6 +257,20 @@ class ArchiveRecord:
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
+class InitiatorLocation:
+    """docs/json-report.md ``initiator_location``: where the script that made a request sits, as the browser's
+    initiator stack names it: ``url`` of the script (the page's own URL for an inline script), 1-based
+    ``line`` and ``column`` (the browser counts UTF-16 units in a line), and ``offset``, the byte offset
+    of that position in the page's file as stored, when the script is inline in that file."""
+
+    url: str
+    line: int
+    column: int
+    offset: int | None = None
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     name: str
@@ -285,6 +299,8 @@ class Finding:
     path: str | None = None  # docs/json-report.md: the file as it opens from the working directory ("/"-separated)
     # the fingerprint with ``path`` in place of ``file``: how a baseline matches whatever the naming
     path_fingerprint: str = ""
+    confirmed_by: str | None = None  # docs/json-report.md, --render: "chromium" when the browser made it with this verdict
+    initiator_location: InitiatorLocation | None = None  # docs/json-report.md, MC402: the script that made the request
 
     @property
     def where(self) -> str:

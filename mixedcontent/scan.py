@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .engine import Engine, EngineSettings, open_engine
 from .errors import InputError, UsageError
@@ -54,6 +54,9 @@ from .sources.files import FileSheets, SiteFile
 from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
 from .sources.warc import document as archived_document
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .sources.browser import RenderSettings
 
 T = TypeVar("T")
 
@@ -421,6 +424,29 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
     return result
 
 
+def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings,
+                  engine: EngineSettings | None = None, *, show_suppressed: bool = False,
+                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None) -> ScanResult:
+    """``--render``: the static scan, then the browser pass over the same pages (sources/browser.py),
+    merged by judge/runtime.py. The static scan keeps every finding (no
+    selection, suppressed ones shown) so a verdict is matched against what the markup says, whatever is
+    reported; ``merge_runtime`` then applies the selection and suppression to static and runtime
+    findings alike."""
+    from .judge.runtime import merge_runtime
+    from .sources.browser import render_paths
+
+    everything = replace(settings, select=(), ignore=())
+    result = scan_files(inputs, everything, engine, show_suppressed=True, probe=probe, log=log)
+    run = render_paths(inputs, settings.base_url, render, root=settings.root,
+                       follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside,
+                       csp_header=settings.csp_header)
+    if log is not None:
+        failed = sum(1 for p in run.pages if p.error is not None)
+        log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
+            + (f" ({failed} could not be rendered)" if failed else ""))
+    return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
+
+
 # ---- live sites ------------------------------------------------------------------------------------------
 
 
@@ -633,4 +659,5 @@ def scan(targets: Sequence[str], settings: ScanSettings = ScanSettings(), *,
     return scan_files(targets, settings, engine, show_suppressed=show_suppressed, probe=probe, log=log)
 
 
-__all__ = ["PageAction", "read_shard", "scan", "scan_archives", "scan_files", "scan_site", "task_key"]
+__all__ = ["PageAction", "read_shard", "scan", "scan_archives", "scan_files", "scan_rendered", "scan_site",
+           "task_key"]

@@ -27,6 +27,7 @@ from ..model import (
     Finding,
     Fix,
     Initiator,
+    InitiatorLocation,
     ProbeResult,
     ReportOptions,
     ScanError,
@@ -66,6 +67,13 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["suppressed_by"] = f.suppressed_by
     if f.record is not None:
         d["record"] = {"offset": f.record.offset, "target_uri": f.record.target_uri}
+    # docs/json-report.md: written only with --render, so reports without it stay byte-identical
+    if f.confirmed_by is not None:
+        d["confirmed_by"] = f.confirmed_by
+    if f.initiator_location is not None:
+        loc = f.initiator_location
+        d["initiator_location"] = {"url": loc.url, "line": loc.line, "column": loc.column,
+                                   **({"offset": loc.offset} if loc.offset is not None else {})}
     return d
 
 
@@ -76,6 +84,7 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
     probe = d["https"]
     record = d.get("record")
     referrers = d.get("referrers")
+    loc = d.get("initiator_location")
     return Finding(
         code=d["code"], name=d["name"], category=Category(d["category"]), severity=Severity(d["severity"]),
         message=d["message"], file=d["file"], page=d["page"], line=d["line"], column=d["column"],
@@ -91,7 +100,10 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
         fingerprint=d["fingerprint"], referrers=None if referrers is None else tuple(referrers),
         suppressed_by=d.get("suppressed_by"),
         record=None if record is None else ArchiveRecord(record["offset"], record["target_uri"]),
-        path=d.get("path"))
+        path=d.get("path"),
+        confirmed_by=d.get("confirmed_by"),
+        initiator_location=None if loc is None else InitiatorLocation(loc["url"], loc["line"], loc["column"],
+                                                                      loc.get("offset")))
 
 
 def error_dict(e: ScanError) -> dict[str, Any]:

@@ -104,6 +104,12 @@ _RULES = (
     Rule("MC401", "script-literal", _C.SCRIPT_LITERAL, _S.INFO,
          "http:// literal in inline script (heuristic)",
          message="{what} {url} may be fetched over http (heuristic: the script may use it)"),
+    # category and severity of each finding follow the browser's verdict (upgraded: upgradable/warning);
+    # the rule lists the most common one, a blocked request
+    Rule("MC402", "runtime-request", _C.BLOCKABLE, _S.ERROR,
+         "with --render: a mixed-content request the browser made that no markup or stylesheet names",
+         # ``why``: what the browser did with it, and where the script that made it is
+         message="{what} {url} {why}"),
     Rule("MC501", "http-not-redirected", _C.POSTURE, _S.ERROR,
          "http:// does not redirect to https (or loops)"),
     Rule("MC502", "hsts-missing", _C.POSTURE, _S.ERROR,
