@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_DEFAULTS = ScanSettings()
 _CHUNK_BYTES = 1024 * 1024
 _MIN_CHUNK_BYTES = 128 * 1024
 _INLINE_LIMIT_BYTES = 3 * 1024 * 1024  # below this much input, worker processes cost more than they save
@@ -356,7 +357,7 @@ def _log(log: Callable[[str], None] | None, message: str) -> None:
 # ---- built sites and files -------------------------------------------------------------------------------
 
 
-def scan_files(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
+def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                engine: EngineSettings | None = None, *, show_suppressed: bool = False,
                probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None,
                page_action: PageAction | None = None,
@@ -450,7 +451,7 @@ def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSetti
 # ---- live sites ------------------------------------------------------------------------------------------
 
 
-def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = ScanSettings(), *,
+def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _DEFAULTS, *,
               show_suppressed: bool = False, probe: ProbeSettings | None = None,
               log: Callable[[str], None] | None = None,
               progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
@@ -544,7 +545,7 @@ class _ArchiveSheets:
         return path
 
 
-def scan_archives(inputs: Sequence[str], settings: ScanSettings = ScanSettings(),
+def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                   engine: EngineSettings | None = None, *, show_suppressed: bool = False,
                   log: Callable[[str], None] | None = None) -> ScanResult:
     """Scan WARC/ARC files: every archived page as it was served (its target URI, its response
@@ -631,7 +632,7 @@ def is_url(text: str) -> bool:
     return _URL.match(text) is not None
 
 
-def scan(targets: Sequence[str], settings: ScanSettings = ScanSettings(), *,
+def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
          engine: EngineSettings | None = None, crawl: CrawlSettings | None = None, net: NetSettings | None = None,
          probe: ProbeSettings | None = None, show_suppressed: bool = False,
          log: Callable[[str], None] | None = None,

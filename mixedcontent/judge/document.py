@@ -16,6 +16,8 @@ from ..extract.source import SourceText, decode_html, decode_xml, looks_binary
 from ..model import Document, DocumentKind, Finding, ScanError, pickled_by_fields
 from .findings import Held, Policy, hold, judge_now, served_insecurely
 
+_DEFAULT_POLICY = Policy()
+
 
 @pickled_by_fields
 @dataclass(slots=True)
@@ -33,12 +35,13 @@ class Judged:
     acted: object = None  # what a PageAction returned for it (fix)
 
 
-def judge_document(doc: Document, policy: Policy = Policy(), *, scripting: bool = True, probing: bool = False,
+def judge_document(doc: Document, policy: Policy | None = None, *, scripting: bool = True, probing: bool = False,
                    links: bool = False) -> tuple[Judged, SourceText | None]:
     """Judge one page held in memory. ``scripting``: judged as a browser with scripting on;
     ``probing``: hold the references for the probe stage instead of judging them now; ``links``: also
     collect the links a crawler follows. Returns the outcome and the decoded text (None when it could
     not be decoded). Never raises for bad input: problems become the outcome's error."""
+    policy = policy or _DEFAULT_POLICY
     out = Judged(doc.name)
 
     def error(message: str) -> ScanError:

@@ -224,5 +224,15 @@ def assemble(target: Target, findings: list[Finding], errors: Iterable[ScanError
         scanned=tuple(sorted(pages + sheets)))
 
 
+def reassemble(result: ScanResult, findings: list[Finding], errors: Iterable[ScanError] = (), *,
+               show_suppressed: bool = False) -> ScanResult:
+    """``result`` with its findings judged again (the browser pass merges its verdicts this way) and
+    more errors: counted and sorted as ``assemble`` does."""
+    reported = [f for f in findings if f.suppressed_by is None or show_suppressed]
+    return replace(result, findings=finalize(reported),
+                   errors=tuple(sorted([*result.errors, *errors], key=lambda e: (e.sort_key, e.message))),
+                   suppressed=sum(1 for f in findings if f.suppressed_by is not None))
+
+
 __all__ = ["Held", "Policy", "assemble", "finalize", "fingerprint", "header_finding", "hold", "judge_held",
-           "judge_now", "probe_and_judge", "served_insecurely"]
+           "judge_now", "probe_and_judge", "reassemble", "served_insecurely"]

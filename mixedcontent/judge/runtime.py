@@ -28,7 +28,7 @@ from ..rules import RULES, MessageFacts
 from ..settings import ScanSettings
 from ..sources.browser import RenderedPage, RuntimeVerdict, Verdict
 from ..suppress import path_ignored, selected
-from .findings import finalize, fingerprint
+from .findings import fingerprint, reassemble
 
 CONFIRMED_BY = "chromium"
 
@@ -240,10 +240,4 @@ def merge_runtime(
             why = "baseline"
         merged.append(replace(f, suppressed_by=why) if why else f)
     chosen = [f for f in merged if selected(f.code, settings.select, settings.ignore)]
-    reported = [f for f in chosen if f.suppressed_by is None or show_suppressed]
-    return replace(
-        result,
-        findings=finalize(reported),
-        errors=tuple(sorted([*result.errors, *page_errors], key=lambda e: e.sort_key)),
-        suppressed=sum(1 for f in chosen if f.suppressed_by is not None),
-    )
+    return reassemble(result, chosen, page_errors, show_suppressed=show_suppressed)
