@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 
 from .. import urls
@@ -249,6 +250,25 @@ _JS_TYPES = frozenset(
 _PRELOAD_AS = {"image": "image", "style": "style", "script": "script", "font": "font", "fetch": "",
                "track": "track"}
 _MAX_SRCDOC_DEPTH = 8
+
+
+class _Empty(StrEnum):
+    """What a browser fetches for a URL attribute whose value is empty: each row below was seen in
+    Chromium 156 (a loopback server logging requests, every element under an http <base href>)."""
+
+    # empty after stripping ASCII whitespace: nothing is fetched. HTML: <img src> (§4.8.4.3.5 "update
+    # the image data" selects a src "whose value is not the empty string"; Blink's ImageLoader strips
+    # spaces first, as for <video poster> (§4.8.11: "no poster frame"), <input type=image>, SVG
+    # <image>), <script src> (§4.12.1.1 prepare the script element: an empty src fires error, no
+    # fetch), <iframe>/<frame src> (§4.8.5: about:blank), <object data>, <embed src>, <track src>,
+    # <link href> (stylesheet, preload, modulepreload, prefetch), background attributes
+    STRIPPED = "stripped"
+    # only the empty string fetches nothing; "  " is parsed (to the base URL) and fetched: media src
+    # and <source src> (§4.8.11.5 resource selection: "if the src attribute's value is the empty
+    # string"), and in Chromium <link rel=icon> and <link rel=manifest>
+    EXACT = "exact"
+    # an empty value is the base URL, fetched: SVG <use href> and <feImage href> in Chromium
+    NEVER = "never"
 
 
 @dataclass(frozen=True, slots=True)
@@ -708,10 +728,10 @@ class _Doc:
             href = attrs.get("href") or attrs.get("xlink:href")  # SVG 2: href beats xlink:href
             if href is not None:
                 attr_name = "href" if "href" in attrs else "xlink:href"
-                if name in ("image", "feimage"):
+                if name == "image":
                     self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "")
-                elif name == "use" and not href.value.strip(_WS).startswith("#"):
-                    self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "")
+                elif name == "feimage" or name == "use" and not href.value.strip(_WS).startswith("#"):
+                    self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "", empty=_Empty.NEVER)
                 elif name == "script":
                     self.url_attr(name, attr_name, href, RefKind.REQUEST, "script", "")
             self.common_attrs(name, attrs)
@@ -743,13 +763,16 @@ class _Doc:
 
     # ---- references ---------------------------------------------------------------------------------
     def url_attr(self, element: str, attribute: str, a: _Attr, kind: RefKind, destination: str | None,
-                 initiator: str | None, *, detail: str | None = None, keep: bool = False) -> str | None:
+                 initiator: str | None, *, detail: str | None = None, keep: bool = False,
+                 empty: _Empty = _Empty.STRIPPED) -> str | None:
         """A single-URL attribute. Returns the resolved URL; with ``keep`` whatever its scheme, else
-        None when it cannot be http."""
+        None when it cannot be http. An empty value fetches what ``empty`` says (None: nothing)."""
         if a.start < 0:
             return None
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.x.xml)
         s, e = urls.strip_ascii_whitespace(decoded)
+        if s == e and (empty is _Empty.STRIPPED or (empty is _Empty.EXACT and not decoded)):
+            return None
         return self.add_url(decoded[s:e], index, a.start, s, e, element, attribute, kind, destination,
                             initiator, detail=detail, keep=keep)
 
@@ -857,12 +880,12 @@ def _source(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> 
     if parent == "picture" and "srcset" in attrs:
         d.srcset_attr(name, "srcset", attrs["srcset"])
     elif parent in ("video", "audio") and "src" in attrs:
-        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, parent, "")
+        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, parent, "", empty=_Empty.EXACT)
 
 
 def _video(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
     if "src" in attrs:
-        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "")
+        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "", empty=_Empty.EXACT)
     if name == "video" and "poster" in attrs:
         d.url_attr(name, "poster", attrs["poster"], RefKind.REQUEST, "image", "")
 
@@ -922,7 +945,7 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     elif "icon" in rel:
         if href is not None:
             # Chromium fetches favicons in its own (blockable) FAVICON context
-            d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon")
+            d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon", empty=_Empty.EXACT)
     elif "preload" in rel:
         as_ = charrefs.decode(attrs["as"].value, attribute=True)[0].strip(_WS).lower() if "as" in attrs else ""
         if as_ not in _PRELOAD_AS:
@@ -941,7 +964,8 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
             d.url_attr(name, "href", href, RefKind.REQUEST, "", "prefetch", detail="prefetch")
     elif "manifest" in rel:
         if href is not None:
-            d.url_attr(name, "href", href, RefKind.REQUEST, "manifest", "", detail="manifest")
+            d.url_attr(name, "href", href, RefKind.REQUEST, "manifest", "", detail="manifest",
+                       empty=_Empty.EXACT)
 
 
 def _iframe(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
