@@ -62,8 +62,8 @@ def test_a_deep_construct_in_a_style_attribute_is_walked_to_the_bottom(name: str
 
 
 def _page_urls(html: str) -> list[str]:
-    refs = extract_html(decode_html(html.encode()), PageContext("https://example.invalid/p.html", True)).references
-    return [r.url for r in refs]
+    page = PageContext("https://example.invalid/p.html", True)
+    return [r.url for r in extract_html(decode_html(html.encode()), page).references]
 
 
 @pytest.mark.parametrize("name", CONSTRUCTS)
