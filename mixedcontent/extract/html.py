@@ -25,6 +25,7 @@ from functools import cache
 
 from .. import urls
 from ..model import Context, RefKind, Reference, Span, pickled_by_fields
+from ..rules import RULES
 from . import charrefs, css, script, srcset
 from .source import SourceText
 
@@ -330,6 +331,7 @@ class _Doc:
         self.tree: list[str] = []  # open elements, tracked only inside <picture>/<video>/<audio>
         # inline suppression (data-mixedcontent-ignore): open elements with the markers in force
         self.ignore_stack: list[tuple[str, str | None]] = []
+        self.ignore_open: dict[str, int] = {}  # how many of each name are on ignore_stack
         self.ignore: str | None = None
 
     # ---- positions -------------------------------------------------------------------------------
@@ -433,25 +435,24 @@ class _Doc:
         inherited = self.ignore_stack[-1][1] if self.ignore_stack else None
         own = attrs.get(MARKER_ATTRIBUTE)
         if own is not None:
-            codes = charrefs.decode(own.value, attribute=True)[0].strip(_WS)
-            # an empty marker ignores every code; markers add up along the ancestors
-            if codes == "" or inherited == "":
-                self.ignore = ""
-            else:
-                self.ignore = f"{inherited} {codes}" if inherited else codes
+            self.ignore = markers_in_force(inherited, charrefs.decode(own.value, attribute=True)[0])
         else:
             self.ignore = inherited
         if name not in _VOID and not (self_closing and self.foreign):
             self.ignore_stack.append((name, self.ignore))
+            self.ignore_open[name] = self.ignore_open.get(name, 0) + 1
 
     def end_tag(self, pos: int) -> int:
         parsed = self.parse_tag(pos)
         if parsed is None:
             return len(self.text)
         name, _, _, end = parsed
-        if self.ignore_stack and any(n == name for n, _ in self.ignore_stack):
-            while self.ignore_stack and self.ignore_stack.pop()[0] != name:
-                pass
+        if self.ignore_open.get(name):  # (a count, not a scan of the stack: deep nesting stays linear)
+            while self.ignore_stack:
+                popped = self.ignore_stack.pop()[0]
+                self.ignore_open[popped] -= 1
+                if popped == name:
+                    break
             self.ignore = self.ignore_stack[-1][1] if self.ignore_stack else None
         if self.foreign and name in self.foreign:
             # §13.2.6.5 "any other end tag": pop foreign elements up to the matching one
@@ -1053,6 +1054,29 @@ _HANDLERS = {
 }
 
 
+# the codes a marker can usefully name: every prefix of a rule code ("MC1", "MC10", "MC101", …)
+_CODE_PREFIXES = frozenset(code[:i] for code in RULES for i in range(3, len(code) + 1))
+_MARKER_CODE = re.compile(r"MC[0-9]+", re.IGNORECASE)  # as suppress.matches_codes reads a marker
+
+
+def markers_in_force(inherited: str | None, own: str) -> str | None:
+    """What an element's ``data-mixedcontent-ignore`` (``own``, decoded) and its ancestors' markers
+    (``inherited``) ignore together: "" every code (a marker naming no code), None nothing, else the
+    sorted distinct codes and prefixes that name a rule. Bounded whatever the nesting (at most every
+    prefix of every rule code), and an ancestor's string is shared when nothing is added, so nested
+    markers cost memory in proportion to the page, not to depth x depth."""
+    if inherited == "":
+        return ""
+    listed = {c.upper() for c in _MARKER_CODE.findall(own)}
+    if not listed:
+        return ""
+    codes = {c for c in listed if c in _CODE_PREFIXES} | set(inherited.split() if inherited else ())
+    if not codes:
+        return inherited  # only codes no rule has: nothing more is ignored
+    joined = " ".join(sorted(codes))
+    return inherited if joined == inherited else joined
+
+
 def policy_upgrades(policy: str) -> bool:
     """CSP3 §2.2.1 parse a serialized CSP: does it contain upgrade-insecure-requests?"""
     seen: set[str] = set()
@@ -1170,6 +1194,7 @@ class _Extractor:
         if parent.ignore is not None:
             # the iframe's own marker (or an ancestor's) covers its srcdoc document
             nested.ignore_stack.append(("#srcdoc", parent.ignore))
+            nested.ignore_open["#srcdoc"] = 1
             nested.ignore = parent.ignore
         nested.run()
 
