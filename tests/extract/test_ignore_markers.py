@@ -122,7 +122,8 @@ def test_many_css_ignore_comments_cover_their_own_line_and_the_next(run, tmp_pat
 
 
 def test_css_marker_lines_counts_lines_and_joins_comments_on_one_line() -> None:
-    text = "a{}\n/* mixedcontent-ignore: MC101 */ /* mixedcontent-ignore: MC102 */\n\n/* mixedcontent-ignore */\n"
+    text = ("a{}\n/* mixedcontent-ignore: MC101 */ /* mixedcontent-ignore: MC102 */\n\n"
+            "/* mixedcontent-ignore */\n")
     assert [(line, codes.split()) for line, codes in css_marker_lines(text)] == [
         (2, ["MC101", "MC102"]),
         (4, []),
