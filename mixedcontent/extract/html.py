@@ -1011,6 +1011,11 @@ def _base(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     if a is None or d.base_set or d.foreign:
         return
     d.base_set = True  # only the first <base> with an href counts (HTML §2.4.1 "document base URL")
+    if a.start < 0:
+        # <base href> without a value: its frozen base URL is the fallback base URL (HTML §4.2.3
+        # "set the frozen base URL": the empty string parsed against it), so nothing changes and
+        # there is no value to point a finding at
+        return
     decoded, index = charrefs.decode(a.value, attribute=True, xml=d.x.xml)
     s, e = urls.strip_ascii_whitespace(decoded)
     fallback = d.page.url if d.depth == 0 else d.base

@@ -443,3 +443,14 @@ def test_meta_csp_counts_only_while_in_head(prefix: str, in_head: bool) -> None:
     html = (prefix + '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">'
             '<img src="http://cdn.example/a.png">')
     assert codes(html) == ([] if in_head else ["MC101"])
+
+
+# ---- found by scripts/fuzz.py -------------------------------------------------------------------------------
+
+def test_a_base_without_a_value_changes_nothing_on_an_http_page() -> None:
+    # HTML §4.2.3: the empty string parsed against the fallback base URL; it raised IndexError on an
+    # http page (a finding with no value to point at)
+    src = decode_html(b'<base href><base href="http://old.example/"><img src="a.png">')
+    refs = extract_html(src, PageContext("http://example.invalid/d/p.html", False)).references
+    assert [(r.element, r.url) for r in refs] == [("img", "http://example.invalid/d/a.png")]
+    assert codes('<base href><base href="http://old.example/"><img src="a.png">') == []
