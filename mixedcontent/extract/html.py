@@ -418,7 +418,7 @@ class _Doc:
             if last == 2:
                 return name, attrs, a.group(1).endswith("/"), a.end()
             aname = a.group(3) if xml else a.group(3).lower()
-            if last == 3:
+            if last == 3 or last is None:
                 value, start = "", -1
             else:
                 # group 4: double-quoted, 5: single-quoted, 6: unquoted
@@ -1184,6 +1184,7 @@ class _Extractor:
         if a.start < 0 or parent.depth >= _MAX_SRCDOC_DEPTH:
             return
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.xml)
+        to_outer: list[int] | None
         if index is not None and parent.to_outer is not None:
             to_outer = [parent.to_outer[a.start + i] - parent.to_outer[a.start] for i in index]
             offset = parent.outer(a.start)
