@@ -8,10 +8,12 @@ them in the report with ``suppressed_by`` set.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from .errors import UsageError
 from .model import Context, Finding, Reference
@@ -35,10 +37,17 @@ def selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> boo
     return chosen
 
 
+@lru_cache(maxsize=1024)
+def _listed(codes: str) -> frozenset[str]:
+    return frozenset(c.upper() for c in _CODE.findall(codes))
+
+
 def matches_codes(code: str, codes: str) -> bool:
-    """Does a marker's code list cover ``code``? An empty list covers every code; prefixes count."""
-    listed = _CODE.findall(codes)
-    return not listed or any(code.startswith(c.upper()) for c in listed)
+    """Does a marker's code list cover ``code``? An empty list covers every code; prefixes count.
+    (A list is read once, then each check looks up the prefixes of ``code``: its cost does not
+    grow with the list.)"""
+    listed = _listed(codes)
+    return not listed or any(code[:i] in listed for i in range(3, len(code) + 1))
 
 
 def path_ignored(code: str, file: str | None, per_path: tuple[tuple[str, tuple[str, ...]], ...]) -> bool:
@@ -49,23 +58,36 @@ def path_ignored(code: str, file: str | None, per_path: tuple[tuple[str, tuple[s
 
 
 def css_marker_lines(text: str) -> list[tuple[int, str]]:
-    """(line, codes) of every CSS ignore comment; it covers its own line and the next one."""
-    out = []
+    """(line, codes) of the CSS ignore comments, one entry per line in line order (the codes of
+    several comments on one line joined; "" when one of them names no code, which covers every
+    code). A comment covers its own line and the next one. Linear in the text: lines are counted
+    from the previous comment on, not from the start each time."""
+    out: list[tuple[int, str]] = []
+    line, counted = 1, 0
     for m in _CSS_MARKER.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        out.append((line, m.group(1)))
+        line += text.count("\n", counted, m.start())
+        counted = m.start()
+        codes = m.group(1) if _CODE.search(m.group(1)) else ""
+        if out and out[-1][0] == line:
+            codes = "" if out[-1][1] == "" or codes == "" else f"{out[-1][1]} {codes}"
+            out[-1] = (line, codes)
+        else:
+            out.append((line, codes))
     return out
 
 
-def inline_reason(ref: Reference, code: str, css_markers: list[tuple[int, str]]) -> str | None:
-    """Why an inline marker suppresses this finding, or None."""
+def inline_reason(ref: Reference, code: str, css_markers: Sequence[tuple[int, str]]) -> str | None:
+    """Why an inline marker suppresses this finding, or None. ``css_markers`` is in line order
+    (``css_marker_lines``): the markers on this line and the one before are found by bisection."""
     if ref.ignore is not None and matches_codes(code, ref.ignore):
         return "inline"
     if css_markers and ref.context in (Context.STYLE_ELEMENT, Context.STYLE_ATTRIBUTE, Context.STYLESHEET):
         line = ref.span.line
-        for marker_line, codes in css_markers:
-            if marker_line in (line, line - 1) and matches_codes(code, codes):
+        i = bisect.bisect_left(css_markers, line - 1, key=lambda marker: marker[0])
+        while i < len(css_markers) and css_markers[i][0] <= line:
+            if matches_codes(code, css_markers[i][1]):
                 return "inline"
+            i += 1
     return None
 
 

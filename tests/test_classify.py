@@ -584,12 +584,19 @@ def test_unparseable_urls_report_nothing(value: str) -> None:
     ("video-poster", '<video src="{}" poster="{}"></video>'), ("source", '<video><source src="{}"></video>'),
     ("audio-track", '<audio src="{}"><track src="{}"></audio>'), ("object", '<object data="{}"></object>'),
     ("embed", '<embed src="{}">'), ("input-image", '<input type=image src="{}">'),
-    ("background", '<body background="{}">'), ("svg", '<svg><image href="{}"/><use href="{}"/></svg>'),
+    ("background", '<body background="{}">'), ("svg", '<svg><image href="{}"/></svg>'),
 ]])
-def test_empty_url_attributes_fetch_nothing(html: str, value: str) -> None:
-    """HTML's fetch steps for each of these stop at an empty URL (Chromium also at an all-whitespace
-    one): nothing is requested, so nothing resolves to the base or page URL. Judged where a relative URL
-    would be http: under an http <base> and on an http page judged as https (--assume-https)."""
+def test_empty_url_attributes_fetch_nothing(html: str, value: str, request: pytest.FixtureRequest) -> None:
+    """HTML's fetch steps for each of these stop at an empty URL: nothing is requested, so nothing
+    resolves to the base or page URL. Judged where a relative URL would be http: under an http <base>
+    and on an http page judged as https (--assume-https). An all-whitespace value also fetches nothing,
+    except where Chromium parses it to the base URL (media src, <source src>, <link rel=icon>:
+    measured in Chromium by tests/extract/test_empty_values_chromium.py)."""
+    row = request.node.callspec.id.rsplit("-", 1)[0]
+    if value.strip() == "" and value and row in ("icon", "video-poster", "source", "audio-track"):
+        under_base = judged('<base href="http://old.example/">' + html.replace("{}", value))
+        assert "http://old.example/" in [h.url for h in hits_of_refs(under_base) if h.code != "MC105"]
+        return
     markup = html.replace("{}", value)
     under_base = judged('<base href="http://old.example/">' + markup)
     assert_hits(hits_of_refs(under_base), [base("http://old.example/")])

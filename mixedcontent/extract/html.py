@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 
 from .. import urls
 from ..model import Context, RefKind, Reference, Span, pickled_by_fields
+from ..rules import RULES
 from . import charrefs, css, script, srcset
 from .source import SourceText
 
@@ -58,32 +60,57 @@ def _trie(words: list[str], ignore_case: bool = True) -> str:
 
 _STATEFUL_RE = _trie(_STATEFUL)
 
+def _star(body: str) -> str:
+    """``(?:body)*+``, a possessive repeat of a group, written so that no iteration can fail:
+    ``(?:body|)*+``. The same language (an iteration that matches nothing ends a repeat), and the
+    same speed; but CPython 3.11.2 (Debian 12's python3) runs a possessive repeat whose iteration
+    fails after it has moved wrongly (gh-100061: a look-ahead inside it fails; gh-106052: backtracking
+    inside it), going on from where the failed iteration stopped: a tag with an http value was then
+    skipped as boring. An iteration that ends the loop by matching nothing is right on every 3.11+.
+    (The atomic group ``(?>(?:body)*)`` is right too, but measured 25% slower on the whole scan: a
+    greedy repeat keeps a frame per iteration, the possessive one loops in place.)"""
+    return f"(?:{body}|)*+"
+
+
+def _opt(body: str) -> str:
+    """``(?:body)?+`` written so that its iteration cannot fail: ``(?:body|)?+`` (see ``_star``)."""
+    return f"(?:{body}|)?+"
+
+
 # "h" that does not start "http" (tabs and newlines inside are removed by the URL parser); "https" is fine
 _H_NOT_HTTP = r"[hH](?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))"
+
+
+def _quoted_values(plain: str, special: str) -> str:
+    """A quoted or unquoted attribute value made of characters outside ``plain``'s class and the
+    look-ahead-guarded ``special`` alternatives (``plain`` is the inside of a negated class)."""
+    dq = _star(f'[^"{plain}]++|{special}')
+    sq = _star(f"[^'{plain}]++|{special}")
+    unq = _star(f"[^\\t\\n\\f\\r >\"'{plain}]++|{special}")
+    return f"""(?:"{dq}"|'{sq}'|(?!["']){unq}(?=[\\t\\n\\f\\r >]))"""
+
+
 # (a quoted value without any "h" first: most are, and that branch is one C loop)
-_BORING_VALUE = (
-    rf"""(?:"[^"&\\hH]*+"|"(?:[^"&\\hH]++|{_H_NOT_HTTP})*+"|'(?:[^'&\\hH]++|{_H_NOT_HTTP})*+'"""
-    rf"""|(?!["'])(?:[^\t\n\f\r >&\\hH"']++|{_H_NOT_HTTP})*+(?=[\t\n\f\r >]))"""
-)
+_BORING_VALUE = r'(?:"[^"&\\hH]*+"|' + _quoted_values(r"&\\hH", _H_NOT_HTTP) + ")"
 # (an unquoted value never starts with a quote: an unterminated quoted value runs to the end of the
 # document, so the tag must not match)
 _ANY_VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
-_BORING_ATTR = rf"[^\t\n\f\r />=][^\t\n\f\r /=>]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_BORING_VALUE})?+"
-_ANY_ATTR = rf"[^\t\n\f\r />=][^\t\n\f\r /=>]*+(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_ANY_VALUE})?+"
+_BORING_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _BORING_VALUE)
+_ANY_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _ANY_VALUE)
 
 # HTML §13.2.5.43-46 comment states: <!--> and <!---> close at once; otherwise the first --> or --!>
-_COMMENT = r"<!--(?:-?>|(?:[^-]++|-(?!-!?>))*+(?:--!?>|\Z))"
+_COMMENT = r"<!--(?:-?>|" + _star(r"[^-]++|-(?!-!?>)") + r"(?:--!?>|\Z))"
 _BOGUS = r"<\?[^>]*+(?:>|\Z)|<!(?!--)(?!\[CDATA\[)[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
 _BOGUS_ALL = r"<\?[^>]*+(?:>|\Z)|<!(?!--)[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
 # attributes up to the tag's ">": one space before an attribute is tried first (the common case; the
 # same language as "[\t\n\f\r /]*+" before each, measured ~10% faster)
-_BORING_ATTRS = rf"(?: ?{_BORING_ATTR}|[\t\n\f\r /]++{_BORING_ATTR})*+[\t\n\f\r /]*+>"
-_ANY_ATTRS = rf"(?:[\t\n\f\r /]*+{_ANY_ATTR})*+[\t\n\f\r /]*+>"
+_BORING_ATTRS = _star(rf" ?{_BORING_ATTR}|[\t\n\f\r /]++{_BORING_ATTR}") + r"[\t\n\f\r /]*+>"
+_ANY_ATTRS = _star(rf"[\t\n\f\r /]*+{_ANY_ATTR}") + r"[\t\n\f\r /]*+>"
 # an <a> start tag: its href is a navigation, never fetched, so its value is skipped unread (an
 # <a href="http://…"> costs no trip through Python); ping, style and on* are still read
-_HREF_ANY = rf"[hH][rR][eE][fF](?=[\t\n\f\r /=>])(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_ANY_VALUE})?+"
-_A_ATTRS = (rf"(?: ?(?:{_HREF_ANY}|{_BORING_ATTR})|[\t\n\f\r /]++(?:{_HREF_ANY}|{_BORING_ATTR}))*+"
-            rf"[\t\n\f\r /]*+>")
+_HREF_ANY = r"[hH][rR][eE][fF](?=[\t\n\f\r /=>])" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _ANY_VALUE)
+_A_ATTRS = (_star(rf" ?(?:{_HREF_ANY}|{_BORING_ATTR})|[\t\n\f\r /]++(?:{_HREF_ANY}|{_BORING_ATTR})")
+            + r"[\t\n\f\r /]*+>")
 _WSC = r"[\t\n\f\r />]"
 
 
@@ -93,31 +120,32 @@ def _ci(word: str) -> str:
 
 def _whole(name: str, content: str, attr: str = _BORING_ATTR) -> str:
     """A whole raw-text element whose start tag and content are boring, end tag included."""
-    return (rf"<{_ci(name)}(?={_WSC})(?:[\t\n\f\r /]*+{attr})*+[\t\n\f\r /]*+>"
-            rf"{content}</{_ci(name)}(?={_WSC})(?:[\t\n\f\r /]*+{_ANY_ATTR})*+[\t\n\f\r /]*+>")
+    return (rf"<{_ci(name)}(?={_WSC})" + _star(rf"[\t\n\f\r /]*+{attr}") + r"[\t\n\f\r /]*+>"
+            + rf"{content}</{_ci(name)}(?={_WSC}){_ANY_ATTRS}")
 
 
 # <title>/<textarea> (RCDATA): nothing inside is ever a reference
-_BORING_RCDATA = "|".join(_whole(n, rf"(?:[^<]++|<(?!/{_ci(n)}{_WSC}))*+") for n in ("title", "textarea"))
+_BORING_RCDATA = "|".join(_whole(n, _star(rf"[^<]++|<(?!/{_ci(n)}{_WSC})")) for n in ("title", "textarea"))
 # a <script> whose text has no http: literal and no "<!--" (which would open the escaped states)
-_BORING_SCRIPT = _whole("script", rf"(?:[^<hH]++|<(?!/{_ci('script')}{_WSC}|!--)|[hH](?!{_ci('ttp:')}))*+")
+_BORING_SCRIPT = _whole("script", _star(rf"[^<hH]++|<(?!/{_ci('script')}{_WSC}|!--)|[hH](?!{_ci('ttp:')})"))
 # a <style> with no http, no escape and no @import (nothing to report, no stylesheet to follow)
-_BORING_STYLE = _whole("style", rf"(?:[^<hH\\@]++|<(?!/{_ci('style')}{_WSC})|{_H_NOT_HTTP}|@(?!{_ci('import')}))*+")
+_BORING_STYLE = _whole(
+    "style", _star(rf"[^<hH\\@]++|<(?!/{_ci('style')}{_WSC})|{_H_NOT_HTTP}|@(?!{_ci('import')})"))
 # <meta> without http-equiv (the only thing it can do for us: CSP, or refresh in srcdoc)
-_BORING_META = (rf"<{_ci('meta')}(?={_WSC})(?:[\t\n\f\r /]*+(?!{_ci('http-equiv')}[\t\n\f\r /=>]){_BORING_ATTR})*+"
-                rf"[\t\n\f\r /]*+>")
+_BORING_META = (rf"<{_ci('meta')}(?={_WSC})"
+                + _star(rf"[\t\n\f\r /]*+(?!{_ci('http-equiv')}[\t\n\f\r /=>]){_BORING_ATTR}")
+                + r"[\t\n\f\r /]*+>")
 # <link> that is not a stylesheet (no value mentions "stylesheet": nothing to follow)
 _S_NOT_SHEET = rf"[sS](?!{_ci('tylesheet')})"
-_LINK_VALUE = (
-    rf"""(?:"(?:[^"&\\hHsS]++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+"|'(?:[^'&\\hHsS]++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+'"""
-    rf"""|(?!["'])(?:[^\t\n\f\r >&\\hHsS"']++|{_H_NOT_HTTP}|{_S_NOT_SHEET})*+(?=[\t\n\f\r >]))"""
-)
-_BORING_LINK = (rf"<{_ci('link')}(?={_WSC})(?:[\t\n\f\r /]*+[^\t\n\f\r />=][^\t\n\f\r /=>]*+"
-                rf"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+{_LINK_VALUE})?+)*+[\t\n\f\r /]*+>")
+_LINK_VALUE = _quoted_values(r"&\\hHsS", f"{_H_NOT_HTTP}|{_S_NOT_SHEET}")
+_BORING_LINK = (rf"<{_ci('link')}(?={_WSC})"
+                + _star(r"[\t\n\f\r /]*+[^\t\n\f\r />=][^\t\n\f\r /=>]*+"
+                        + _opt(rf"[\t\n\f\r ]*+=[\t\n\f\r ]*+{_LINK_VALUE}"))
+                + r"[\t\n\f\r /]*+>")
 _TEXT = r"[^<]++|<(?![A-Za-z!?/])"
 
 # fast: skip everything that cannot matter; slow: skip text and comments only; head: also stop at text
-_SKIP_SLOW = re.compile(rf"(?:{_TEXT}|{_COMMENT}|{_BOGUS})*+")
+_SKIP_SLOW = re.compile(_star(rf"{_TEXT}|{_COMMENT}|{_BOGUS}"))
 # inside <picture>/<video>/<audio> only non-void elements change an <img>'s or <source>'s parent,
 # so boring void tags can still be skipped there
 _VOID = frozenset("area base basefont bgsound br col embed frame hr image img input keygen link meta param "
@@ -141,25 +169,26 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
     common = _trie([c for c in _COMMON if c not in stateful and c != "a"], ignore_case=False)
     void = _trie(sorted(_VOID - set(stateful)))
     boring_void = (rf"<(?={void}[\t\n\f\r />])[A-Za-z][^\t\n\f\r />]*+"
-                   rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+[\t\n\f\r /]*+>")
+                   + _star(rf"[\t\n\f\r /]*+{_BORING_ATTR}") + r"[\t\n\f\r /]*+>")
     # a whole <picture>/<video>/<audio> holding only text, comments and boring void tags
-    media = "|".join(_whole(n, rf"(?:{_TEXT}|{boring_void}|{_COMMENT})*+") for n in ("picture", "video", "audio"))
+    media = "|".join(_whole(n, _star(f"{_TEXT}|{boring_void}|{_COMMENT}"))
+                     for n in ("picture", "video", "audio"))
     link = "" if followed else f"|{_BORING_LINK}"
     anchor = "" if "a" in followed else f"|a(?={_WSC}){_A_ATTRS}"
-    fast = re.compile(
-        rf"(?:[^<]++|<(?:"
+    fast = re.compile(_star(
+        rf"[^<]++|<(?:"
         rf"/(?:{_trie(_COMMON, ignore_case=False)}>|(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS})"
         rf"{anchor}"
         rf"|{common}(?:>|(?={_WSC}){_BORING_ATTRS})"
         rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS}"
         rf"|(?![A-Za-z!?/]))"  # a "<" that starts nothing is text (tried last: it is the rarest)
         rf"|{_COMMENT}|{_BOGUS_ALL}{link}|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}"
-        rf"|{media})*+")
-    return fast, re.compile(rf"(?:{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL})*+")
+        rf"|{media}"))
+    return fast, re.compile(_star(f"{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL}"))
 
 
 _SKIP_FAST, _SKIP_TREE = _skips()
-_SKIP_HEAD = re.compile(rf"(?:[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL})*+")
+_SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
 
 # Elements whose links a crawler follows (extract_html(links=True)): besides these, <iframe> is
 # stateful already and every <link> goes to Python (for rel=next).
@@ -184,15 +213,16 @@ def _link_skips() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 _WITH_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://")
 _NOT_HREF = rf"(?![hH][rR][eE][fF][\t\n\f\r /=>]){_BORING_ATTR}"
 _SIMPLE_FOLLOWED = re.compile(
-    rf"<(?:[aA][rR][eE][aA]|[aA])(?={_WSC})(?:[\t\n\f\r /]*+{_NOT_HREF})*+"
-    rf"(?:[\t\n\f\r /]*+[hH][rR][eE][fF][\t\n\f\r ]*+=[\t\n\f\r ]*+"
-    rf"""(?:"([^"&]*+)"|'([^'&]*+)'|(?!["'])([^\t\n\f\r >&"']++)(?=[\t\n\f\r >]))"""
-    rf"(?:[\t\n\f\r /]*+{_BORING_ATTR})*+)?+[\t\n\f\r /]*+>")
+    rf"<(?:[aA][rR][eE][aA]|[aA])(?={_WSC})" + _star(rf"[\t\n\f\r /]*+{_NOT_HREF}")
+    + _opt(r"[\t\n\f\r /]*+[hH][rR][eE][fF][\t\n\f\r ]*+=[\t\n\f\r ]*+"
+           r"""(?:"([^"&]*+)"|'([^'&]*+)'|(?!["'])([^\t\n\f\r >&"']++)(?=[\t\n\f\r >]))"""
+           + _star(rf"[\t\n\f\r /]*+{_BORING_ATTR}"))
+    + r"[\t\n\f\r /]*+>")
 
 _TAG_NAME = re.compile(r"</?([A-Za-z][^\t\n\f\r />]*+)")
 _ATTR = re.compile(
     r"([\t\n\f\r /]*+)(?:(>)|([^\t\n\f\r />][^\t\n\f\r /=>]*+)"
-    r"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >]*+)))?+)"""
+    + _opt(r"""[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"([^"]*+)"|'([^']*+)'|([^\t\n\f\r >]*+))""") + ")"
 )
 _RAW_END = {
     name: re.compile(rf"</(?i:{name})(?=[\t\n\f\r />])")
@@ -221,6 +251,25 @@ _JS_TYPES = frozenset(
 _PRELOAD_AS = {"image": "image", "style": "style", "script": "script", "font": "font", "fetch": "",
                "track": "track"}
 _MAX_SRCDOC_DEPTH = 8
+
+
+class _Empty(StrEnum):
+    """What a browser fetches for a URL attribute whose value is empty: each row below was seen in
+    Chromium 156 (a loopback server logging requests, every element under an http <base href>)."""
+
+    # empty after stripping ASCII whitespace: nothing is fetched. HTML: <img src> (§4.8.4.3.5 "update
+    # the image data" selects a src "whose value is not the empty string"; Blink's ImageLoader strips
+    # spaces first, as for <video poster> (§4.8.11: "no poster frame"), <input type=image>, SVG
+    # <image>), <script src> (§4.12.1.1 prepare the script element: an empty src fires error, no
+    # fetch), <iframe>/<frame src> (§4.8.5: about:blank), <object data>, <embed src>, <track src>,
+    # <link href> (stylesheet, preload, modulepreload, prefetch), background attributes
+    STRIPPED = "stripped"
+    # only the empty string fetches nothing; "  " is parsed (to the base URL) and fetched: media src
+    # and <source src> (§4.8.11.5 resource selection: "if the src attribute's value is the empty
+    # string"), and in Chromium <link rel=icon> and <link rel=manifest>
+    EXACT = "exact"
+    # an empty value is the base URL, fetched: SVG <use href> and <feImage href> in Chromium
+    NEVER = "never"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +331,7 @@ class _Doc:
         self.tree: list[str] = []  # open elements, tracked only inside <picture>/<video>/<audio>
         # inline suppression (data-mixedcontent-ignore): open elements with the markers in force
         self.ignore_stack: list[tuple[str, str | None]] = []
+        self.ignore_open: dict[str, int] = {}  # how many of each name are on ignore_stack
         self.ignore: str | None = None
 
     # ---- positions -------------------------------------------------------------------------------
@@ -368,7 +418,7 @@ class _Doc:
             if last == 2:
                 return name, attrs, a.group(1).endswith("/"), a.end()
             aname = a.group(3) if xml else a.group(3).lower()
-            if last == 3:
+            if last == 3 or last is None:
                 value, start = "", -1
             else:
                 # group 4: double-quoted, 5: single-quoted, 6: unquoted
@@ -385,25 +435,24 @@ class _Doc:
         inherited = self.ignore_stack[-1][1] if self.ignore_stack else None
         own = attrs.get(MARKER_ATTRIBUTE)
         if own is not None:
-            codes = charrefs.decode(own.value, attribute=True)[0].strip(_WS)
-            # an empty marker ignores every code; markers add up along the ancestors
-            if codes == "" or inherited == "":
-                self.ignore = ""
-            else:
-                self.ignore = f"{inherited} {codes}" if inherited else codes
+            self.ignore = markers_in_force(inherited, charrefs.decode(own.value, attribute=True)[0])
         else:
             self.ignore = inherited
         if name not in _VOID and not (self_closing and self.foreign):
             self.ignore_stack.append((name, self.ignore))
+            self.ignore_open[name] = self.ignore_open.get(name, 0) + 1
 
     def end_tag(self, pos: int) -> int:
         parsed = self.parse_tag(pos)
         if parsed is None:
             return len(self.text)
         name, _, _, end = parsed
-        if self.ignore_stack and any(n == name for n, _ in self.ignore_stack):
-            while self.ignore_stack and self.ignore_stack.pop()[0] != name:
-                pass
+        if self.ignore_open.get(name):  # (a count, not a scan of the stack: deep nesting stays linear)
+            while self.ignore_stack:
+                popped = self.ignore_stack.pop()[0]
+                self.ignore_open[popped] -= 1
+                if popped == name:
+                    break
             self.ignore = self.ignore_stack[-1][1] if self.ignore_stack else None
         if self.foreign and name in self.foreign:
             # §13.2.6.5 "any other end tag": pop foreign elements up to the matching one
@@ -681,10 +730,10 @@ class _Doc:
             href = attrs.get("href") or attrs.get("xlink:href")  # SVG 2: href beats xlink:href
             if href is not None:
                 attr_name = "href" if "href" in attrs else "xlink:href"
-                if name in ("image", "feimage"):
+                if name == "image":
                     self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "")
-                elif name == "use" and not href.value.strip(_WS).startswith("#"):
-                    self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "")
+                elif name == "feimage" or name == "use" and not href.value.strip(_WS).startswith("#"):
+                    self.url_attr(name, attr_name, href, RefKind.REQUEST, "image", "", empty=_Empty.NEVER)
                 elif name == "script":
                     self.url_attr(name, attr_name, href, RefKind.REQUEST, "script", "")
             self.common_attrs(name, attrs)
@@ -716,18 +765,18 @@ class _Doc:
 
     # ---- references ---------------------------------------------------------------------------------
     def url_attr(self, element: str, attribute: str, a: _Attr, kind: RefKind, destination: str | None,
-                 initiator: str | None, *, detail: str | None = None, keep: bool = False) -> str | None:
+                 initiator: str | None, *, detail: str | None = None, keep: bool = False,
+                 empty: _Empty = _Empty.STRIPPED) -> str | None:
         """A single-URL attribute. Returns the resolved URL; with ``keep`` whatever its scheme, else
-        None when it cannot be http."""
+        None when it cannot be http. An empty value fetches what ``empty`` says (None: nothing)."""
         if a.start < 0:
             return None
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.x.xml)
         s, e = urls.strip_ascii_whitespace(decoded)
-        if s == e:
-            # an empty (or all-whitespace) URL attribute fetches nothing: HTML's img, script, link, media,
-            # poster, track, iframe, object, input type=image and body background steps each stop at the
-            # empty string, and Chromium strips whitespace first (ImageLoader's ImageSourceToKURL), so it
-            # does not resolve to the base or page URL
+        # an empty URL attribute fetches nothing (HTML's img, script, link, media, poster, track, iframe,
+        # object, input type=image and background steps each stop at the empty string); whether an
+        # all-whitespace one does depends on the attribute, as measured in Chromium (``_Empty``)
+        if s == e and (empty is _Empty.STRIPPED or (empty is _Empty.EXACT and not decoded)):
             return None
         return self.add_url(decoded[s:e], index, a.start, s, e, element, attribute, kind, destination,
                             initiator, detail=detail, keep=keep)
@@ -836,12 +885,12 @@ def _source(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> 
     if parent == "picture" and "srcset" in attrs:
         d.srcset_attr(name, "srcset", attrs["srcset"])
     elif parent in ("video", "audio") and "src" in attrs:
-        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, parent, "")
+        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, parent, "", empty=_Empty.EXACT)
 
 
 def _video(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
     if "src" in attrs:
-        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "")
+        d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "", empty=_Empty.EXACT)
     if name == "video" and "poster" in attrs:
         d.url_attr(name, "poster", attrs["poster"], RefKind.REQUEST, "image", "")
 
@@ -911,7 +960,7 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     elif "icon" in rel:
         if href is not None:
             # Chromium fetches favicons in its own (blockable) FAVICON context
-            d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon")
+            d.url_attr(name, "href", href, RefKind.REQUEST, "image", "", detail="icon", empty=_Empty.EXACT)
     elif "preload" in rel:
         as_ = _keyword(attrs, "as", "")  # HTML "translate a preload destination": lower-cased, not trimmed
         if as_ not in _PRELOAD_AS:
@@ -930,7 +979,8 @@ def _link(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
             d.url_attr(name, "href", href, RefKind.REQUEST, "", "prefetch", detail="prefetch")
     elif "manifest" in rel:
         if href is not None:
-            d.url_attr(name, "href", href, RefKind.REQUEST, "manifest", "", detail="manifest")
+            d.url_attr(name, "href", href, RefKind.REQUEST, "manifest", "", detail="manifest",
+                       empty=_Empty.EXACT)
 
 
 def _iframe(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> None:
@@ -975,6 +1025,11 @@ def _base(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> No
     if a is None or d.base_set or d.foreign:
         return
     d.base_set = True  # only the first <base> with an href counts (HTML §2.4.1 "document base URL")
+    if a.start < 0:
+        # <base href> without a value: its frozen base URL is the fallback base URL (HTML §4.2.3
+        # "set the frozen base URL": the empty string parsed against it), so nothing changes and
+        # there is no value to point a finding at
+        return
     decoded, index = charrefs.decode(a.value, attribute=True, xml=d.x.xml)
     s, e = urls.strip_ascii_whitespace(decoded)
     fallback = d.page.url if d.depth == 0 else d.base
@@ -1018,6 +1073,29 @@ _HANDLERS = {
     "object": _object, "embed": _embed, "a": _ping, "area": _ping, "body": _background,
     "table": _background, "td": _background, "th": _background, "base": _base, "meta": _meta,
 }
+
+
+# the codes a marker can usefully name: every prefix of a rule code ("MC1", "MC10", "MC101", …)
+_CODE_PREFIXES = frozenset(code[:i] for code in RULES for i in range(3, len(code) + 1))
+_MARKER_CODE = re.compile(r"MC[0-9]+", re.IGNORECASE)  # as suppress.matches_codes reads a marker
+
+
+def markers_in_force(inherited: str | None, own: str) -> str | None:
+    """What an element's ``data-mixedcontent-ignore`` (``own``, decoded) and its ancestors' markers
+    (``inherited``) ignore together: "" every code (a marker naming no code), None nothing, else the
+    sorted distinct codes and prefixes that name a rule. Bounded whatever the nesting (at most every
+    prefix of every rule code), and an ancestor's string is shared when nothing is added, so nested
+    markers cost memory in proportion to the page, not to depth x depth."""
+    if inherited == "":
+        return ""
+    listed = {c.upper() for c in _MARKER_CODE.findall(own)}
+    if not listed:
+        return ""
+    codes = {c for c in listed if c in _CODE_PREFIXES} | set(inherited.split() if inherited else ())
+    if not codes:
+        return inherited  # only codes no rule has: nothing more is ignored
+    joined = " ".join(sorted(codes))
+    return inherited if joined == inherited else joined
 
 
 def policy_upgrades(policy: str) -> bool:
@@ -1122,6 +1200,7 @@ class _Extractor:
         if a.start < 0 or parent.depth >= _MAX_SRCDOC_DEPTH:
             return
         decoded, index = charrefs.decode(a.value, attribute=True, xml=self.xml)
+        to_outer: list[int] | None
         if index is not None and parent.to_outer is not None:
             to_outer = [parent.to_outer[a.start + i] - parent.to_outer[a.start] for i in index]
             offset = parent.outer(a.start)
@@ -1137,6 +1216,7 @@ class _Extractor:
         if parent.ignore is not None:
             # the iframe's own marker (or an ancestor's) covers its srcdoc document
             nested.ignore_stack.append(("#srcdoc", parent.ignore))
+            nested.ignore_open["#srcdoc"] = 1
             nested.ignore = parent.ignore
         nested.run()
 

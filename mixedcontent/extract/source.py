@@ -97,13 +97,27 @@ _JIS0208_RUNS: Final = re.compile(rb"((?:[\x21-\x7e]{2})+)|([\x21-\x7e])|([^\x21
 _ROMAN: Final = MappingProxyType({0x5C: 0xA5, 0x7E: 0x203E})
 _KATAKANA: Final = MappingProxyType({b: 0xFF61 - 0x21 + b for b in range(0x21, 0x60)})
 
+# Signatures of other formats at byte 0: WHATWG MIME Sniffing §6.1-6.4 (image, audio/video, font and
+# archive type patterns) and §7.1 (PDF, PostScript), plus formats browsers do not sniff but that are
+# never a text document (xz, zstd, 7z, bzip2, ELF, Java class, TIFF, FLAC, Matroska/WebM)
 _BINARY_MAGIC: Final = (
-    b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"%PDF-", b"PK\x03\x04", b"PK\x05\x06",
-    b"PK\x07\x08", b"\x1f\x8b", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07",
-    b"\x7fELF", b"\xca\xfe\xba\xbe", b"wOFF", b"wOF2", b"OggS", b"fLaC", b"\x1a\x45\xdf\xa3",
-    b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00",
+    b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"%PDF-", b"%!PS-Adobe-", b"PK\x03\x04",
+    b"PK\x05\x06", b"PK\x07\x08", b"\x1f\x8b", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07", b"Rar \x1a\x07\x00", b"\x7fELF", b"\xca\xfe\xba\xbe", b"wOFF", b"wOF2", b"OTTO", b"ttcf",
+    b"\x00\x01\x00\x00", b"OggS\x00", b"fLaC", b"\x1a\x45\xdf\xa3", b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00",
+    b"\x00\x00\x02\x00", b"MThd\x00\x00\x00\x06",
 )
-_BZIP2: Final = re.compile(rb"BZh[1-9]1AY&SY")
+# bzip2; RIFF containers (WebP, WAVE, AVI: §6.1, §6.2.1 and the table in §6.2); MP4 (§6.2.1 "ftyp")
+_BINARY_MAGIC_RE: Final = re.compile(rb"BZh[1-9]1AY&SY|RIFF[\x00-\xff]{4}(?:WEBPVP|WAVE|AVI )|[\x00-\xff]{4}ftyp",
+                                     re.DOTALL)
+# MIME Sniffing §4.6: a binary data byte; §5.2: a resource header is at most 1445 bytes
+_BINARY_DATA_BYTE: Final = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+_RESOURCE_HEADER: Final = 1445
+# MIME Sniffing §7.1 step 2, the scriptable patterns: after whitespace bytes, an HTML tag name (ASCII
+# case-insensitive) and a tag-terminating byte (space or ">"), "<!--" and one, or "<?xml"
+_HTML_PATTERN: Final = re.compile(
+    rb"[\t\n\x0c\r ]*+(?:<(?:(?i:!DOCTYPE HTML|HTML|HEAD|SCRIPT|IFRAME|H1|DIV|FONT|TABLE|A|STYLE|TITLE|B|BODY|BR|P)"
+    rb"|!--)[ >]|<\?xml)")
 _SNIFF_BYTES: Final = 8192
 
 
@@ -801,17 +815,25 @@ def decode_xml(data: bytes, *, transport_charset: str | None = None) -> SourceTe
     return _source(data, encoding or "utf-8")
 
 
-def looks_binary(data: bytes) -> bool:
-    """True for content that is clearly not a text document: a known magic number (PNG, GIF, JPEG,
-    PDF, ZIP, gzip, bzip2, xz, zstd, 7z, RAR, ELF, Java class, WOFF, Ogg, FLAC, Matroska/WebM,
-    TIFF, ICO) at byte 0, or a NUL byte in the first 8 KB of a document that is not UTF-16 (by BOM, or
-    by the zero-byte pattern of BOM-less UTF-16 markup)."""
-    if data.startswith(_BINARY_MAGIC) or _BZIP2.match(data):
+def looks_binary(data: bytes, *, labeled: bool = True) -> bool:
+    """Is ``data`` not a text document at all?
+
+    ``labeled`` (the default): it came labeled as HTML, XHTML or CSS (a .html or .css file, or a
+    response with that Content-Type). Browsers then do not sniff (MIME Sniffing §7 step 4: a supplied
+    HTML or XML MIME type is the computed one) and render whatever bytes there are, NUL and other
+    control bytes included (HTML §13.2.5: a U+0000 is a parse error, not the end of the page): such
+    a document is never binary for its bytes. Only a file that starts with the signature of another
+    format (an image, archive, font, PDF… renamed .html: §6.1-6.4 patterns) is reported as binary,
+    since it is not a page anyone wrote.
+
+    ``labeled=False``: it came with no Content-Type, and MIME Sniffing §7.1 "rules for identifying an
+    unknown MIME type" decide: an HTML or XML pattern at the start makes it markup; a signature or, in
+    the first 1445 bytes, a binary data byte (§4.6) without a BOM makes it binary."""
+    if not labeled:
+        if _HTML_PATTERN.match(data):
+            return False
+        if data.startswith((b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")):
+            return False  # §7.1 step 3: a BOM makes it text/plain
+    if data.startswith(_BINARY_MAGIC) or _BINARY_MAGIC_RE.match(data):
         return True
-    bom = _sniff_bom(data)
-    if bom is not None and bom[0] in _UTF16:
-        return False
-    head = data[:_SNIFF_BYTES]
-    if 0 not in head:
-        return False
-    return bom is not None or _utf16_without_bom(head) is None
+    return not labeled and _BINARY_DATA_BYTE.search(data, 0, _RESOURCE_HEADER) is not None

@@ -150,7 +150,7 @@ def page_kind(content_type: str | None, body: bytes) -> bool | None:
     as XML), None when it is not a page (skipped). Without a Content-Type, anything that does not
     look binary is read as HTML, as browsers sniff it (MIME Sniffing §7.1)."""
     if content_type is None:
-        return None if looks_binary(body) else False
+        return None if looks_binary(body, labeled=False) else False
     return PAGE_TYPES.get(content_type)
 
 

@@ -243,6 +243,62 @@ def test_relative_fix_goes_to_base() -> None:
     assert img.via_base is not None and img.via_base.raw == "http://old.example/"
 
 
+# ---- empty URL attributes under an http base -------------------------------------------------------------
+# What Chromium 156 fetches for an empty ("") and a whitespace-only ("  ") value, each element alone
+# under an http <base href> (seen with a loopback server logging requests; the real-browser check is
+# tests/extract/test_empty_values_chromium.py). An empty value resolves to the base URL, so a fetch is
+# a finding against the base; no fetch is no finding.
+EMPTY_CASES = [
+    # (markup with {v} for the value, fetched for "", fetched for "  ")
+    ('<img src="{v}">', False, False),
+    ('<img srcset="" src="{v}">', False, False),
+    ('<video poster="{v}"></video>', False, False),
+    ('<video src="{v}"></video>', False, True),
+    ('<audio src="{v}"></audio>', False, True),
+    ('<video><source src="{v}"></video>', False, True),
+    ('<video src="https://ok.example/v.mp4"><track default src="{v}"></video>', False, False),
+    ('<input type=image src="{v}">', False, False),
+    ('<script src="{v}"></script>', False, False),
+    ('<script type=module src="{v}"></script>', False, False),
+    ('<link rel=stylesheet href="{v}">', False, False),
+    ('<link rel=icon href="{v}">', False, True),
+    ('<link rel=preload as=image href="{v}">', False, False),
+    ('<link rel=preload as=style href="{v}">', False, False),
+    ('<link rel=prefetch href="{v}">', False, False),
+    ('<link rel=modulepreload href="{v}">', False, False),
+    ('<link rel=manifest href="{v}">', False, True),
+    ('<iframe src="{v}"></iframe>', False, False),
+    ('<frameset><frame src="{v}"></frameset>', False, False),
+    ('<object data="{v}"></object>', False, False),
+    ('<embed src="{v}">', False, False),
+    ('<body background="{v}">', False, False),
+    ('<table background="{v}"><tr><td>x</td></tr></table>', False, False),
+    ('<table><tr><td background="{v}">x</td></tr></table>', False, False),
+    ('<svg><image href="{v}"/></svg>', False, False),
+    ('<svg><script href="{v}"></script></svg>', False, False),
+    ('<svg><use href="{v}"/></svg>', True, True),
+    ('<svg><filter><feImage href="{v}"/></filter></svg>', True, True),
+    ("<div style=\"background:url('{v}')\">x</div>", False, True),
+    ('<div style="background:url({v})">x</div>', False, False),
+]
+
+
+@pytest.mark.parametrize("markup,fetched_empty,fetched_space", EMPTY_CASES, ids=[c[0] for c in EMPTY_CASES])
+def test_an_empty_value_under_an_http_base_is_reported_only_when_browsers_fetch_it(
+        markup: str, fetched_empty: bool, fetched_space: bool) -> None:
+    base = '<base href="http://cdn.example/dir/">'
+    for value, fetched in (("", fetched_empty), ("  ", fetched_space)):
+        found = codes(base + markup.format(v=value))
+        assert found[0] == "MC105"
+        assert len(found) == (2 if fetched else 1), (value, found)
+
+
+def test_a_character_reference_for_a_space_is_a_whitespace_only_value() -> None:
+    base = '<base href="http://cdn.example/dir/">'
+    assert codes(base + '<img src="&#32;">') == ["MC105"]
+    assert codes(base + '<video src="&#32;"></video>') == ["MC105", "MC101"]
+
+
 # ---- page context ------------------------------------------------------------------------------------------
 
 def test_http_page_has_no_mixed_content() -> None:
@@ -387,3 +443,14 @@ def test_meta_csp_counts_only_while_in_head(prefix: str, in_head: bool) -> None:
     html = (prefix + '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">'
             '<img src="http://cdn.example/a.png">')
     assert codes(html) == ([] if in_head else ["MC101"])
+
+
+# ---- found by scripts/fuzz.py -------------------------------------------------------------------------------
+
+def test_a_base_without_a_value_changes_nothing_on_an_http_page() -> None:
+    # HTML §4.2.3: the empty string parsed against the fallback base URL; it raised IndexError on an
+    # http page (a finding with no value to point at)
+    src = decode_html(b'<base href><base href="http://old.example/"><img src="a.png">')
+    refs = extract_html(src, PageContext("http://example.invalid/d/p.html", False)).references
+    assert [(r.element, r.url) for r in refs] == [("img", "http://example.invalid/d/a.png")]
+    assert codes('<base href><base href="http://old.example/"><img src="a.png">') == []

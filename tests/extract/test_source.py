@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import json
 import re
 import zlib
 
@@ -540,20 +541,25 @@ def test_source_text_is_a_frozen_value() -> None:
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
 
-@pytest.mark.parametrize("data", [
+BINARY_FILES = [
     PNG,
     gzip.compress(b"<html><img src='http://a.example/'>"),
     b"GIF89a\x01\x00\x01\x00",
     b"\xff\xd8\xff\xe0\x00\x10JFIF",
     b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
     b"PK\x03\x04\x14\x00\x00\x00",
-    b"<html>\x00<body>",
-    b"abc\x00def" + b"x" * 100,
-    BOM8 + b"<p>\x00\x01\x02",
-    zlib.compress(b"x") + b"\x00",
-])
-def test_binary_content(data: bytes) -> None:
+    b"RIFF\x24\x00\x00\x00WEBPVP8 ",
+    b"\x00\x00\x00\x18ftypmp42",
+    b"wOF2\x00\x01\x00\x00",
+    b"\x00\x00\x01\x00\x01\x00\x10\x10",
+]
+
+
+@pytest.mark.parametrize("data", BINARY_FILES)
+def test_a_file_of_another_format_is_binary_labeled_or_not(data: bytes) -> None:
+    # MIME Sniffing §6.1-6.4 signatures: an image, archive, font or video renamed .html
     assert looks_binary(data)
+    assert looks_binary(data, labeled=False)
 
 
 @pytest.mark.parametrize("data", [
@@ -569,6 +575,35 @@ def test_binary_content(data: bytes) -> None:
 ])
 def test_text_content(data: bytes) -> None:
     assert not looks_binary(data)
+
+
+@pytest.mark.parametrize("data", [
+    b"<html>\x00<body>",
+    b"<p>W3C test page</p>\n\x00",  # a real W3C test page ends in a NUL
+    b"abc\x00def" + b"x" * 100,
+    BOM8 + b"<p>\x00\x01\x02",
+    b"<p>\x1b[31m red \x7f</p>",
+])
+def test_control_bytes_do_not_make_a_document_labeled_html_binary(data: bytes) -> None:
+    # MIME Sniffing §7 step 4: a supplied HTML MIME type is the computed type (browsers render it)
+    assert not looks_binary(data)
+
+
+@pytest.mark.parametrize("data,binary", [
+    (b"<html>\x00<body>", False),            # §7.1: an HTML pattern comes first
+    (b"  <!DOCTYPE html >\x01", False),
+    (b"<!-- x -->\x00", False),
+    (b"<?xml version='1.0'?>\x00", False),
+    (BOM8 + b"<p>\x00\x01\x02", False),     # a BOM: text/plain
+    (b"abc\x00def" + b"x" * 100, True),      # a binary data byte in the resource header
+    (b"abc def\x01", True),
+    (b"abc \x1b$B\x1b(B def", False),      # ESC is not a binary data byte (ISO-2022-JP uses it)
+    (b"x" * 1445 + b"\x00", False),          # past the 1445-byte resource header
+    (b"<pre>plain text", False),              # no pattern, no binary data byte: text
+    (zlib.compress(b"x") + b"\x00", True),
+])
+def test_unlabeled_content_is_sniffed_as_mime_sniffing_7_1_says(data: bytes, binary: bool) -> None:
+    assert looks_binary(data, labeled=False) is binary
 
 
 # ---- properties ---------------------------------------------------------------------------------------
@@ -653,3 +688,22 @@ def test_line_and_column_follow_the_line_breaks(text: str, data: st.DataObject) 
     line = before.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
     line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
     assert src.line_column(index) == (line, index - line_start + 1)
+
+
+# ---- a stray NUL through the whole scan and fix -------------------------------------------------------
+
+def test_a_page_with_a_stray_nul_is_scanned_not_an_error(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "page.html").write_bytes(b'<p>a\x00b</p><img src="http://cdn.example/a.png">\x00')
+    (tmp_path / "logo.html").write_bytes(PNG)
+    r = run("scan", str(tmp_path), "--format", "json")
+    rep = json.loads(r.out)
+    assert [f["url"] for f in rep["findings"]] == ["http://cdn.example/a.png"]
+    assert [{k: e[k] for k in ("file", "url", "message")} for e in rep["errors"]] == [
+        {"file": "logo.html", "url": None, "message": "not an HTML file: binary content"}]
+
+
+def test_fix_rewrites_a_page_with_a_stray_nul(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page = tmp_path / "page.html"
+    page.write_bytes(b'<p>a\x00b</p><img src="http://cdn.example/a.png">\x00')
+    run("fix", str(tmp_path), "--unsafe")
+    assert page.read_bytes() == b'<p>a\x00b</p><img src="https://cdn.example/a.png">\x00'

@@ -1,0 +1,125 @@
+"""The tokenizer's regular expressions mean the same on every Python the package supports.
+
+CPython 3.11.2 (Debian 12's python3) runs a possessive repeat of a group wrongly when an iteration
+fails after it has moved (gh-100061, gh-106052): the match goes on from where the failed iteration
+stopped. The skip patterns used that construct, and on 3.11.2 a tag holding an http value was skipped
+as boring: ``<img src=http://…>`` alone gave no finding. These tests run on every Python (CI runs
+them on 3.11.2 and on the newest), and the first two fail on 3.11.2 against the old patterns.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from typing import Any
+
+import pytest
+
+import mixedcontent
+from mixedcontent.extract import html
+from mixedcontent.extract.html import PageContext, extract_html
+from mixedcontent.extract.source import decode_html
+
+# CPython's own regression examples for the bug (Lib/test/test_re.py, test_bug_gh106052), written
+# with the helpers that every repeated group in the tokenizer goes through: (body, text, match end)
+CPYTHON_CASES = [
+    (".(?!D)", "ABCDE", 2),   # gh-100061: a look-ahead fails inside the repeated group
+    ("ab?c", "aca", 2),       # gh-106052: backtracking inside the repeated group
+]
+
+
+@pytest.mark.parametrize("body,text,end", CPYTHON_CASES)
+def test_repeat_helper_stops_where_the_last_whole_iteration_ended(body: str, text: str, end: int) -> None:
+    m = re.match(html._star(body), text)
+    assert m is not None and m.end() == end
+
+
+@pytest.mark.parametrize("body,text", [(".(?!D)", "CDE"), ("ab?c", "a")])
+def test_optional_helper_matches_nothing_when_its_group_fails(body: str, text: str) -> None:
+    m = re.match(html._opt(body), text)
+    assert m is not None and m.end() == 0
+
+
+@pytest.mark.parametrize("snippet,url", [
+    ("<img src=http://cdn.example/a.png>", "http://cdn.example/a.png"),
+    ('<img src="http://cdn.example/a.png">', "http://cdn.example/a.png"),
+    ("<img src='http://cdn.example/a.png'>", "http://cdn.example/a.png"),
+    ('<p>text <img alt="h" src="http://cdn.example/a.png"></p>', "http://cdn.example/a.png"),
+    ('<div><span>x</span><script src="http://cdn.example/a.js"></script></div>', "http://cdn.example/a.js"),
+    ('<picture><img src="http://cdn.example/a.png"></picture>', "http://cdn.example/a.png"),
+    ('<link rel=stylesheet href="http://cdn.example/a.css">', "http://cdn.example/a.css"),
+    ("<style>p{background:url(http://cdn.example/a.png)}</style>", "http://cdn.example/a.png"),
+    ('<a href="/x" style="background:url(http://cdn.example/a.png)">x</a>', "http://cdn.example/a.png"),
+    ("<!-- c --><meta http-equiv=refresh content=0><img src=http://cdn.example/a.png>", "http://cdn.example/a.png"),
+])
+def test_a_tag_holding_an_http_value_is_never_skipped(snippet: str, url: str) -> None:
+    page = PageContext("https://example.invalid/p.html", True)
+    refs = extract_html(decode_html(snippet.encode()), page).references
+    assert [r.url for r in refs] == [url]
+
+
+# ---- a guard over every pattern in the package ----------------------------------------------------
+
+def _patterns() -> list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
+    found: list[tuple[str, Any]] = []
+    for info in pkgutil.walk_packages(mixedcontent.__path__, "mixedcontent."):
+        if info.name.endswith("__main__"):
+            continue  # running it is the CLI
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            values = value.values() if isinstance(value, dict) else [value]
+            found += [(f"{info.name}.{name}", v) for v in values if isinstance(v, re.Pattern)]
+    found += [(f"html._link_skips()[{i}]", p) for i, p in enumerate(html._link_skips())]
+    return found
+
+
+_SINGLE = {"LITERAL", "NOT_LITERAL", "ANY", "IN", "RANGE", "CATEGORY"}
+
+
+def _risky_repeats(items: Any) -> list[str]:
+    """Possessive repeats of a group whose iteration can fail (no empty alternative), as text."""
+    bad: list[str] = []
+    for op, av in items:
+        name = str(op)
+        if name == "POSSESSIVE_REPEAT":
+            body = list(av[2])
+            while len(body) == 1 and str(body[0][0]) == "SUBPATTERN" and body[0][1][0] is None:
+                body = list(body[0][1][-1])
+            single = len(body) == 1 and str(body[0][0]) in _SINGLE
+            can_be_empty = len(body) == 1 and str(body[0][0]) == "BRANCH" and any(
+                len(alt) == 0 for alt in body[0][1][1])
+            if not (single or can_be_empty):
+                bad.append(str(body)[:120])
+        for sub in _children(name, av):
+            bad += _risky_repeats(sub)
+    return bad
+
+
+def _children(name: str, av: Any) -> list[Any]:
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return [av[2]]
+    if name == "SUBPATTERN":
+        return [av[-1]]
+    if name in ("ASSERT", "ASSERT_NOT"):
+        return [av[1]]
+    if name == "ATOMIC_GROUP":
+        return [av]
+    if name == "BRANCH":
+        return list(av[1])
+    if name == "GROUPREF_EXISTS":
+        return [x for x in av[1:] if x is not None]
+    return []
+
+
+def test_every_pattern_in_the_package_was_found() -> None:
+    names = {n for n, _ in _patterns()}
+    assert {"mixedcontent.extract.html._SKIP_FAST", "mixedcontent.extract.html._ATTR",
+            "mixedcontent.extract.html._SIMPLE_FOLLOWED"} <= names
+
+
+@pytest.mark.parametrize("name,pattern", _patterns(), ids=lambda v: v if isinstance(v, str) else "")
+def test_no_possessive_repeat_of_a_group_can_fail_an_iteration(name: str, pattern: re.Pattern[str]) -> None:
+    parser = re._parser  # type: ignore[attr-defined]
+    tree = parser.parse(pattern.pattern, pattern.flags)
+    assert _risky_repeats(tree.data) == [], f"{name}: write (?:X)*+ as html._star(X), (?:X)?+ as html._opt(X)"
