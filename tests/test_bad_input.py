@@ -241,7 +241,7 @@ def test_csp_suggestion_stays_valid_utf8_with_a_file_name_that_is_not_utf8(run, 
 
 
 def test_shards_stay_valid_utf8_with_an_undecodable_byte(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from test_warc import http_response, write_warc
+    from warcs import http_response, write_warc
 
     def records(w):  # type: ignore[no-untyped-def]
         body = b'<meta charset=utf-8><p style="b\x9f:url(http://cdn.example/p.png)">x</p>'

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from servers import make_ca, serve
-from test_warc import http_response, write_warc
+from warcs import http_response, write_warc
 
 import mixedcontent
 from mixedcontent.engine import EngineSettings

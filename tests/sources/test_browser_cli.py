@@ -15,7 +15,7 @@ import pytest
 
 
 def needs_chromium() -> None:
-    """As tests/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
+    """As tests/report/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
     if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")

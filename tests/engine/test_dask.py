@@ -19,7 +19,7 @@ import pytest
 from conftest import EXAMPLE
 from dask_crash import CrashOnce
 from distributed import Client, LocalCluster
-from test_warc import http_response, write_warc
+from warcs import http_response, write_warc
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 

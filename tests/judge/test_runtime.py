@@ -1,5 +1,5 @@
 """``merge_runtime`` on its own: the browser's verdicts (as the browser pass records them) against the
-static findings of real scans. No browser here; tests/test_render.py drives the real one."""
+static findings of real scans. No browser here; tests/sources/test_browser.py drives the real one."""
 
 from __future__ import annotations
 
