@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import site
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ def run_action(workdir: Path, runner_temp: Path, inputs: dict[str, str],
                     "GITHUB_ACTIONS": "true",
                     # offline: the package's dependencies are in this environment already
                     "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-        env.pop("PYTHONPATH", None)  # the action's own install is what runs
+        # the action's own install is what runs; its venv sees the dependencies of this test environment
+        # (a venv made by a venv's Python inherits the base interpreter's site-packages, not the venv's)
+        env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], check=False, cwd=workdir,
                               env=env, capture_output=True, text=True, timeout=300)
         log.append(proc.stdout + proc.stderr)
@@ -252,7 +255,7 @@ def run_gitlab_job(workdir: Path, venv_bin: str, variables: dict[str, str]) -> s
     job = GITLAB[".mixedcontent"]
     assert job["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
     env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = os.pathsep.join(site.getsitepackages())  # as for the action's steps
     env.update({k: str(v) for k, v in job["variables"].items()})
     env.update(variables)
     env.update({"PATH": venv_bin + os.pathsep + env["PATH"], "PIP_NO_INDEX": "1", "CI": "true"})
