@@ -22,11 +22,10 @@ import hashlib
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import cache
 from html import escape
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
-
-from markdown_it import MarkdownIt
 
 from ..model import Applicability, Finding, ScanResult
 from ..rules import RULES
@@ -101,10 +100,17 @@ _SCRIPT = """
 })();
 """.strip()
 
-_MD = MarkdownIt("commonmark", {"html": False})
-_MD.add_render_rule("link_open", lambda *a: "")  # links shown as their text: the report links nowhere
-_MD.add_render_rule("link_close", lambda *a: "")
-_MD.add_render_rule("image", lambda *a: "")
+@cache
+def _markdown() -> Any:
+    """The rule docs' CommonMark renderer, made on first use (markdown-it costs ~40 ms of start-up that
+    every other report and every scan would pay)."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False})
+    md.add_render_rule("link_open", lambda *a: "")  # links shown as their text: the report links nowhere
+    md.add_render_rule("link_close", lambda *a: "")
+    md.add_render_rule("image", lambda *a: "")
+    return md
 
 
 def _hash(text: str) -> str:
@@ -218,7 +224,7 @@ def _rule_summary(code: str) -> str:
         first = rule.short_description()
     except OSError:
         first = rule.summary
-    return f"{_MD.renderInline(first)} <a href='#rule-{_e(code)}'>What browsers do, examples, fixes</a>"
+    return f"{_markdown().renderInline(first)} <a href='#rule-{_e(code)}'>What browsers do, examples, fixes</a>"
 
 
 def _probe_badge(f: Finding) -> str:
@@ -326,7 +332,7 @@ def write(result: ScanResult, out: TextIO) -> None:
         parts.append(f"<h2>Could not be scanned</h2><ul id='errors'>{items}</ul>")
     if codes:
         docs = "".join(f"<details id='rule-{_e(c)}'><summary>{_e(c)} {_e(RULES[c].name)}</summary>"
-                       f"{_MD.render(RULES[c].doc())}</details>" for c in codes if c in RULES)
+                       f"{_markdown().render(RULES[c].doc())}</details>" for c in codes if c in RULES)
         parts.append(f"<section id='rules'><h2>Rules</h2>{docs}</section>")
     parts.append(f"<script>{_SCRIPT}</script></body></html>\n")
     out.write("".join(parts))
