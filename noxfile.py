@@ -1,4 +1,4 @@
-"""The test sessions CI runs (`python3 -m pip install nox && python3 -m nox`, the README's command).
+"""The test sessions CI runs (`python3 -m pip install nox && python3 -m nox -- python -m pytest`, the README's command).
 
 The suite runs twice, each time in a fresh venv with `.[test]` installed:
 
@@ -54,7 +54,8 @@ def newest_python() -> str:
 @nox.session
 @nox.parametrize("python", [DEBIAN_PYTHON, newest_python()], ids=["oldest-debian", "newest"])
 def tests(session: nox.Session) -> None:
-    """The whole suite (pytest arguments after `--`, e.g. `python3 -m nox -- tests/extract -x`)."""
+    """The command after `--` in each session's venv (the README's: `python -m pytest`, the whole suite;
+    e.g. `python3 -m nox -- python -m pytest tests/extract -x`); without one, `python -m pytest`."""
     session.run("python", "-c", "import sys; print('Python', sys.version)")
     session.install("-e", ".[test]")
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run(*(session.posargs or ["python", "-m", "pytest"]))

@@ -217,9 +217,6 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     return settings
 
 
-_is_crawl_target = is_url
-
-
 def add_crawl_options(parser: argparse.ArgumentParser) -> None:
     """Flags of a live-site crawl (``scan https://site.example/``); read back with ``crawl_settings``."""
     g = parser.add_argument_group("live sites (when PATH is an http:// or https:// URL)")
@@ -242,7 +239,7 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
 
 def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
     """CrawlSettings from the PATH arguments (URLs) and the flags of ``add_crawl_options``."""
-    if not all(_is_crawl_target(p) for p in args.paths):
+    if not all(is_url(p) for p in args.paths):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
     return CrawlSettings(
@@ -480,7 +477,7 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail
 
 def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     engine = engine_settings(args)
-    if any(_is_crawl_target(p) for p in args.paths):
+    if any(is_url(p) for p in args.paths):
         for flag, attr in _ENGINE_FLAGS:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies to directories and web archives, not to a crawl")
@@ -787,7 +784,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     checked = urls.resolve(report_uri, "about:blank")
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
-    if any(_is_crawl_target(t) for t in args.paths):
+    if any(is_url(t) for t in args.paths):
         _refuse_render(args, "a crawl")
         for flag, attr in _DISK_ONLY:
             if getattr(args, attr, None) is not None:

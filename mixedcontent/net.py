@@ -69,8 +69,8 @@ if TYPE_CHECKING:
 # of start-up that a scan of files on disk never needs
 
 from . import urls
-from .version import __version__
 from .errors import SettingError, UsageError
+from .version import __version__
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))

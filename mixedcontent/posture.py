@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import urls
-from .model import Context, Finding, Issue, ScanError, ScanResult, Severity, Target, TargetKind
+from .model import Finding, Issue, ScanError, ScanResult, Severity, Target, TargetKind
 from .net import Net, NetSettings, Response
-from .rules import RULES
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -569,21 +568,16 @@ def judge_cookies(exchanges: Iterable[Exchange]) -> list[Issue]:
 
 def to_findings(issues: Sequence[Issue]) -> list[Finding]:
     """Posture findings: context ``header``, no file, line or offset; fingerprints per docs/json-report.md."""
-    from .judge.findings import fingerprint
+    from .judge.findings import header_finding
 
     seen: Counter[tuple[str, str, str, str, str]] = Counter()
     out = []
     for issue in issues:
-        rule = RULES[issue.code]
         key = (issue.code, issue.url, issue.url, issue.element or "", issue.attribute or "")
-        fp = fingerprint(key, seen[key])
+        out.append(header_finding(issue.code, issue.message, issue.url, element=issue.element,
+                                  attribute=issue.attribute, raw=issue.raw, index=seen[key],
+                                  severity=issue.severity))
         seen[key] += 1
-        out.append(Finding(
-            code=issue.code, name=rule.name, category=rule.category,
-            severity=issue.severity or rule.severity, message=issue.message, file=None, page=issue.url,
-            line=None, column=None, offset=None, length=None, url=issue.url, raw=issue.raw,
-            element=issue.element, attribute=issue.attribute, context=Context.HEADER,
-            destination=None, initiator=None, fingerprint=fp))
     return out
 
 

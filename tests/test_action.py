@@ -174,7 +174,7 @@ def test_action_fails_on_errors_writes_sarif_and_a_summary(first: tuple[Run, Pat
     assert run.summary.startswith("## mixedcontent: 2 findings (1 error, 1 warning) in 1 page and 0 stylesheets\n")
     assert "| MC102 | blockable-request | blockable | error | 1 |" in run.summary
     assert "| `cdn.example` | 1 |" in run.summary
-    assert "| `index.html:2:14` | MC102 blockable-request | error | `<script src>` | `http://cdn.example/app.js` |" \
+    assert "| `public/index.html:2:14` | MC102 blockable-request | error | `<script src>` | `http://cdn.example/app.js` |" \
         in run.summary
     assert "Findings at or above `error`: the step fails." in run.summary
 
@@ -219,7 +219,7 @@ def test_baseline_leaves_only_new_findings(first: tuple[Run, Path, Path], tmp_pa
     (tmp_path / "public" / "new.html").write_text('<iframe src="http://new.example/"></iframe>')
     run = run_action(tmp_path, temp, {"baseline": "baseline.json"}, installed=first[0].outputs["install"])
     assert run.exit_code == 1
-    assert "`new.html:1:14` | MC102" in run.summary
+    assert "`public/new.html:1:14` | MC102" in run.summary
 
 
 def test_a_scan_that_cannot_run_fails_the_step_and_says_why(first: tuple[Run, Path, Path], tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from enum import StrEnum
 from functools import cache
 
 from .. import urls
-from ..model import Context, RefKind, Reference, Span, pickled_by_fields
+from ..model import Context, Reference, RefKind, Span, pickled_by_fields
 from ..rules import RULES
 from . import charrefs, css, script, srcset
 from .source import SourceText

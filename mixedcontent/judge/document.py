@@ -32,7 +32,6 @@ class Judged:
     error: ScanError | None = None
     held: Held | None = None
     links: list[str] = field(default_factory=list)
-    acted: object = None  # what a PageAction returned for it (fix)
 
 
 def judge_document(doc: Document, policy: Policy | None = None, *, scripting: bool = True, probing: bool = False,

@@ -27,6 +27,7 @@ from ..model import (
     Reference,
     ScanError,
     ScanResult,
+    Severity,
     Target,
     pickled_by_fields,
 )
@@ -173,13 +174,15 @@ def served_insecurely(url: str, policy: Policy) -> Finding | None:
 
 def header_finding(code: str, message: str, url: str, *, element: str | None = None,
                    attribute: str | None = None, raw: str | None = None, index: int = 0,
-                   severity: str | None = None) -> Finding:
-    """A finding about how a URL is served (context ``header``: no file, line or offset; docs/json-report.md)."""
+                   severity: Severity | None = None) -> Finding:
+    """A finding about how a URL is served (context ``header``: no file, line or offset; docs/json-report.md).
+    ``index``: among findings with the same (code, url, element, attribute); ``severity``: None for the
+    rule's own."""
     rule = RULES[code]
     key = (code, url, url, element or "", attribute or "")
     return Finding(
         code=code, name=rule.name, category=rule.category,
-        severity=rule.severity if severity is None else type(rule.severity)(severity), message=message,
+        severity=rule.severity if severity is None else severity, message=message,
         file=None, page=url, line=None, column=None, offset=None, length=None, url=url, raw=raw,
         element=element, attribute=attribute, context=Context.HEADER, destination=None, initiator=None,
         fingerprint=fingerprint(key, index))

@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from functools import cache
 from html import escape
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from ..model import Applicability, Finding, ScanResult
 from ..rules import RULES
+from .text import host as _host
 from .text import safe
 
 CONTEXT_CHARS = 120  # characters of the source line shown on each side of the reference
@@ -122,17 +122,8 @@ def _e(s: object) -> str:
     return escape(safe(str(s)), quote=True)
 
 
-def _host(url: str | None) -> str:
-    if not url:
-        return ""
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-
-
 def _doc(f: Finding) -> str:
-    return f.file if f.file is not None else f.page
+    return f.where
 
 
 def _bars(title: str, counter: Counter[str], colour: str) -> str:
@@ -328,7 +319,7 @@ def write(result: ScanResult, out: TextIO) -> None:
                      "<th>line:col</th><th>finding</th><th>source</th><th>https</th><th>fix</th>"
                      f"</tr></thead><tbody>{rows}</tbody></table></section>")
     if result.errors:
-        items = "".join(f"<li>{_e(e.file or e.url or '')}: {_e(e.message)}</li>" for e in result.errors)
+        items = "".join(f"<li>{_e(e.where)}: {_e(e.message)}</li>" for e in result.errors)
         parts.append(f"<h2>Could not be scanned</h2><ul id='errors'>{items}</ul>")
     if codes:
         docs = "".join(f"<details id='rule-{_e(c)}'><summary>{_e(c)} {_e(RULES[c].name)}</summary>"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from ..model import Applicability, Finding, ScanResult
+from .text import host as _host
 from .text import safe
 
 FIRST_FINDINGS = 30
@@ -41,18 +41,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _host(url: str | None) -> str:
-    if not url:
-        return ""
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-
-
 def _where(f: Finding) -> str:
-    where = f.file if f.file is not None else f.page
-    return f"{where}:{f.line}:{f.column}" if f.line is not None else where
+    return f"{f.where}:{f.line}:{f.column}" if f.line is not None else f.where
 
 
 def _element(f: Finding) -> str:
@@ -114,7 +104,7 @@ def write(result: ScanResult, out: TextIO) -> None:
         lines.append("")
     if result.errors:
         lines += ["### Could not be scanned", ""]
-        lines += [f"- {code(e.file or e.url or '')}: {code(e.message)}" for e in result.errors[:FIRST_ERRORS]]
+        lines += [f"- {code(e.where)}: {code(e.message)}" for e in result.errors[:FIRST_ERRORS]]
         if len(result.errors) > FIRST_ERRORS:
             lines.append(f"- and {len(result.errors) - FIRST_ERRORS} more")
         lines.append("")

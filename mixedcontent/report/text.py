@@ -9,10 +9,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from ..model import ReportOptions, ScanResult
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
+
+
+def host(url: str | None) -> str:
+    """The host a finding's URL names, for counting and filtering by host ("" when there is none)."""
+    if not url:
+        return ""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def safe(s: str) -> str:

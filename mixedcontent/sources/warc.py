@@ -26,7 +26,6 @@ import zlib
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:

@@ -125,7 +125,9 @@ def example():  # type: ignore[no-untyped-def]
 
 
 def _row(doc, page: str, where: str):  # type: ignore[no-untyped-def]
-    [tr] = [tr for tr in doc.xpath(f"//tr[@data-page='{page}']") if tr.xpath("string(td[1])") == where]
+    # pages are named as they open from the working directory (the scan ran from the repository root)
+    [tr] = [tr for tr in doc.xpath(f"//tr[@data-page='fixtures/example-site/{page}']")
+            if tr.xpath("string(td[1])") == where]
     return tr
 
 
@@ -228,8 +230,8 @@ def test_chromium_filters_by_code_host_and_page_from_the_fragment(tmp_path) -> N
     result = scan_paths([EXAMPLE], ScanSettings(jobs=1))
     path = tmp_path / "report.html"
     path.write_text(render(result), encoding="utf-8")
-    for fragment, expected in (("code=MC102", 7), ("host=images.example", 10), ("page=gallery.html", 5),
-                               ("category=upgradable&page=index.html", 2), ("q=favicon", 1)):
+    for fragment, expected in (("code=MC102", 7), ("host=images.example", 10), ("page=fixtures/example-site/gallery.html", 5),
+                               ("category=upgradable&page=fixtures/example-site/index.html", 2), ("q=favicon", 1)):
         dom, _ = _dump_dom_url(path.as_uri() + "#" + fragment, tmp_path)
         doc = lxml.html.fromstring(dom)
         shown = [tr for tr in doc.xpath("//tr[contains(@class, 'finding')]") if tr.get("hidden") is None]
