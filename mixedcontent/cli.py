@@ -278,9 +278,20 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
                            log=lambda message: progress.log(stderr_line(message).rstrip("\n")), progress=progress)
     if result.pages == 0:
-        why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
-        raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
+        raise _nothing_crawled(crawl, result)
     return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+def _nothing_crawled(crawl: CrawlSettings, result: ScanResult) -> InputError:
+    """A crawl that found no page: the first error, said about the start URL it is about (an unreachable
+    host, an untrusted certificate: what stopped everything), else that no page was found."""
+    starts = ", ".join(crawl.start)
+    if not result.errors:
+        return InputError(f"nothing could be scanned from {starts} (no HTML page found)")
+    first = result.errors[0]
+    if first.url in crawl.start:
+        return InputError(f"nothing could be scanned from {first.url}: {first.message}")
+    return InputError(f"nothing could be scanned from {starts} ({first.url}: {first.message})")
 
 
 def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, object], fmt: str,
@@ -796,8 +807,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         opts["assume-https"] = True
         result = scan_site(crawl, net_settings(args), _settings(opts, args), probe=probe, log=log)
         if result.pages == 0:
-            why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
-            raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
+            raise _nothing_crawled(crawl, result)
     else:
         for flag, attr in _CRAWL_ONLY:
             if getattr(args, attr, None) is not None:

@@ -238,6 +238,11 @@ class Response:
         return [v for k, v in self.headers if k.lower() == low]
 
     @property
+    def problem(self) -> str:
+        """What went wrong, for an errors entry: ``problem(error, detail, status)``."""
+        return problem(self.error, self.detail, self.status)
+
+    @property
     def content_type(self) -> str | None:
         """The media type of Content-Type, lower case, without parameters (None when absent/empty)."""
         return media_type(self.header("Content-Type"))
@@ -254,6 +259,15 @@ class Response:
         return None
 
 
+def problem(error: str | None, detail: str | None, status: int | None) -> str:
+    """One line for an errors entry about a request: the reason word (machine-readable, the module
+    docstring) and the plain words ``explain`` gave it, ``"connect-refused: connection refused by
+    site.test:80"``; or the HTTP status when the host answered, ``"HTTP 503"``."""
+    if error is not None:
+        return f"{error}: {detail}" if detail else error
+    return f"HTTP {status}"
+
+
 def media_type(content_type: str | None) -> str | None:
     """The media type of a Content-Type value, lower case, without parameters (None when absent/empty)."""
     if content_type is None:
@@ -264,6 +278,14 @@ def media_type(content_type: str | None) -> str | None:
 
 class _Blocked(OSError):
     """Raised inside the resolver when address safety refuses every address of a host."""
+
+
+class _NoSuchName(socket.gaierror):
+    """Raised inside the resolver when a name cannot exist, before any query; ``why`` says why."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(socket.EAI_NONAME, why)
+        self.why = why
 
 
 @cache
@@ -301,14 +323,14 @@ class _Resolver:
                      "flags": socket.AI_NUMERICHOST}]
         if host.lower().rstrip(".").endswith(".invalid") or host.lower().rstrip(".") == "invalid":
             # RFC 6761 §6.4: resolution APIs should answer at once that .invalid names do not exist
-            raise socket.gaierror(socket.EAI_NONAME, f"{host}: .invalid names never exist (RFC 6761 §6.4)")
+            raise _NoSuchName(".invalid names never exist, RFC 6761 §6.4")
         try:
             infos = await self._system.resolve(host, port, family)
         except ValueError as e:
             # Python refuses some names before any query (its IDNA codec: a label over 63 octets, RFC
             # 1035 §2.3.4): such a name cannot exist in DNS
             why = "a label is longer than 63 octets" if isinstance(e, UnicodeError) else _one_line(e)
-            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}: not a DNS name ({why})") from None
+            raise _NoSuchName(f"not a DNS name: {why}") from None
         self.resolved += 1
         if self._allow_private:
             return infos
@@ -377,14 +399,6 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _tls_reason(exc: BaseException) -> tuple[str, str]:
-    code = getattr(exc, "verify_code", None)
-    message = getattr(exc, "verify_message", None) or str(exc)
-    if isinstance(code, int) and code in _VERIFY_REASONS:
-        return _VERIFY_REASONS[code], f"certificate verify failed: {message}"
-    return "tls-error", f"certificate verify failed: {message}"
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())[:300]
@@ -409,6 +423,107 @@ def _connect_reason(exc: BaseException) -> str:
     if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
         return "connection-reset"
     return "connect-refused"
+
+
+def _words(text: str) -> str:
+    """An OS or OpenSSL message as words inside a sentence: "Connection refused" -> "connection
+    refused", "WRONG_VERSION_NUMBER" -> "wrong version number"."""
+    text = " ".join(text.split())
+    if text.isupper():
+        return text.replace("_", " ").lower()
+    if text[:1].isupper() and text[1:2].islower():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _strerror(exc: BaseException | None) -> str | None:
+    """The OS's words for an error, looking through aiohttp's wrappers (None when there are none)."""
+    for e in (exc, getattr(exc, "os_error", None), getattr(exc, "__cause__", None)):
+        text = getattr(e, "strerror", None)
+        if isinstance(text, str) and text:
+            return _words(text)
+    return None
+
+
+def explain(exc: BaseException, host: str, port: int, settings: NetSettings | None = None, *,
+            connecting: bool = False) -> tuple[str, str]:
+    """The one place where a library's exception (aiohttp, ssl, OSError, a resolver's ``gaierror``)
+    raised while requesting ``host:port`` becomes (docs/probe.md reason word, one line a person reads):
+    ``("connect-refused", "connection refused by site.test:80")``. The reason words are the
+    machine-readable part and never change; the words carry no library jargon. ``connecting``: the
+    exception came while connecting (TCP and TLS), so a timeout is the connect timeout."""
+    import aiohttp
+
+    s = settings or NetSettings()
+    where = f"{host}:{port}" if port else host
+    if isinstance(exc, aiohttp.ConnectionTimeoutError) or connecting and isinstance(exc, TimeoutError):
+        return "timeout", f"timed out after {s.connect_timeout:g} s connecting to {where}"
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return "timeout", f"timed out after {s.read_timeout:g} s waiting for {where} to send data"
+    if isinstance(exc, TimeoutError):
+        return "timeout", f"timed out after {s.total_timeout:g} s waiting for {where} to answer"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        exc = exc.certificate_error
+    code = getattr(exc, "verify_code", None)
+    if isinstance(code, int) and code:  # an ssl.SSLCertVerificationError: the certificate did not pass
+        why = _words(getattr(exc, "verify_message", None) or "")
+        reason = _VERIFY_REASONS.get(code, "tls-error")
+        if reason == "tls-untrusted":
+            return reason, (f"TLS certificate not trusted for {host} ({why}; "
+                            f"use --cacert FILE to trust its CA, or --insecure)")
+        if reason == "tls-expired":
+            return reason, f"TLS certificate of {host} has expired"
+        if reason == "tls-hostname-mismatch":
+            return reason, f"TLS certificate is not valid for the name {host} (it was issued for other names)"
+        return reason, f"TLS certificate of {host} could not be verified ({why})"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(exc, socket.gaierror):
+        os_error = getattr(exc, "os_error", exc)
+        if isinstance(os_error, _Blocked) or isinstance(exc.__cause__, _Blocked):
+            return "blocked-address", _one_line(os_error)
+        if isinstance(os_error, _NoSuchName):
+            return "dns-failure", f"no address for {host} ({os_error.why})"
+        # the resolver's answer "no such name" is about the name; any other failure is our resolver's
+        if isinstance(os_error, socket.gaierror) and os_error.errno in _NO_SUCH_NAME:
+            return "dns-failure", f"no address for {host} (DNS lookup failed)"
+        return "resolver-error", (f"could not look up {host}: the resolver on this machine failed "
+                                  f"({_strerror(os_error) or _one_line(os_error)})")
+    ssl_error = getattr(exc, "os_error", None) or exc  # aiohttp's wrapper is an SSLError without a reason
+    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(ssl_error, ssl.SSLError):
+        words = getattr(ssl_error, "reason", None) or _strerror(ssl_error) or _one_line(exc)
+        return "tls-error", f"TLS handshake with {where} failed ({_words(str(words))})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection-reset", f"{where} closed the connection before answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if "not completed" in str(exc):
+            return "connection-reset", f"{where} closed the connection before the whole body arrived"
+        return "bad-response", f"the body {where} sent could not be read ({_payload_words(exc)})"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid-url", f"not a valid URL ({_one_line(exc)})"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # the parser's own words up to its details ("Bad status line: Expected HTTP/ ...": "bad status line")
+        parsed = _words((exc.message or _one_line(exc)).split(":", 1)[0])
+        return "bad-response", f"{where} did not answer in HTTP ({parsed})"
+    if isinstance(exc, (aiohttp.ClientOSError, OSError)):
+        reason = _connect_reason(exc)
+        said = _strerror(exc)
+        if reason == "connection-reset":
+            return reason, f"{where} reset the connection"
+        if reason == "network-unreachable":
+            return reason, f"no route to {where} from this machine ({said or 'network unreachable'})"
+        if reason == "local-limit":
+            return reason, (f"this machine could not open a connection to {where} "
+                            f"({said or 'out of resources'})")
+        if _errno(exc) == errno.ECONNREFUSED:
+            return reason, f"connection refused by {where}"
+        return reason, f"could not connect to {where} ({said or _one_line(exc)})"
+    return "bad-response", f"{where}: {_one_line(exc)}"
+
+
+def _payload_words(exc: BaseException) -> str:
+    """What went wrong in a body aiohttp could not read, without its wrapper's status ("400, message:")."""
+    text = _one_line(exc)
+    status, sep, rest = text.partition(", message:")
+    return _words(rest.strip() if sep and status.isdigit() else text)
 
 
 def _host_failure(got: _Attempt) -> str | None:
@@ -667,40 +782,9 @@ class Net:
                     chunks.append(chunk)
                     size += len(chunk)
                 return _Attempt(status, raw, b"".join(chunks), None, None)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
-            return _Attempt(None, (), b"", "timeout", f"no answer in time ({type(e).__name__})")
-        except aiohttp.ClientConnectorCertificateError as e:
-            reason, detail = _tls_reason(e.certificate_error)
+        except (TimeoutError, aiohttp.ClientError, ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+            reason, detail = explain(e, target.host or "", target.port or 0, self.settings)
             return _Attempt(None, (), b"", reason, detail)
-        except aiohttp.ClientSSLError as e:
-            return _Attempt(None, (), b"", "tls-error", _one_line(e))
-        except aiohttp.ClientConnectorDNSError as e:
-            if isinstance(e.os_error, _Blocked) or isinstance(e.__cause__, _Blocked):
-                return _Attempt(None, (), b"", "blocked-address", _one_line(e.os_error))
-            # the resolver's answer "no such name" is about the name; any other failure is our resolver's
-            reason = "dns-failure" if isinstance(e.os_error, socket.gaierror) and e.os_error.errno in _NO_SUCH_NAME \
-                else "resolver-error"
-            return _Attempt(None, (), b"", reason, f"cannot resolve {target.host}: {_one_line(e.os_error)}")
-        except aiohttp.ClientConnectorError as e:
-            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
-        except aiohttp.ServerDisconnectedError as e:
-            return _Attempt(None, (), b"", "connection-reset", f"the server closed the connection: {_one_line(e)}")
-        except aiohttp.ClientOSError as e:
-            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
-        except aiohttp.ClientPayloadError as e:
-            reason = "connection-reset" if "not completed" in str(e) else "bad-response"
-            return _Attempt(None, (), b"", reason, _one_line(e))
-        except aiohttp.InvalidURL as e:
-            return _Attempt(None, (), b"", "invalid-url", _one_line(e))
-        except aiohttp.ClientResponseError as e:
-            return _Attempt(None, (), b"", "bad-response", _one_line(e))
-        except aiohttp.ClientError as e:
-            return _Attempt(None, (), b"", "bad-response", _one_line(e))
-        except ssl.SSLError as e:
-            return _Attempt(None, (), b"", "tls-error", _one_line(e))
-        except (ConnectionResetError, BrokenPipeError) as e:
-            return _Attempt(None, (), b"", "connection-reset", _one_line(e))
-
 
 __all__ = ["DEFAULT_USER_AGENT", "OUR_SIDE", "REDIRECT_STATUSES", "Hop", "Net", "NetSettings", "Response", "is_public_address",
-           "parse_resolve", "retry_after", "ssl_context"]
+           "explain", "parse_resolve", "problem", "retry_after", "ssl_context"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from . import urls
 from .model import Finding, Issue, ScanError, ScanResult, Severity, Target, TargetKind
-from .net import Net, NetSettings, Response
+from .net import Net, NetSettings, Response, problem
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -691,7 +691,7 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
 
 
 def _error(url: str, ex: Exchange, what: str) -> ScanError:
-    return ScanError(None, url, f"{what}: {ex.error}" + (f" ({ex.detail})" if ex.detail else ""))
+    return ScanError(None, url, f"{what}: {problem(ex.error, ex.detail, ex.status)}")
 
 
 async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str], None] | None = None,

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .model import Issue
-from .net import NetSettings, is_public_address
+from .net import NetSettings, explain, is_public_address
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -141,8 +141,10 @@ def pick_address(host: str, port: int, settings: NetSettings) -> tuple[str | Non
         return None, f"blocked-address: {low} is a non-public address (use --allow-private to allow it)"
     try:
         infos = socket.getaddrinfo(low, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as e:
-        return None, f"dns-failure: cannot resolve {low}: {e}"
+    except UnicodeError:
+        return None, f"dns-failure: no address for {low} (not a DNS name)"
+    except OSError as e:
+        return None, ": ".join(explain(e, low, port, settings))
     addresses = [str(i[4][0]) for i in infos]
     good = addresses if settings.allow_private else [a for a in addresses if is_public_address(a)]
     if not good:
@@ -235,7 +237,7 @@ def _handshake(
     except ssl.SSLCertVerificationError as e:
         return None, None, (int(e.verify_code), str(e.verify_message)), None
     except (OSError, ssl.SSLError) as e:
-        return None, None, None, " ".join(str(e).split())[:300] or type(e).__name__
+        return None, None, None, explain(e, host, port, settings, connecting=True)[1]
 
 
 def _clean(message: str) -> str:

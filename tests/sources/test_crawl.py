@@ -396,7 +396,32 @@ def test_unreachable_start_url_is_a_one_line_error_exit_2(run) -> None:  # type:
         port = s.getsockname()[1]
     r = run("scan", f"https://site.example:{port}/", "--resolve", f"site.example:{port}:127.0.0.1", "--retries", "0")
     assert r.code == 2 and r.out == ""
-    assert r.err.count("\n") == 1 and r.err.startswith("mixedcontent: nothing could be scanned from")
+    # the host's problem in plain words, said about the start URL (not about its robots.txt)
+    assert r.err == (f"mixedcontent: nothing could be scanned from https://site.example:{port}/: connect-refused: "
+                     f"connection refused by site.example:{port}\n")
+
+
+def test_untrusted_start_url_says_so_and_suggests_cacert(run) -> None:  # type: ignore[no-untyped-def]
+    with hosting({"/": Page(MIXED)}) as (site, srv):
+        r = run("scan", srv.url("site.example"), *srv.resolve("site.example"), "--retries", "0")
+    assert (r.code, r.out) == (2, "") and site.fetched("/") == 0
+    assert r.err == (f"mixedcontent: nothing could be scanned from {srv.url('site.example')}: tls-untrusted: TLS "
+                     "certificate not trusted for site.example (unable to get local issuer certificate; use --cacert "
+                     "FILE to trust its CA, or --insecure)\n")
+
+
+def test_an_unreachable_allowed_host_is_said_first_then_its_robots_txt(run) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    link = f'<a href="https://cdn.example:{port}/p.html">p</a>'
+    with hosting({"/": Page(MIXED + link)}) as (_, srv):
+        c = crawl(run, srv, "--allow-host", "cdn.example", "--resolve", f"cdn.example:{port}:127.0.0.1",
+                  "--retries", "0")
+    assert c.code == 1 and c.report["errors"] == [{
+        "file": None, "url": f"https://cdn.example:{port}/robots.txt",
+        "message": f"connect-refused: connection refused by cdn.example:{port}; robots.txt could not be read, so "
+                   f"nothing on https://cdn.example:{port} is crawled (RFC 9309 §2.3.1.4)"}]
 
 
 def test_ftp_start_url_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
