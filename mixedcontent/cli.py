@@ -96,7 +96,9 @@ class _Parser(argparse.ArgumentParser):
     out: TextIO | None = None  # where --help and --version go: set per instance by _parser()
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # stderr_line names the program already: "mixedcontent: scan: ...", not "mixedcontent: mixedcontent scan:"
+        command = self.prog.removeprefix("mixedcontent").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
     def _print_message(self, message: str, file: object = None) -> None:
         if message:

@@ -74,7 +74,11 @@ def test_directory_without_pages_exit_2(run, tmp_path) -> None:  # type: ignore[
 
 def test_bad_option_is_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     r = run("scan", EXAMPLE, "--format", "yaml")
-    assert r.code == 2 and r.err.startswith("mixedcontent: ") and r.err.count("\n") == 1
+    assert r.code == 2 and r.err.startswith("mixedcontent: scan: argument --format: invalid choice: 'yaml'")
+    assert r.err.count("\n") == 1
+    # the program is named once, the command after it
+    assert run("scan").err == "mixedcontent: scan: the following arguments are required: PATH\n"
+    assert run("bogus").err.startswith("mixedcontent: argument COMMAND: invalid choice: 'bogus'")
     r = run("scan", EXAMPLE, "--base-url", "ftp://x.example/")
     assert (r.code, r.err) == (2, "mixedcontent: base-url must be an absolute http(s) URL, got 'ftp://x.example/'\n")
 
