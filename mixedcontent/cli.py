@@ -381,8 +381,11 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     _add_posture_parsers(sub, out)
 
     r = sub.add_parser("rule", help="print the documentation of a rule code (or list the codes)",
-                       description="Print a rule's documentation page, or list every rule code.")
-    r.add_argument("code", nargs="?", metavar="CODE", help="a rule code such as MC103")
+                       description="Print a rule's documentation page, or list every rule code (or those "
+                                   "starting with a prefix).")
+    r.add_argument("code", nargs="?", metavar="CODE",
+                   help="a rule code such as MC103, or a prefix such as MC1 to list the rules whose codes start "
+                        "with it (as --select and --ignore take prefixes)")
     for parser in (p, s, fx, r):
         parser.out = out
     return p
@@ -951,16 +954,19 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
 
 
 def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:
-    if args.code is None:
-        for rule in RULES.values():
-            stdout.write(f"{rule.code}  {rule.name:<24} {rule.category.value:<15} {rule.severity.value:<8} "
-                         f"{rule.summary}\n")
-        return 0
-    code = args.code.strip().upper()
+    """``rule`` lists every rule, ``rule MC103`` prints one rule's page, ``rule MC1`` lists the rules whose
+    codes start with MC1 (the prefixes --select and --ignore take)."""
+    code = "" if args.code is None else args.code.strip().upper()
     found = RULES.get(code)
-    if found is None:
-        raise UsageError(f"unknown rule code {args.code!r} (run `mixedcontent rule` for the list)")
-    stdout.write(found.doc())
+    if found is not None:
+        stdout.write(found.doc())
+        return 0
+    family = [rule for c, rule in RULES.items() if c.startswith(code)] if code.startswith("MC") or not code else []
+    if not family:
+        raise UsageError(f"unknown rule code or prefix {args.code!r} (run `mixedcontent rule` for the list)")
+    for rule in family:
+        stdout.write(f"{rule.code}  {rule.name:<24} {rule.category.value:<15} {rule.severity.value:<8} "
+                     f"{rule.summary}\n")
     return 0
 
 

@@ -137,6 +137,20 @@ def test_rule_docs(run) -> None:  # type: ignore[no-untyped-def]
     assert run("rule", "MC999").code == 2
 
 
+def test_rule_prefix_lists_its_family_as_select_takes_it(run) -> None:  # type: ignore[no-untyped-def]
+    from mixedcontent.rules import RULES
+
+    family = run("rule", "mc1")
+    assert family.code == 0 and family.err == ""
+    listed = [line.split()[0] for line in family.out.splitlines()]
+    assert listed == [c for c in RULES if c.startswith("MC1")] and "MC101" in listed and "MC201" not in listed
+    assert family.out.splitlines()[0] == run("rule").out.splitlines()[0]  # the same lines as the full list
+    assert run("scan", EXAMPLE, "--select", "MC1").code in (0, 1)  # the prefix --select takes
+    bad = run("rule", "XY1")
+    assert (bad.code, bad.err) == (2, "mixedcontent: unknown rule code or prefix 'XY1' (run `mixedcontent rule` "
+                                      "for the list)\n")
+
+
 def test_text_output_escapes_control_characters(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "evil\x1b[31m.html").write_text('<img src="http://cdn.example/a\x1b]0;x\x07.png">')
     r = run("scan", str(tmp_path))
