@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import EXAMPLE, ROOT
 
 from mixedcontent import __version__
@@ -64,6 +65,19 @@ def test_missing_path_is_one_line_exit_2(run) -> None:  # type: ignore[no-untype
     r = run("scan", "/nonexistent/site")
     assert r.code == 2
     assert r.err == "mixedcontent: /nonexistent/site: no such file or directory\n"
+
+
+@pytest.mark.parametrize("given", ["example.org", "www.example.org/docs/", "site.example:8443"])
+def test_missing_path_that_looks_like_a_host_suggests_its_url(run, given: str) -> None:  # type: ignore[no-untyped-def]
+    r = run("scan", given)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == (f"mixedcontent: {given}: no such file or directory (to crawl the website, give its URL: "
+                     f"https://{given})\n")
+
+
+@pytest.mark.parametrize("given", ["index.html", "public/site.css", "build", "report.json"])
+def test_missing_file_names_get_no_url_suggestion(run, given: str) -> None:  # type: ignore[no-untyped-def]
+    assert run("scan", given).err == f"mixedcontent: {given}: no such file or directory\n"
 
 
 def test_directory_without_pages_exit_2(run, tmp_path) -> None:  # type: ignore[no-untyped-def]

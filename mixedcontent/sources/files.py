@@ -16,6 +16,7 @@ reported as an error entry.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -108,6 +109,22 @@ class Root:
         return f"{self.prefix}{rel}" if self.prefix else rel
 
 
+# a host name (dotted labels, an alphabetic top-level label), an optional port and path: "example.org",
+# "www.example.org/docs/"; the top-level label must not be a file suffix this tool reads ("index.html")
+_HOST_LIKE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})(?::[0-9]{1,5})?(?:/.*)?",
+                        re.IGNORECASE | re.DOTALL)
+_FILE_SUFFIXES = frozenset(("html", "htm", "xhtml", "shtml", "css", "warc", "arc", "gz", "txt", "md", "xml", "json"))
+
+
+def missing_input(given: str) -> InputError:
+    """The error for an input that does not exist; one that looks like a host name gets the URL it
+    may have meant (``example.org`` -> ``https://example.org``)."""
+    m = _HOST_LIKE.fullmatch(given)
+    if m is None or m.group(1).lower() in _FILE_SUFFIXES:
+        return InputError(f"{given}: no such file or directory")
+    return InputError(f"{given}: no such file or directory (to crawl the website, give its URL: https://{given})")
+
+
 def _base_for(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
@@ -129,7 +146,7 @@ def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow
     top = os.path.realpath(root if root is not None else os.curdir)
     for given in inputs:
         if not os.path.lexists(given):
-            raise InputError(f"{given}: no such file or directory")
+            raise missing_input(given)
         if os.path.isdir(given):
             kinds.add("directory")
             site = Root(os.path.realpath(given), base, _prefix(given) if multi else "", follow)
