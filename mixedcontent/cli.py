@@ -40,6 +40,7 @@ from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_
 from .sources.warc import is_archive
 from .suppress import load_baseline, write_baseline
 from .version import __version__
+from .wording import plural
 
 if TYPE_CHECKING:
     from .posture import AuditOptions
@@ -302,7 +303,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     if args.write_baseline:
         recorded = [f for f in result.findings if f.suppressed_by is None]
         write_baseline(args.write_baseline, recorded)
-        stderr.write(stderr_line(f"recorded {len(recorded)} findings in {args.write_baseline}"))
+        stderr.write(stderr_line(f"recorded {plural(len(recorded), 'finding')} in {args.write_baseline}"))
         return 0
     _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
     if fmt != "text" and result.errors:
@@ -651,11 +652,13 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         result = fix_paths(list(args.paths), settings, options, probe)
     except FixInterrupted as e:
         # docs/fix.md: nothing lost: each file is the original or the full rewrite, and the user learns which
-        stderr.write(stderr_line(f"interrupted: rewrote {len(e.rewritten)} file(s) before stopping; the others "
-                                 "are unchanged (run fix again to finish)"))
+        rewrote = plural(len(e.rewritten), "file")
+        stderr.write(stderr_line(f"interrupted: rewrote {rewrote} before stopping; the others are unchanged (run fix "
+                                 "again to finish)"))
         stderr.writelines(stderr_line(f"{rel}: rewritten") for rel in e.rewritten)
         if e.removed_temp_files:
-            stderr.write(stderr_line(f"removed {len(e.removed_temp_files)} temp file(s) of the interrupted run"))
+            removed = plural(len(e.removed_temp_files), "temp file")
+            stderr.write(stderr_line(f"removed {removed} of the interrupted run"))
         return 130
     if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
@@ -945,7 +948,8 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
             _server_config(result, args, stdout)
     failed = sum(1 for r in rows if r.error)
     if failed:
-        stderr.write(f"mixedcontent: {failed} of {len(rows)} hosts could not be judged (see the rows' error)\n")
+        stderr.write(stderr_line(f"{failed} of {plural(len(rows), 'host')} could not be judged (see the rows' "
+                                 "error)"))
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
     if failed == len(rows):

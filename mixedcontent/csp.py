@@ -19,6 +19,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from . import urls
 from .model import Category, Finding, ScanResult, Target
+from .wording import agree, plural
 
 HSTS_VALUE = "max-age=31536000; includeSubDomains; preload"
 REPORT_URI_PLACEHOLDER = "https://csp-report.invalid/report"  # .invalid: never a real endpoint (RFC 6761)
@@ -226,7 +227,9 @@ def suggest(result: ScanResult, *, report_uri: str = REPORT_URI_PLACEHOLDER, ori
     upgrade_on = verdict.readiness is Readiness.SAFE
     why = None
     if verdict.readiness is Readiness.UNSAFE:
-        why = f"{len(verdict.breaks)} insecure URL(s) have no working https twin: fix them first"
+        n = len(verdict.breaks)
+        why = (f"{plural(n, 'insecure URL')} {agree(n, 'has', 'have')} no working https twin: "
+               f"fix {agree(n, 'it', 'them')} first")
     elif verdict.readiness is Readiness.UNKNOWN:
         why = "not proven safe: the https twins were not checked (the csp command's probe option checks them)"
     headers = (
@@ -241,8 +244,9 @@ def suggest(result: ScanResult, *, report_uri: str = REPORT_URI_PLACEHOLDER, ori
                      f"(--report-uri URL) before deploying.")
     scripts = sum(1 for f in result.findings if f.code == "MC401" and f.suppressed_by is None)
     if scripts:
-        notes.append(f"{scripts} http:// literal(s) in inline scripts (MC401) are not in the allowlist: "
-                     f"whatever they fetch will show up in the reports.")
+        are, fetch = agree(scripts, "is", "are"), agree(scripts, "it fetches", "they fetch")
+        notes.append(f"{plural(scripts, 'http:// literal')} in inline scripts (MC401) {are} not in the allowlist: "
+                     f"whatever {fetch} will show up in the reports.")
     notes.append("The allowlist holds the hosts of the insecure references the scan found; https sources "
                  "already in use are not collected by the scan, so expect reports for them (and for inline "
                  "scripts and styles) and add what you trust before enforcing the policy.")

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 from . import urls
 from .errors import SettingError, UsageError
 from .version import __version__
+from .wording import plural
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -560,7 +561,8 @@ class _HostBudget:
 
     def refusal(self) -> _Attempt:
         return _Attempt(None, (), b"", "host-failing",
-                        f"not requested: {self.authority} failed {self.failures} times in a row (last: {self.last}), "
+                        f"not requested: {self.authority} failed {plural(self.failures, 'time')} in a row "
+                        f"(last: {self.last}), "
                         f"so this run stopped asking it")
 
 

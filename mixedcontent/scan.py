@@ -54,6 +54,7 @@ from .sources.files import FileSheets, SiteFile
 from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
 from .sources.warc import document as archived_document
 from .version import __version__
+from .wording import plural
 
 if TYPE_CHECKING:
     from .sources.browser import RenderSettings
@@ -400,8 +401,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
             size_of = {f.path: n for (f, _), n in zip(pages, sizes, strict=True)}
             parts = _ranges(pages, lambda p: size_of[p[0].path], _per_task(len(pages), runner.workers), RANGE_BYTES)
             inline = False
-            _log(log, f"scanning {len(pages)} pages in {len(parts)} task{'s' if len(parts) != 1 else ''} "
-                      f"{runner.where}")
+            _log(log, f"scanning {plural(len(pages), 'page')} in {plural(len(parts), 'task')} {runner.where}")
         tasks = [_FilesTask(task_key("tree", tuple((f.path, f.rel) for f, _ in part), digest),
                             tuple(part), judging, engine.shards, page_action) for part in parts]
         for d in runner.run(_files_task, tasks, [t.key for t in tasks], inline=inline):
@@ -587,8 +587,8 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                 tasks.append(_ArchiveTask(task_key("pages", what, digest), index.name, tuple(part), judging,
                                           engine.shards))
         records = sum(i.records for i in archive.indexes)
-        _log(log, f"{records} records, {len(docs)} pages; scanning them in {len(tasks)} "
-                  f"task{'s' if len(tasks) != 1 else ''} {runner.where}")
+        _log(log, f"{plural(records, 'record')}, {plural(len(docs), 'page')}; scanning them in "
+                  f"{plural(len(tasks), 'task')} {runner.where}")
         done = list(runner.run(_archive_task, tasks, [t.key for t in tasks]))
         loads = sorted({load for d in done for load in d.loads})
         source = _ArchiveSheets(archive, runner, digest, settings.max_file_size)

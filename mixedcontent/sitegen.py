@@ -28,6 +28,7 @@ from .settings import (
     load_config,
 )
 from .suppress import load_baseline
+from .wording import plural
 
 # configuration keys that mean something for a built output directory, and the ScanSettings field each sets
 _BOOLEAN_KEYS = {"assume-https": "assume_https", "follow-symlinks": "follow_symlinks",
@@ -61,8 +62,8 @@ class BuildReport:
 
     def summary(self) -> str:
         n = len(self.result.findings)
-        return (f"{n} finding{'' if n == 1 else 's'} in {self.result.pages} page{'' if self.result.pages == 1 else 's'}"
-                f", {len(self.failing)} at or above {self.fail_on}")
+        return (f"{plural(n, 'finding')} in {plural(self.result.pages, 'page')}, "
+                f"{len(self.failing)} at or above {self.fail_on}")
 
 
 def _absolute(path: str, base_dir: str) -> str:

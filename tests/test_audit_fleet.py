@@ -327,4 +327,4 @@ def test_progress_shows_on_a_terminal_and_not_elsewhere(fleet: Fleet, tmp_path) 
     out, plain = io.StringIO(), io.StringIO()
     assert main(["audit", *args], out, plain) == 2
     assert "auditing hosts" not in plain.getvalue()
-    assert plain.getvalue() == "mixedcontent: 1 of 1 hosts could not be judged (see the rows' error)\n"
+    assert plain.getvalue() == "mixedcontent: 1 of 1 host could not be judged (see the rows' error)\n"

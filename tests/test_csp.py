@@ -115,6 +115,21 @@ def test_text_output_names_each_breaking_url_and_why(run, tmp_path, cdn) -> None
             f"[MC302; index.html]") in r.out
 
 
+def test_text_output_counts_agree_with_their_nouns(run, tmp_path, cdn) -> None:
+    html = f'<script src="http://cdn.example:{cdn.port}/gone.js"></script>'
+    unsafe = run("csp", site(tmp_path, html), *probe_args(cdn))
+    assert "   Not yet: 1 of 1 insecure URL would still break after the upgrade (it would be MC303):\n" in unsafe.out
+    header = next(h for h in csp_json(run, site(tmp_path, html), *probe_args(cdn))["headers"]
+                  if h["name"] == "Content-Security-Policy")
+    assert header["why"] == "1 insecure URL has no working https twin: fix it first"
+    html = f'<img src="http://cdn.example:{cdn.port}/a.png"><script>fetch("http://api.example/x")</script>'
+    safe = run("csp", site(tmp_path, html), *probe_args(cdn))
+    assert "   Safe to deploy: the one insecure URL has a working https twin (probed).\n" in safe.out
+    assert "1 http:// literal in inline scripts (MC401) is not in the allowlist: whatever it fetches" in safe.out
+    unknown = run("csp", site(tmp_path, '<img src="http://cdn.example/a.png"><img src="http://cdn.example/b.png">'))
+    assert "   Unknown: 2 of 2 insecure URLs are not proven to work over https (run with --probe):\n" in unknown.out
+
+
 # --- 2. the Report-Only allowlist ------------------------------------------------------------------
 
 ALL_KINDS = """<!doctype html><html><head>

@@ -37,6 +37,7 @@ from ..rules import RULES
 from ..settings import ScanSettings
 from ..suppress import css_marker_lines, inline_reason, path_ignored, selected
 from ..version import __version__
+from ..wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,7 @@ def probe_and_judge(held: list[Held], policy: Policy, probe: ProbeSettings,
     if log is not None:
         for warning in outcome.warnings:
             log(warning)
-        log(f"probed {outcome.probed} https twin{'' if outcome.probed == 1 else 's'}"
+        log(f"probed {plural(outcome.probed, 'https twin')}"
             + (f" ({outcome.cached} more from --probe-cache)" if outcome.cached else ""))
     findings: list[Finding] = []
     for h in held:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..csp import Readiness, Suggestion
+from ..wording import agree, plural
 from .json import dumps
 from .text import safe
 
@@ -55,15 +56,17 @@ def write_text(s: Suggestion, out: TextIO) -> None:
     w("1. upgrade-insecure-requests (Content-Security-Policy: upgrade-insecure-requests)\n")
     if v.readiness is Readiness.SAFE:
         if n:
-            w(f"   Safe to deploy: all {n} insecure URL(s) have a working https twin (probed).\n")
+            every = "the one insecure URL has" if n == 1 else f"all {n} insecure URLs have"
+            w(f"   Safe to deploy: {every} a working https twin (probed).\n")
         else:
             w("   Safe to deploy: the scan found no insecure reference; the header guards against new ones.\n")
     elif v.readiness is Readiness.UNSAFE:
-        w(f"   Not yet: {len(v.breaks)} of {n} insecure URL(s) would still break after the upgrade "
-          f"(they would be MC303):\n")
+        w(f"   Not yet: {len(v.breaks)} of {plural(n, 'insecure URL')} would still break after the upgrade "
+          f"({agree(len(v.breaks), 'it', 'they')} would be MC303):\n")
     else:
-        w(f"   Unknown: {len(v.unchecked)} of {n} insecure URL(s) are not proven to work over https "
-          f"(run with --probe):\n")
+        unchecked = len(v.unchecked)
+        w(f"   Unknown: {unchecked} of {plural(n, 'insecure URL')} {agree(unchecked, 'is', 'are')} not proven to "
+          f"work over https (run with --probe):\n")
     for r in v.references:
         if r.status == "works":
             continue

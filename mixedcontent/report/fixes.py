@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..fixer import FixResult
+from ..wording import plural
 from .json import dump, report_dict
 from .text import safe as clean
 
@@ -65,7 +66,7 @@ def write_text(result: FixResult, out: TextIO, notes: TextIO) -> None:
         if f.status == "would-rewrite" and f.diff:
             _write_bytes(out, f.diff)
         elif f.status == "rewritten":
-            lines.write(f"{clean(f.file)}: rewrote {len(f.edits)} reference{'s' * (len(f.edits) != 1)}"
+            lines.write(f"{clean(f.file)}: rewrote {plural(len(f.edits), 'reference')}"
                         + (f" ({clean(f.message)})" if f.message else "") + "\n")
         if f.status in ("skipped", "error"):
             lines.write(f"{clean(f.file)}: not rewritten: {clean(f.message or f.status)}\n")
@@ -81,8 +82,8 @@ def write_text(result: FixResult, out: TextIO, notes: TextIO) -> None:
     verb = "would rewrite" if result.dry_run else "rewrote"
     metas = sum(1 for e in result.edits if e.why == "csp-meta")
     refs = s["edits"] - metas
-    lines.write(f"{verb} {refs} reference{'s' * (refs != 1)}"
+    lines.write(f"{verb} {plural(refs, 'reference')}"
                 + (f" and {'would add' if result.dry_run else 'added'} {metas} CSP <meta>" if metas else "")
-                + f" in {s['files_changed']} file{'s' * (s['files_changed'] != 1)}; "
-                f"{s['unfixed']} finding{'s' * (s['unfixed'] != 1)} left as is"
-                + (f"; {s['files_skipped']} file(s) not rewritten" if s["files_skipped"] else "") + "\n")
+                + f" in {plural(s['files_changed'], 'file')}; {plural(s['unfixed'], 'finding')} left as is"
+                + (f"; {plural(s['files_skipped'], 'file')} not rewritten" if s["files_skipped"] else "")
+                + "\n")

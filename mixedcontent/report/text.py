@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from ..model import ReportOptions, ScanResult
+from ..model import Finding, ReportOptions, ScanError, ScanResult
+from ..wording import plural
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
 
@@ -32,8 +34,20 @@ def safe(s: str) -> str:
                         else f"\\u{ord(m.group()):04x}", s)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def unscanned(errors: Sequence[ScanError]) -> str:
+    """What the summaries say about ``errors``: "1 file could not be scanned", "2 URLs could not be
+    scanned", "1 file and 2 URLs ...": an error about a URL (a crawled page or stylesheet, an archived
+    record) is about that URL, not about a file."""
+    at_urls = sum(1 for e in errors if e.url is not None)
+    parts = [plural(n, noun) for n, noun in ((len(errors) - at_urls, "file"), (at_urls, "URL")) if n]
+    return " and ".join(parts) + " could not be scanned"
+
+
+def severities(live: Sequence[Finding]) -> str:
+    """Findings by severity, "1 error, 2 warnings, 1 info" ("" without any)."""
+    sev = Counter(f.severity.value for f in live)
+    return ", ".join(plural(sev[s], s, "info" if s == "info" else None)
+                     for s in ("error", "warning", "info") if sev[s])
 
 
 def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
@@ -49,19 +63,18 @@ def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None)
     for e in result.errors:
         out.write(f"{safe(e.where)}: error: {safe(e.message)}\n")
     live = [f for f in result.findings if f.suppressed_by is None]
-    sev = Counter(str(f.severity) for f in live)
-    parts = [f"{sev[s]} {s}{'' if sev[s] == 1 else 's'}" for s in ("error", "warning", "info") if sev[s]]
+    parts = severities(live)
     codes = Counter(f.code for f in live)
-    line = _plural(len(live), "finding")
+    line = plural(len(live), "finding")
     if parts:
-        line += f" ({', '.join(parts)})"
-    line += f" in {_plural(result.pages, 'page')}, {_plural(result.stylesheets, 'stylesheet')}"
+        line += f" ({parts})"
+    line += f" in {plural(result.pages, 'page')}, {plural(result.stylesheets, 'stylesheet')}"
     if codes:
         line += ": " + ", ".join(f"{c} ×{n}" for c, n in sorted(codes.items()))
         categories = Counter(str(f.category) for f in live)
         line += "; " + ", ".join(f"{c} {n}" for c, n in sorted(categories.items()))
     if result.errors:
-        line += f"; {_plural(len(result.errors), 'file')} could not be scanned"
+        line += f"; {unscanned(result.errors)}"
     if result.suppressed:
         line += f"; {result.suppressed} suppressed"
     out.write(line + "\n")

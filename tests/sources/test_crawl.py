@@ -553,3 +553,13 @@ def test_crawl_report_validates_against_the_json_schema(run) -> None:  # type: i
     jsonschema.validate(c.report, schema, cls=jsonschema.Draft202012Validator)
     assert c.report["target"] == {"kind": "site", "inputs": [srv.url("site.example", "/")], "base_url": None}
     assert len(c.report["findings"]) == 3 and len(c.report["errors"]) == 1
+
+
+def test_progress_line_counts_agree_with_their_nouns() -> None:
+    from mixedcontent.progress import describe
+    from mixedcontent.sources.crawl import CrawlStats
+
+    assert describe(CrawlStats(pages=1, queued=0, stylesheets=1, errors=1, requests=1)) == \
+        "1 page, 0 queued, 1 stylesheet, 1 request, 1 error"
+    assert describe(CrawlStats(pages=2, stylesheets=0, errors=3, requests=5)) == \
+        "2 pages, 0 queued, 0 stylesheets, 5 requests, 3 errors"
