@@ -122,7 +122,8 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="do not honour data-mixedcontent-ignore attributes or CSS ignore comments")
     s.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
     s.add_argument("--no-config", action="store_true", help="read no configuration file")
-    s.add_argument("--strict", action="store_true", default=None, help="exit 2 when any file could not be scanned")
+    s.add_argument("--strict", action="store_true", default=None,
+                   help="exit 2 when any file or URL could not be scanned")
     s.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="worker processes for large scans (default: one per CPU; 1 = no workers)")
     s.add_argument("--follow-symlinks", action="store_true", default=None,

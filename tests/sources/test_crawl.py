@@ -555,6 +555,14 @@ def test_crawl_report_validates_against_the_json_schema(run) -> None:  # type: i
     assert len(c.report["findings"]) == 3 and len(c.report["errors"]) == 1
 
 
+def test_a_page_that_could_not_be_fetched_is_a_url_not_a_file(run) -> None:  # type: ignore[no-untyped-def]
+    with hosting({"/": Page(MIXED + '<a href="/gone.html">g</a>')}) as (_, srv):
+        c = crawl(run, srv, "--retries", "0", fmt="text")
+    lines = c.out.splitlines()
+    assert f"{srv.url('site.example', '/gone.html')}: error: HTTP 404" in lines
+    assert lines[-1].endswith("; 1 URL could not be scanned") and "file" not in lines[-1]
+
+
 def test_progress_line_counts_agree_with_their_nouns() -> None:
     from mixedcontent.progress import describe
     from mixedcontent.sources.crawl import CrawlStats
