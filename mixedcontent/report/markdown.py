@@ -17,7 +17,7 @@ from typing import TextIO
 from ..model import Applicability, Finding, ScanResult
 from ..wording import plural
 from .text import host as _host
-from .text import safe, severities, unscanned
+from .text import label, safe, severities, unscanned
 
 FIRST_FINDINGS = 30
 TOP_HOSTS = 15
@@ -40,12 +40,6 @@ def code(text: str) -> str:
 
 def _where(f: Finding) -> str:
     return f"{f.where}:{f.line}:{f.column}" if f.line is not None else f.where
-
-
-def _element(f: Finding) -> str:
-    if f.element is None:
-        return ""
-    return f"<{f.element} {f.attribute}>" if f.attribute else f"<{f.element}>"
 
 
 def headline(result: ScanResult) -> str:
@@ -91,10 +85,10 @@ def write(result: ScanResult, out: TextIO) -> None:
     if findings:
         shown = findings[:FIRST_FINDINGS]
         title = "Findings" if len(findings) <= FIRST_FINDINGS else f"First {len(shown)} of {len(findings)} findings"
-        lines += [f"### {title}", "", "| location | code | severity | element | URL |", "|---|---|---|---|---|"]
+        lines += [f"### {title}", "", "| location | code | severity | found in | URL |", "|---|---|---|---|---|"]
         for f in shown:
             sev = f.severity.value + (" (suppressed)" if f.suppressed_by is not None else "")
-            element = _element(f)
+            element = label(f)
             lines.append(f"| {code(_where(f))} | {f.code} {f.name} | {sev} | {code(element) if element else ''} | "
                          f"{code(f.url) if f.url else ''} |")
         lines.append("")

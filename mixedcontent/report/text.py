@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from ..model import Finding, ReportOptions, ScanError, ScanResult
+from ..model import Context, Finding, ReportOptions, ScanError, ScanResult
 from ..wording import plural
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
@@ -32,6 +32,31 @@ def safe(s: str) -> str:
     """Escape control characters (C0, C1, bidi overrides, lone surrogates) as \\xNN / \\uNNNN."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
                         else f"\\u{ord(m.group()):04x}", s)
+
+
+def label(f: Finding) -> str:
+    """Where a finding's reference sits, as a person reads it: ``<img src>``, "CSS background-image in
+    <style>", "@font-face src in stylesheet", "@import in <style>", "style attribute of <div>",
+    "Strict-Transport-Security: max-age"; "" when the finding names no element."""
+    element, attribute = f.element, f.attribute or ""
+    if not element:
+        return ""
+    if f.context is Context.HEADER:  # docs/json-report.md: the header (or http, tls) and what in it
+        if element in ("http", "tls"):
+            return f"{element.upper() if element == 'tls' else element} {attribute}".strip()
+        return f"{element}: {attribute}" if attribute else f"{element} header"
+    css = f.context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
+        f.context is Context.SRCDOC and (element.startswith("@") or element == "style" and attribute != "style"))
+    if css:  # extract.css: element "@import", "@font-face" or "style"; attribute the property
+        what = ("@import" if element == "@import" else "@font-face src" if element == "@font-face"
+                else f"CSS {attribute}")
+        where = "stylesheet" if f.context is Context.STYLESHEET else "<style>"
+        text = f"{what} in {where}"
+    elif f.context is Context.STYLE_ATTRIBUTE or attribute == "style":
+        text = f"style attribute of <{element}>"
+    else:
+        text = f"<{element} {attribute}>" if attribute else f"<{element}>"
+    return text + " in <iframe srcdoc>" if f.context is Context.SRCDOC else text
 
 
 def unscanned(errors: Sequence[ScanError]) -> str:
