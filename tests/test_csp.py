@@ -239,6 +239,29 @@ def test_meta_snippet_says_what_a_meta_policy_cannot_do(run, tmp_path) -> None:
         assert word in notes
 
 
+def test_snippet_comments_show_their_text_as_written(run, tmp_path) -> None:
+    # a comment decodes nothing: "csp command's" is written with its quote, not as &#x27;
+    d = csp_json(run, site(tmp_path, '<img src="http://cdn.example/a.png">'))
+    why = "not proven safe: the https twins were not checked (the csp command's probe option checks them)"
+    assert d["snippets"]["meta"]["text"] == (
+        f"<!-- not yet: {why} -->\n"
+        '<!-- <meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests"> -->\n')
+    iis = d["snippets"]["iis"]["text"]
+    assert f'<!-- not yet: {why}. <add name="Content-Security-Policy" value="upgrade-insecure-requests" /> -->' in iis
+    assert "&#x27;" not in iis and "&#x27;" not in d["snippets"]["meta"]["text"]
+    assert "'self'" in iis  # the Report-Only policy's quotes, in an attribute value, stay as they are
+
+
+def test_origins_a_policy_cannot_name_are_left_out_and_said(run, tmp_path) -> None:
+    html = '<img src="http://a;b.example/x.png"><img src="http://a$b.example/y.png"><img src="http://ok.example/z.png">'
+    d = csp_json(run, site(tmp_path, html))
+    policy = next(h["value"] for h in d["headers"] if h["name"] == "Content-Security-Policy-Report-Only")
+    assert policy.startswith("default-src 'self'; img-src 'self' https://ok.example; form-action 'self'; report-uri ")
+    assert "$" not in d["snippets"]["nginx"]["text"]
+    assert ("2 origins are left out of the allowlist: a CSP source can only name host names of letters, digits and "
+            "hyphens ('https://a$b.example', 'https://a;b.example').") in d["notes"]
+
+
 def test_meta_snippet_carries_upgrade_when_safe(run, tmp_path) -> None:
     d = csp_json(run, site(tmp_path, "<p>x"))
     assert d["snippets"]["meta"]["text"] == (
