@@ -45,10 +45,11 @@ _WHERE_LIMIT = 5
 # characters a header value in a server config cannot carry literally, or that CSP itself uses as
 # separators, percent-encoded in the report URI
 _URI_ESCAPES = {c: f"%{ord(c):02X}" for c in ' "\'\\$;,{}<>`'}
-# CSP3 §2.3.1 host-source: scheme "://" host-char (ALPHA / DIGIT / "-") labels, an optional port; the URL
-# parser takes host names CSP cannot write (a$b.example, a;b.example), and written in a policy they
-# would break it (";" ends a directive) or the server config around it (nginx's $, Caddy's {})
-_HOST_SOURCE = re.compile(r"https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
+# CSP3 §2.3.1 host-source: scheme-part "://" labels of host-char (ALPHA / DIGIT / "-"), an optional
+# port; the URL parser takes host names CSP cannot write (a$b.example, a;b.example), and written in a
+# policy they would break it (";" ends a directive) or the server config around it (nginx's $, Caddy's {})
+_HOST_SOURCE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://"
+                          r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
 
 
 class Readiness(StrEnum):
