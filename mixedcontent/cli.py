@@ -890,7 +890,9 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             raise UsageError(f"{flag} applies only with --hosts")
     url = urls.resolve(args.url, "about:blank")
     if url is None or urls.scheme(url) not in ("http:", "https:"):
-        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}")
+        meant = urls.meant_url(args.url)
+        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}"
+                         + (f" (did you mean {meant}?)" if meant else ""))
     options = _audit_options(args)
 
     def log(message: str) -> None:

@@ -68,15 +68,23 @@ def test_missing_path_is_one_line_exit_2(run) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.parametrize("given", ["example.org", "www.example.org/docs/", "site.example:8443"])
-def test_missing_path_that_looks_like_a_host_suggests_its_url(run, given: str) -> None:  # type: ignore[no-untyped-def]
+def test_missing_path_that_looks_like_a_host_suggests_its_url(run, given: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # where nothing has these names
     r = run("scan", given)
     assert (r.code, r.out) == (2, "")
     assert r.err == (f"mixedcontent: {given}: no such file or directory (to crawl the website, give its URL: "
                      f"https://{given})\n")
 
 
+def test_audit_of_a_host_name_suggests_its_url(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("audit", "example.org")
+    assert (r.code, r.err) == (2, "mixedcontent: audit needs an http:// or https:// URL, got 'example.org' "
+                                  "(did you mean https://example.org?)\n")
+
+
 @pytest.mark.parametrize("given", ["index.html", "public/site.css", "build", "report.json"])
-def test_missing_file_names_get_no_url_suggestion(run, given: str) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file_names_get_no_url_suggestion(run, given: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # where nothing has these names
     assert run("scan", given).err == f"mixedcontent: {given}: no such file or directory\n"
 
 

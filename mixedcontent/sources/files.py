@@ -16,7 +16,6 @@ reported as an error entry.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from urllib.parse import quote, unquote
 
 from ada_url import URL
 
+from .. import urls
 from ..errors import InputError
 from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 
@@ -109,20 +109,13 @@ class Root:
         return f"{self.prefix}{rel}" if self.prefix else rel
 
 
-# a host name (dotted labels, an alphabetic top-level label), an optional port and path: "example.org",
-# "www.example.org/docs/"; the top-level label must not be a file suffix this tool reads ("index.html")
-_HOST_LIKE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})(?::[0-9]{1,5})?(?:/.*)?",
-                        re.IGNORECASE | re.DOTALL)
-_FILE_SUFFIXES = frozenset(("html", "htm", "xhtml", "shtml", "css", "warc", "arc", "gz", "txt", "md", "xml", "json"))
-
-
 def missing_input(given: str) -> InputError:
     """The error for an input that does not exist; one that looks like a host name gets the URL it
     may have meant (``example.org`` -> ``https://example.org``)."""
-    m = _HOST_LIKE.fullmatch(given)
-    if m is None or m.group(1).lower() in _FILE_SUFFIXES:
+    meant = urls.meant_url(given)
+    if meant is None:
         return InputError(f"{given}: no such file or directory")
-    return InputError(f"{given}: no such file or directory (to crawl the website, give its URL: https://{given})")
+    return InputError(f"{given}: no such file or directory (to crawl the website, give its URL: {meant})")
 
 
 def _base_for(base_url: str) -> str:
