@@ -117,6 +117,11 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="judge pages as a browser with scripting disabled would (<noscript> content is live)")
     s.add_argument("--no-inline-ignores", action="store_true",
                    help="do not honour data-mixedcontent-ignore attributes or CSS ignore comments")
+    s.add_argument("--exclude-url", action="append", metavar="REGEX",
+                   help="no finding about a URL the regular expression REGEX matches (Python re.search in the "
+                        "absolute URL, as the report's url field shows it: '^http://legacy\\.example\\.com/', "
+                        "'cdn\\.example'); such a URL is never probed, read as a stylesheet, followed by a crawl "
+                        "or rewritten by fix (repeatable; config: exclude-urls)")
     s.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
     s.add_argument("--no-config", action="store_true", help="read no configuration file")
     s.add_argument("--strict", action="store_true", default=None, help="exit 2 when any file could not be scanned")
@@ -409,6 +414,9 @@ def _options(args: argparse.Namespace) -> _Options:
         if value is not None:
             merged[key] = tuple(value) if isinstance(value, list) else value
             flags.add(key)
+    if args.exclude_url is not None:
+        merged["exclude-urls"] = tuple(args.exclude_url)
+        flags.add("exclude-url")
     merged.flags = frozenset(flags)
     return merged
 
@@ -435,6 +443,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
             per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
             baseline=baseline, inline_ignores=not args.no_inline_ignores,
             root=None if options.get("root") is None else str(options["root"]),
+            exclude_urls=options.get("exclude-urls", ()),  # type: ignore[arg-type]
         )
     except SettingError as e:
         if e.key in options.flags or options.config is None or e.key not in options:

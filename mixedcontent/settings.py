@@ -14,6 +14,7 @@ to the file's directory.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,8 @@ class ScanSettings:
     inline_ignores: bool = True  # honour data-mixedcontent-ignore and CSS comment markers
     # files given on their own are served from this directory (None: the working directory)
     root: str | None = None
+    # docs/configuration.md#excluding-urls: regular expressions searched in each reference's absolute URL
+    exclude_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalised values are set once, here
@@ -70,6 +73,7 @@ class ScanSettings:
             pairs.append((glob, code_prefixes(codes, "per-path-ignores", f"per-path-ignores.{glob}")))
         set_(self, "per_path_ignores", tuple(pairs))
         set_(self, "baseline", frozenset(self.baseline))
+        set_(self, "exclude_urls", url_patterns(self.exclude_urls, "exclude-url"))
 
 
 def base_directory_url(text: object) -> str:
@@ -89,7 +93,7 @@ CONFIG_KEYS: dict[str, type] = {
     "base-url": str, "assume-https": bool, "csp-header": str, "no-scripting": bool, "select": list,
     "ignore": list, "per-path-ignores": dict, "fail-on": str, "jobs": int, "follow-symlinks": bool,
     "follow-symlinks-outside": bool, "max-file-size": int, "format": str, "baseline": str, "strict": bool,
-    "root": str,
+    "root": str, "exclude-urls": list,
 }
 
 
@@ -136,7 +140,9 @@ def load_config(path: str) -> dict[str, Any]:
             raise UsageError(f"config {path}: unknown key {key!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
         if expected is int and isinstance(value, bool) or not isinstance(value, expected):
             raise UsageError(f"config {path}: {key} must be a {expected.__name__}, got {value!r}")
-        if norm in ("select", "ignore"):
+        if norm == "exclude-urls":
+            out[norm] = url_patterns(value, "exclude-urls", f"config {path}: {key}")
+        elif norm in ("select", "ignore"):
             out[norm] = code_prefixes(value, norm, f"config {path}: {key}")
         elif norm == "per-path-ignores":
             pairs = []
@@ -156,6 +162,24 @@ def load_config(path: str) -> dict[str, Any]:
         else:
             out[norm] = value
     return out
+
+
+def url_patterns(values: object, key: str = "exclude-url", where: str | None = None) -> tuple[str, ...]:
+    """Validate ``--exclude-url`` regular expressions (Python ``re`` syntax): each must compile. ``key`` is
+    the setting they belong to, ``where`` how the message names it."""
+    where = where or key
+    if isinstance(values, str):
+        values = (values,)
+    if not isinstance(values, (list, tuple)):
+        raise SettingError(key, f"{where} must be a list of regular expressions, got {values!r}")
+    for v in values:
+        if not isinstance(v, str):
+            raise SettingError(key, f"{where}: patterns must be strings, got {v!r}")
+        try:
+            re.compile(v)
+        except re.error as e:
+            raise SettingError(key, f"{where}: {v!r} is not a valid regular expression: {e}") from None
+    return tuple(values)
 
 
 def code_prefixes(values: object, key: str = "select", where: str | None = None) -> tuple[str, ...]:
