@@ -28,8 +28,8 @@ from typing import Any, TextIO
 
 from ..model import Applicability, Finding, ScanResult
 from ..rules import RULES
+from .text import fix_outlook, safe
 from .text import host as _host
-from .text import safe
 
 CONTEXT_CHARS = 120  # characters of the source line shown on each side of the reference
 _BAR_WIDTH = 180
@@ -281,7 +281,7 @@ def write(result: ScanResult, out: TextIO) -> None:
     codes = sorted({f.code for f in findings})
     rules = {code: _rule_summary(code) for code in codes}
     severities = Counter(f.severity.value for f in live)
-    fixable = sum(1 for f in live if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY_ONLY)
+    outlook = fix_outlook(result, lambda text: f"<code>{_e(text)}</code>")  # docs/fix.md#what-scan-says
     csp = (f"default-src 'none'; style-src '{_hash(_STYLE)}'; script-src '{_hash(_SCRIPT)}'; base-uri 'none'; "
            "form-action 'none'")
     parts = [
@@ -295,7 +295,7 @@ def write(result: ScanResult, out: TextIO) -> None:
         f"<p id='totals'><span id='total'>{len(live)}</span> findings "
         f"({severities['error']} errors, {severities['warning']} warnings, {severities['info']} info) in "
         f"{result.pages} pages and {result.stylesheets} stylesheets; {len(result.errors)} could not be scanned; "
-        f"{result.suppressed} suppressed; {fixable} fixable by <code>mixedcontent fix</code>. "
+        f"{result.suppressed} suppressed" + (f"; {outlook}" if outlook else "") + ". "
         f"Target: {_e(', '.join(result.target.inputs))}"
         + (f" at {_e(result.target.base_url)}" if result.target.base_url else "") + ".</p>",
         "<div class='summary'>",
