@@ -419,13 +419,17 @@ def _given_keys(args: argparse.Namespace) -> set[str]:
     return {d.replace("_", "-") for d in getattr(args, "given", ())}
 
 
-def _given_dests(argv: list[str]) -> frozenset[str]:
-    """The dests the command line sets itself: the same parse, with no option having a default."""
-    bare = _parser(io.StringIO())
-    for p in (bare, *bare.commands.values()):
-        for action in p._actions:
-            action.default = argparse.SUPPRESS
-    return frozenset(vars(bare.parse_args(argv)))
+def _given_dests(parser: _Parser, argv: list[str]) -> frozenset[str]:
+    """The dests the command line sets itself: the same parse again, with no option having a default
+    (then restored)."""
+    saved = [(a, a.default) for p in (parser, *parser.commands.values()) for a in p._actions]
+    for action, _ in saved:
+        action.default = argparse.SUPPRESS
+    try:
+        return frozenset(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in saved:
+            action.default = default
 
 
 def _known_keys(parser: _Parser) -> dict[str, frozenset[str]]:
@@ -444,7 +448,7 @@ def configure(args: argparse.Namespace, argv: list[str], parser: _Parser) -> Non
     ``given`` (dests set on the command line), ``config_file``, ``config_values`` and ``configured``
     (the keys the file decided)."""
     command = parser.commands[args.command]
-    args.given = _given_dests(argv)
+    args.given = _given_dests(parser, argv)
     args.config_file, args.config_values, args.configured = None, {}, frozenset()
     path = None if getattr(args, "no_config", False) else (getattr(args, "config", None) or find_config())
     if path is None:
