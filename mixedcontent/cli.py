@@ -28,6 +28,8 @@ from .rewrite import write_atomic
 from .rules import RULES
 from .scan import is_url, scan_archives, scan_files, scan_rendered, scan_site
 from .settings import (
+    CONFIG_NAMES,
+    CONFIG_ONLY,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_FILE_SIZE,
     FAIL_ON,
@@ -59,9 +61,11 @@ configuration, no input, a missing path or an internal error (unreadable single 
 as errors and do not change the exit code unless --strict).
 
 configuration: [tool.mixedcontent] in pyproject.toml, or mixedcontent.toml (top-level keys), found in
-the current directory or a parent; keys are the long option names (base-url, select, ignore,
-fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win. A path in
-the file (baseline) is relative to the file's directory.
+the current directory or a parent; every option has a key, its long name (base-url, select, fail-on,
+timeout, resolve, cacert, probe, ...; --exclude-url's is the list exclude-urls; none for --config,
+--no-config, --write-baseline), plus per-path-ignores = {"legacy/**" = ["MC1"]}. A table
+[tool.mixedcontent.scan] (fix, csp, audit) holds one command's keys. Flags win. A path in the file
+(baseline, cacert, output, ...) is relative to the file's directory.
 
 suppression: data-mixedcontent-ignore="MC101" on an element or an ancestor (empty = every code);
 /* mixedcontent-ignore: MC101 */ in CSS covers its own line and the next; --baseline FILE.
@@ -95,6 +99,7 @@ def stderr_line(message: str) -> str:
 
 class _Parser(argparse.ArgumentParser):
     out: TextIO | None = None  # where --help and --version go: set per instance by _parser()
+    commands: dict[str, _Parser]  # the subcommands' parsers (on the top-level parser)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # stderr_line names the program already: "mixedcontent: scan: ...", not "mixedcontent: mixedcontent scan:"
@@ -120,6 +125,11 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="judge pages as a browser with scripting disabled would (<noscript> content is live)")
     s.add_argument("--no-inline-ignores", action="store_true",
                    help="do not honour data-mixedcontent-ignore attributes or CSS ignore comments")
+    s.add_argument("--exclude-url", action="append", metavar="REGEX",
+                   help="no finding about a URL the regular expression REGEX matches (Python re.search in the "
+                        "absolute URL, as the report's url field shows it: '^http://legacy\\.example\\.com/', "
+                        "'cdn\\.example'); such a URL is never probed, read as a stylesheet, followed by a crawl "
+                        "or rewritten by fix (repeatable; config: exclude-urls)")
     s.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
     s.add_argument("--no-config", action="store_true", help="read no configuration file")
     s.add_argument("--strict", action="store_true", default=None,
@@ -214,7 +224,7 @@ def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     settings = ProbeSettings(net=net_settings(args), cache_file=getattr(args, "probe_cache", None),
                              cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
     if not getattr(args, "probe", False):
-        if getattr(args, "probe_cache", None) is not None:
+        if given(args, "probe_cache"):
             raise UsageError("--probe-cache cannot be used with --no-probe"
                              if getattr(args, "probe_on_by_default", False) else "--probe-cache needs --probe")
         return None
@@ -264,7 +274,7 @@ _CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"),
 def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _refuse_render(args, "a crawl")
     for flag, attr in _DISK_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
     crawl = crawl_settings(args)
     opts = _options(args)
@@ -313,7 +323,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
 
 
-def _parser(out: TextIO) -> argparse.ArgumentParser:
+def _parser(out: TextIO) -> _Parser:
     p = _Parser(prog="mixedcontent", description=_DESCRIPTION,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mixedcontent {__version__}")
@@ -390,7 +400,111 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
                         "with it (as --select and --ignore take prefixes)")
     for parser in (p, s, fx, r):
         parser.out = out
+    p.commands = dict(sub.choices)
     return p
+
+
+# ---- configuration files (docs/configuration.md): every option has a key ------------------------------
+
+# options with no configuration key, and why (tests/test_settings.py checks every other option has one)
+NOT_CONFIG = {
+    "help": "prints the help and exits",
+    "config": "names the configuration file itself",
+    "no-config": "says to read no configuration file",
+    "write-baseline": "a one-off action (record today's findings, then exit 0): in a file it would turn every "
+                      "scan into a passing run",
+    "hosts": "audit's input, like the URL and PATH arguments (targets are never configured)",
+}
+
+
+def config_key(action: argparse.Action) -> str | None:
+    """The configuration key of an option (None: a positional argument, or an option in NOT_CONFIG)."""
+    names = [o[2:] for o in action.option_strings if o.startswith("--")]
+    if not names or names[0] in NOT_CONFIG:
+        return None
+    return CONFIG_NAMES.get(names[0], names[0])
+
+
+def given(args: argparse.Namespace, dest: str) -> bool:
+    """Was the option stored at ``dest`` given on the command line (not by the configuration file)?
+    Checks that a flag does not apply to a run ask this: a configured value that does not apply to a
+    run (crawl limits in a directory scan, ``render-timeout`` without ``render``) is not used."""
+    dests = getattr(args, "given", None)
+    return dest in dests if dests is not None else getattr(args, dest, None) not in (None, False, [])
+
+
+def _given_keys(args: argparse.Namespace) -> set[str]:
+    return {d.replace("_", "-") for d in getattr(args, "given", ())}
+
+
+def _given_dests(parser: _Parser, argv: list[str]) -> frozenset[str]:
+    """The dests the command line sets itself: the same parse again, with no option having a default
+    (then restored)."""
+    saved = [(a, a.default) for p in (parser, *parser.commands.values()) for a in p._actions]
+    for action, _ in saved:
+        action.default = argparse.SUPPRESS
+    try:
+        return frozenset(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in saved:
+            action.default = default
+
+
+def _known_keys(parser: _Parser) -> dict[str, frozenset[str]]:
+    """The configuration keys of each command (the commands that read a site take its config-only keys too)."""
+    known = {}
+    for name, command in parser.commands.items():
+        keys = {key for a in command._actions if (key := config_key(a)) is not None}
+        known[name] = frozenset(keys | (CONFIG_ONLY if "base-url" in keys else set()))
+    return known
+
+
+def configure(args: argparse.Namespace, argv: list[str], parser: _Parser) -> None:
+    """Read the configuration file (``--config FILE``, else the nearest one, none with ``--no-config``) and
+    put its values for this command's options into ``args`` wherever the command line gave none
+    (docs/configuration.md). Types are checked by ``load_config``, choices here; ``args`` also gets
+    ``given`` (dests set on the command line), ``config_file``, ``config_values`` and ``configured``
+    (the keys the file decided)."""
+    command = parser.commands[args.command]
+    args.given = _given_dests(parser, argv)
+    args.config_file, args.config_values, args.configured = None, {}, frozenset()
+    path = None if getattr(args, "no_config", False) else (getattr(args, "config", None) or find_config())
+    if path is None:
+        return
+    actions = {key: a for a in command._actions if (key := config_key(a)) is not None}
+    values = load_config(path, args.command, _known_keys(parser))
+    configured = set()
+    for key, value in values.items():
+        action = actions.get(key)
+        if action is None:
+            configured.add(key)  # a setting the scan reads from the file (select for fix, per-path-ignores)
+            continue
+        if action.dest in args.given:
+            continue  # the command line wins
+        if action.choices is not None and value not in action.choices:
+            raise UsageError(f"config {path}: {key} must be one of {', '.join(map(str, action.choices))} for "
+                             f"`mixedcontent {args.command}`, got {value!r}")
+        if isinstance(action, argparse._StoreFalseAction):
+            value = not value
+        elif isinstance(action, argparse._AppendAction):
+            value = list(value)
+        setattr(args, action.dest, value)
+        configured.add(key)
+    args.config_file, args.config_values, args.configured = path, values, frozenset(configured)
+
+
+def _attributed(e: MixedContentError, args: argparse.Namespace | None) -> str:
+    """The one-line message of ``e``; a bad value the configuration file gave is named by the file and
+    its key (``config FILE: timeout must be ...``), as the command line names a flag's."""
+    message = str(e)
+    path = getattr(args, "config_file", None)
+    if path is None or message.startswith("config "):
+        return message
+    key = e.key if isinstance(e, SettingError) else message.split(" ", 1)[0].rstrip(":")
+    key = CONFIG_NAMES.get(key.lstrip("-"), key.lstrip("-"))
+    if key in getattr(args, "configured", ()) and (message.startswith("--") or isinstance(e, SettingError)):
+        return f"config {path}: {message.removeprefix('--')}"
+    return message
 
 
 class _Options(dict[str, object]):
@@ -408,26 +522,20 @@ class _Options(dict[str, object]):
 
 
 def _options(args: argparse.Namespace) -> _Options:
-    """Command-line flags over configuration over defaults, keyed by long option name."""
-    merged = _Options()
-    if not args.no_config:
-        path = args.config or find_config()
-        if path is not None:
-            merged.update(load_config(path))
-            merged.config = path
-            # files given on their own are served from the configuration file's directory unless it names
-            # a root (load_config makes the paths it holds relative to its directory)
-            here = os.path.dirname(os.path.abspath(path))
-            merged["root"] = os.path.join(here, str(merged["root"])) if "root" in merged else here
-    flags = set()
+    """Command-line flags over configuration over defaults, keyed by long option name (``configure`` has
+    read the configuration: its values for this command's options are in ``args`` already)."""
+    merged = _Options(getattr(args, "config_values", {}))
+    merged.config = getattr(args, "config_file", None)
     for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
                 "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict", "select",
-                "ignore"):
+                "ignore", "exclude-url"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
-            merged[key] = tuple(value) if isinstance(value, list) else value
-            flags.add(key)
-    merged.flags = frozenset(flags)
+            merged[CONFIG_NAMES.get(key, key)] = tuple(value) if isinstance(value, list) else value
+    if merged.config is not None and "root" not in merged:
+        # files given on their own are served from the configuration file's directory unless it names a root
+        merged["root"] = os.path.dirname(os.path.abspath(merged.config))
+    merged.flags = frozenset(CONFIG_NAMES.get(k, k) for k in _given_keys(args))
     return merged
 
 
@@ -453,6 +561,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
             per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
             baseline=baseline, inline_ignores=not args.no_inline_ignores,
             root=None if options.get("root") is None else str(options["root"]),
+            exclude_urls=options.get("exclude-urls", ()),  # type: ignore[arg-type]
         )
     except SettingError as e:
         if e.key in options.flags or options.config is None or e.key not in options:
@@ -497,17 +606,19 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     engine = engine_settings(args)
     if any(is_url(p) for p in args.paths):
         for flag, attr in _ENGINE_FLAGS:
-            if getattr(args, attr, None) is not None:
+            if given(args, attr):
                 raise UsageError(f"{flag} applies to directories and web archives, not to a crawl")
         return _cmd_crawl(args, stdout, stderr)
     if any(is_archive(p) for p in args.paths):
         return _cmd_archive(args, engine, stdout, stderr)
     if engine.shards is not None and not engine.distributed:
-        raise UsageError("--shards needs --workers or --scheduler when scanning a directory")
+        if given(args, "shards"):
+            raise UsageError("--shards needs --workers or --scheduler when scanning a directory")
+        engine = replace(engine, shards=None)  # a configured shard directory is for cluster runs
     if engine.distributed and getattr(args, "probe", False):
         raise UsageError("--probe does not run on --workers/--scheduler yet: scan without them to probe")
     for flag, attr in _CRAWL_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies only when scanning a URL (a live site)")
     opts = _options(args)
     settings = _settings(opts, args)
@@ -559,7 +670,7 @@ def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderS
     timeout, jobs = getattr(args, "render_timeout", None), getattr(args, "render_jobs", None)
     if not getattr(args, "render", False):
         for flag, value in (("--render-timeout", timeout), ("--render-jobs", jobs)):
-            if value is not None:
+            if value is not None and given(args, flag[2:].replace("-", "_")):
                 raise UsageError(f"{flag} needs --render")
         return None
     if not settings.scripting:
@@ -571,7 +682,7 @@ def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderS
 
 
 def _refuse_render(args: argparse.Namespace, what: str) -> None:
-    if getattr(args, "render", False):
+    if given(args, "render") and args.render:
         raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
 
 
@@ -610,9 +721,9 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     if not all(is_archive(p) for p in args.paths):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
     for flag, attr in _SITE_ONLY + _CRAWL_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
-    if getattr(args, "probe", False):
+    if given(args, "probe") and args.probe:
         raise UsageError("--probe does not apply to web archives yet")
     _refuse_render(args, "web archives")
     opts = _options(args)
@@ -752,6 +863,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     a.add_argument("--select", action="append", metavar="PREFIX", help="report only codes starting with PREFIX")
     a.add_argument("--ignore", action="append", metavar="PREFIX", help="do not report codes starting with PREFIX")
     a.add_argument("--strict", action="store_true", help="exit 2 when some check could not be made")
+    a.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
+    a.add_argument("--no-config", action="store_true", help="read no configuration file")
     t = a.add_argument_group("TLS (docs/audit.md#tls: MC510-MC515)")
     t.add_argument("--no-tls-check", action="store_true",
                    help="do not scan the https port's TLS (protocol versions, certificate, Mozilla profile, HTTP/2)")
@@ -819,7 +932,7 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             raise _nothing_crawled(crawl, result)
     else:
         for flag, attr in _CRAWL_ONLY:
-            if getattr(args, attr, None) is not None:
+            if given(args, attr):
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
         settings = _settings(_options(args), args)
         render = render_settings(args, settings)
@@ -886,7 +999,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return _cmd_audit_hosts(args, stdout, stderr)
     for flag, attr in (("--rows", "rows"), ("--parallel", "parallel"), ("--host-timeout", "host_timeout"),
                        ("--workers", "workers"), ("--scheduler", "scheduler")):
-        if getattr(args, attr) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies only with --hosts")
     url = urls.resolve(args.url, "about:blank")
     if url is None or urls.scheme(url) not in ("http:", "https:"):
@@ -983,6 +1096,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = _parser(stdout)
+    args: argparse.Namespace | None = None
     try:
         try:
             args = parser.parse_args(argv)
@@ -991,6 +1105,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         if args.command is None:
             parser.print_help(stdout)
             return 2
+        if args.command != "rule":
+            configure(args, argv, parser)
         if args.command == "scan":
             return _cmd_scan(args, stdout, stderr)
         if args.command == "fix":
@@ -1001,7 +1117,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _cmd_audit(args, stdout, stderr)
         return _cmd_rule(args, stdout)
     except MixedContentError as e:
-        stderr.write(stderr_line(str(e)))
+        stderr.write(stderr_line(_attributed(e, args)))
         return e.exit_code
     except KeyboardInterrupt:
         stderr.write("mixedcontent: interrupted\n")

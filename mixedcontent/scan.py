@@ -410,7 +410,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                     on_page(acted)
             done.append(d)
     loads = [load for d in done for load in d.loads]
-    phase = asyncio.run(drive(sheets, loads, given_sheets)) if loads or given_sheets else StylesheetPhase()
+    phase = asyncio.run(drive(sheets, loads, given_sheets, judging.policy)) if loads or given_sheets else StylesheetPhase()
     held = [h for d in done for h in d.held]
     sheet_findings, sheet_errors, sheet_keys = phase.finish(judging.policy, held if probe is not None else None)
     done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), sheet_findings, sheet_errors),
@@ -466,7 +466,8 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
 
     async def run() -> tuple[_Done, StylesheetPhase, list[ScanError], list[str]]:
         done = _Done("site")
-        async with Crawl(crawl, net, tls_assumed=settings.assume_https, progress=progress) as source:
+        async with Crawl(crawl, net, tls_assumed=settings.assume_https, progress=progress,
+                         excluded=policy.excludes if policy.exclude else None) as source:
             async for doc, follow in source.documents():
                 judged, _ = judge_document(doc, policy, scripting=settings.scripting, probing=probing,
                                            links=follow)
@@ -475,7 +476,7 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
                     done.errors.append(judged.error)
                     continue
                 _take(done, judged, stylesheet_loads(doc, judged))
-            phase = await drive(source, done.loads)
+            phase = await drive(source, done.loads, policy=policy)
             return done, phase, source.errors, source.pages
 
     done, phase, crawl_errors, _ = asyncio.run(run())
@@ -592,7 +593,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
         done = list(runner.run(_archive_task, tasks, [t.key for t in tasks]))
         loads = sorted({load for d in done for load in d.loads})
         source = _ArchiveSheets(archive, runner, digest, settings.max_file_size)
-        phase = asyncio.run(drive(source, loads))
+        phase = asyncio.run(drive(source, loads, policy=policy))
     findings, sheet_errors, sheet_keys = phase.finish(policy)
     # name each stylesheet's findings and errors by its archive and record, like the pages'
     where = {found.url: found for found in source.located.values()}

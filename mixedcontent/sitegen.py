@@ -87,7 +87,7 @@ def settings_for(check: BuildCheck) -> tuple[ScanSettings, str]:
     if check.use_config:
         path = _absolute(check.config_file, check.project_dir) if check.config_file else find_config(check.project_dir)
         if path is not None:
-            config = load_config(path)
+            config = load_config(path, "scan")
             config_dir = os.path.dirname(os.path.abspath(path))
     fail_on = check.fail_on if check.fail_on is not None else str(config.get("fail-on", "error"))
     if fail_on not in FAIL_ON:

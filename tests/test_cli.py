@@ -35,8 +35,9 @@ def test_console_script_and_module_entry_points() -> None:
 def test_findings_exit_1_and_text_summary(run) -> None:  # type: ignore[no-untyped-def]
     r = run("scan", EXAMPLE)
     assert r.code == 1
-    last = r.out.strip().splitlines()[-1]
-    assert last.startswith("26 findings (14 errors, 11 warnings, 1 info) in 6 pages, 2 stylesheets: ")
+    summary, fix = r.out.strip().splitlines()[-2:]  # the counts, then what `fix` would fix
+    assert summary.startswith("26 findings (14 errors, 11 warnings, 1 info) in 6 pages, 2 stylesheets: ")
+    assert fix.startswith("23 of 26 findings can be fixed by `mixedcontent fix ")
     assert "index.html:11:16: MC102 <script src> http://widgets.example/analytics.js is blocked" in r.out
 
 

@@ -1,7 +1,7 @@
 """From judged references to findings, and from findings to the one ``ScanResult``.
 
-- ``Policy``: what decides whether a finding is reported (selection, per-path ignores, inline markers,
-  the baseline), the part of the settings that travels to worker processes;
+- ``Policy``: what decides whether a finding is reported (excluded URLs, selection, per-path ignores,
+  inline markers, the baseline), the part of the settings that travels to worker processes;
 - ``fingerprint``: the stable digest of docs/json-report.md;
 - ``judge_held``: codes (with probe results when ``--probe`` ran), fingerprints, suppression, fixes;
 - ``assemble``: the only place a ``ScanResult`` is made, for every entry point (files, crawl,
@@ -35,7 +35,7 @@ from ..probe import ProbeSettings, probe_key, run_probes
 from ..rewrite import propose_fix
 from ..rules import RULES
 from ..settings import ScanSettings
-from ..suppress import css_marker_lines, inline_reason, path_ignored, selected
+from ..suppress import css_marker_lines, inline_reason, path_ignored, selected, url_excluded
 from ..version import __version__
 from ..wording import plural
 
@@ -49,13 +49,18 @@ class Policy:
     per_path: tuple[tuple[str, tuple[str, ...]], ...] = ()
     baseline: frozenset[str] = frozenset()
     inline: bool = True
+    exclude: tuple[str, ...] = ()  # --exclude-url patterns (validated by ScanSettings)
 
     @classmethod
     def of(cls, s: ScanSettings) -> Policy:
-        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores)
+        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores, s.exclude_urls)
 
     def selects(self, code: str) -> bool:
         return selected(code, self.select, self.ignore)
+
+    def excludes(self, url: str | None) -> bool:
+        """docs/configuration.md#excluding-urls: a URL no finding is about, never probed, fetched or followed."""
+        return url_excluded(url, self.exclude)
 
 
 @pickled_by_fields
@@ -79,7 +84,11 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
     is selected; with it, also every request the probe may turn into MC301/302/303 (docs/rules/index.md)."""
     kept = []
     codes = []
+    exclude = policy.exclude
     for ref in refs:
+        # docs/configuration.md#excluding-urls: an excluded URL is dropped here, before the probe and the fix see it
+        if exclude and url_excluded(ref.url, exclude):
+            continue
         code = decide(ref)
         if probing:
             if code is None and not needs_probe(ref):
@@ -166,7 +175,7 @@ def judge_now(refs: Iterable[Reference], src: SourceText, file: str | None, path
 def served_insecurely(url: str, policy: Policy) -> Finding | None:
     """MC508 (docs/rules/index.md): a page in scope that answered over plain http without redirecting to https.
     Loopback and localhost pages are exempt (they are potentially trustworthy)."""
-    if urls.is_potentially_trustworthy(url) or not policy.selects("MC508"):
+    if urls.is_potentially_trustworthy(url) or not policy.selects("MC508") or policy.excludes(url):
         return None
     finding = header_finding("MC508", f"page {url} is served over plain http without a redirect to https: "
                                       f"nothing on it, forms included, is protected", url)

@@ -27,7 +27,7 @@ from ..model import Category, Context, Destination, Finding, ScanError, ScanResu
 from ..rules import RULES, MessageFacts
 from ..settings import ScanSettings
 from ..sources.browser import RenderedPage, RuntimeVerdict, Verdict
-from ..suppress import path_ignored, selected
+from ..suppress import path_ignored, selected, url_excluded
 from .findings import fingerprint, reassemble
 
 CONFIRMED_BY = "chromium"
@@ -202,6 +202,9 @@ def merge_runtime(
         for v in sorted(page.verdicts, key=_verdict_order):
             # docs/judging.md: loopback and localhost are never mixed (Chromium warns, then loads them)
             if urls.is_potentially_trustworthy(v.url):
+                continue
+            # docs/configuration.md#excluding-urls: no finding is about an excluded URL
+            if url_excluded(v.url, settings.exclude_urls):
                 continue
             # a frame that is itself a page of this run is judged when that page is loaded
             if v.frame_url != page.loaded and v.frame_url in loaded:

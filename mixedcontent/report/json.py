@@ -122,6 +122,9 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "by_category": dict(sorted(Counter(str(f.category) for f in findings).items())),
         "by_severity": {s.value: by_severity[s.value] for s in Severity if by_severity[s.value]},
         "errors": len(result.errors), "suppressed": result.suppressed,
+        # docs/json-report.md#added-fields: directory and file scans only (fix rewrites files)
+        **({"fixable": {str(route): n for route, n in fixable.items()}}
+           if (fixable := result.fixable) is not None else {}),
     }
 
 

@@ -14,10 +14,10 @@ import re
 from collections import Counter
 from typing import TextIO
 
-from ..model import Applicability, Finding, ScanResult
+from ..model import Finding, ScanResult
 from ..wording import plural
+from .text import fix_outlook, label, safe, severities, unscanned
 from .text import host as _host
-from .text import label, safe, severities, unscanned
 
 FIRST_FINDINGS = 30
 TOP_HOSTS = 15
@@ -76,12 +76,9 @@ def write(result: ScanResult, out: TextIO) -> None:
                 rest = sum(n for _, n in ranked[TOP_HOSTS:])
                 lines.append(f"| {plural(len(ranked) - TOP_HOSTS, 'more host')} | {rest} |")
             lines.append("")
-        fixable = [f for f in live if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY_ONLY]
-        if fixable:
-            safe_n = sum(1 for f in fixable if f.fix is not None and f.fix.applicability is Applicability.SAFE)
-            lines += [(f"{plural(len(fixable), 'finding')} can be rewritten by `mixedcontent fix` ({safe_n} proven "
-                       "by the https probe; the others once the probe proves their https twin, or with `--unsafe`)."),
-                      ""]
+        outlook = fix_outlook(result, code)  # docs/fix.md#what-scan-says
+        if outlook is not None:
+            lines += [outlook + ".", ""]
     if findings:
         shown = findings[:FIRST_FINDINGS]
         title = "Findings" if len(findings) <= FIRST_FINDINGS else f"First {len(shown)} of {len(findings)} findings"

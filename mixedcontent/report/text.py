@@ -7,12 +7,13 @@ terminal.
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from ..model import Context, Finding, ReportOptions, ScanError, ScanResult
+from ..model import Context, Finding, FixRoute, ReportOptions, ScanError, ScanResult
 from ..wording import plural
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\n\t]")
@@ -75,6 +76,35 @@ def severities(live: Sequence[Finding]) -> str:
                      for s in ("error", "warning", "info") if sev[s])
 
 
+def _backticks(text: str) -> str:
+    return f"`{safe(text)}`"
+
+
+def fix_outlook(result: ScanResult, code: Callable[[str], str] = _backticks) -> str | None:
+    """docs/fix.md#what-scan-says: one sentence on how many live findings ``mixedcontent fix`` would fix
+    and with which flags (the command as ``code`` writes code: in backticks by default), or None (no live
+    finding, or a crawl or web archives, which fix does not rewrite)."""
+    counts = result.fixable
+    if counts is None or not (total := sum(counts.values())):
+        return None
+    command = code(f"mixedcontent fix {' '.join(shlex.quote(i) for i in result.target.inputs)}")
+    proven, probe = counts[FixRoute.PROVEN], counts[FixRoute.PROBE]
+    proof = f"if the https probe it runs proves {'its twin works' if probe == 1 else 'their twins work'}"
+    if proven or not probe:
+        text = f"{proven} of {plural(total, 'finding')} can be fixed by {command}"
+        more = [f"{probe} more {proof} (or with --unsafe)"] if probe else []
+    else:
+        text = f"{probe} of {plural(total, 'finding')} can be fixed by {command} {proof} (or with --unsafe)"
+        more = []
+    if counts[FixRoute.UNSAFE]:
+        more.append(f"{counts[FixRoute.UNSAFE]} more with --unsafe")
+    if counts[FixRoute.FORMS]:
+        more.append(f"{counts[FixRoute.FORMS]} more with --forms --unsafe")
+    if counts[FixRoute.MANUAL]:
+        more.append(f"{counts[FixRoute.MANUAL]} only by hand")
+    return "; ".join([text, *more])
+
+
 def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
     """One line per finding (a suppressed one, kept by --show-suppressed, says so and why), one per
     error, then the summary; the summary's counts are of live findings."""
@@ -103,3 +133,6 @@ def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None)
     if result.suppressed:
         line += f"; {result.suppressed} suppressed"
     out.write(line + "\n")
+    outlook = fix_outlook(result)
+    if outlook is not None:
+        out.write(outlook + "\n")

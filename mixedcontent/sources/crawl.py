@@ -251,8 +251,11 @@ class Crawl:
     Never raises for network or HTTP problems: they become ``errors`` entries."""
 
     def __init__(self, settings: CrawlSettings, net_settings: NetSettings, *, tls_assumed: bool = False,
-                 progress: Callable[[CrawlStats], None] | None = None) -> None:
+                 progress: Callable[[CrawlStats], None] | None = None,
+                 excluded: Callable[[str], bool] | None = None) -> None:
         self.s = settings
+        # docs/configuration.md#excluding-urls: page URLs (links, sitemap entries) never admitted; start URLs are
+        self.excluded = excluded
         self.net_settings = net_settings
         self.tls_assumed = tls_assumed  # pages judged as https whatever they came over (csp --assume-https)
         self.progress = progress
@@ -300,7 +303,7 @@ class Crawl:
         return urls.scheme(url) in ("http:", "https:") and urls.host(url) in self.hosts
 
     def in_scope(self, url: str) -> bool:
-        if not self.host_in_scope(url):
+        if not self.host_in_scope(url) or self.excluded is not None and self.excluded(url):
             return False
         return self.s.path_prefix is None or URL(url).pathname.startswith(self.s.path_prefix)
 
