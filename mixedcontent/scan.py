@@ -374,9 +374,22 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     if page_action is not None and (probe is not None or engine.distributed):
         raise UsageError("a page action needs final findings on this machine: not with the probe stage or Dask")
     _check_shards(engine.shards)
-    found, errors, kind = file_source.collect(list(inputs), settings.base_url, root=settings.root,
-                                              follow_symlinks=settings.follow_symlinks,
-                                              follow_outside=settings.follow_outside)
+    return _scan_collected(inputs, _collect(inputs, settings), settings, engine, show_suppressed=show_suppressed,
+                           probe=probe, log=log, page_action=page_action, on_page=on_page)
+
+
+def _collect(inputs: Sequence[str], settings: ScanSettings) -> file_source.Collected:
+    """The files of ``inputs`` (sources/files.py): the one place a run decides which files it reads."""
+    return file_source.collect(list(inputs), settings.base_url, root=settings.root,
+                               follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside)
+
+
+def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, settings: ScanSettings,
+                    engine: EngineSettings, *, show_suppressed: bool, probe: ProbeSettings | None,
+                    log: Callable[[str], None] | None, page_action: PageAction | None = None,
+                    on_page: Callable[[object], None] | None = None) -> ScanResult:
+    found, errors, kind = collected
+    errors = list(errors)
     tls = settings.base_url.startswith("https:") or settings.assume_https
     judging = _Judging(Policy.of(settings), settings.scripting, probe is not None, settings.max_file_size, tls,
                        settings.csp_header)
@@ -437,10 +450,11 @@ def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSetti
     from .sources.browser import render_paths
 
     everything = replace(settings, select=(), ignore=())
-    result = scan_files(inputs, everything, engine, show_suppressed=True, probe=probe, log=log)
-    run = render_paths(inputs, settings.base_url, render, root=settings.root,
-                       follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside,
-                       csp_header=settings.csp_header)
+    engine = engine or EngineSettings(jobs=settings.jobs)
+    _check_shards(engine.shards)
+    collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
+    result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
+    run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
     if log is not None:
         failed = sum(1 for p in run.pages if p.error is not None)
         log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"

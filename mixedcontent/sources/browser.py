@@ -829,24 +829,17 @@ async def render_live(
 
 
 def render_paths(
-    inputs: list[str],
+    files: Sequence[tuple[Root, SiteFile]],
     base_url: str,
     settings: RenderSettings,
     *,
-    root: str | None = None,
-    follow_symlinks: bool = False,
-    follow_outside: bool = False,
     csp_header: str | None = None,
 ) -> RenderRun:
-    """Render the pages of built sites and files (the same pages a static scan of ``inputs`` reads;
-    stylesheets given on their own are not pages)."""
-    from .files import collect
-
+    """Render the pages among ``files``, the files ``sources.files.collect`` found for the run (the
+    same the static pass judged: one way to collect files, with its include rules, root and symlink
+    safety); stylesheets given on their own are served, not loaded as pages."""
     find_chromium(settings)
-    found, _, _ = collect(
-        list(inputs), base_url, root=root, follow_symlinks=follow_symlinks, follow_outside=follow_outside
-    )
-    pages = [(r, f) for r, f in found if not f.stylesheet]
+    pages = [(r, f) for r, f in files if not f.stylesheet]
     if not pages:
         return RenderRun(())
     return asyncio.run(render_site(pages, base_url, settings, csp_header=csp_header))
