@@ -438,23 +438,35 @@ def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, set
     return result
 
 
-def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings,
-                  engine: EngineSettings | None = None, *, show_suppressed: bool = False,
-                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None) -> ScanResult:
-    """``--render``: the static scan, then the browser pass over the same pages (sources/browser.py),
-    merged by judge/runtime.py. The static scan keeps every finding (no
-    selection, suppressed ones shown) so a verdict is matched against what the markup says, whatever is
-    reported; ``merge_runtime`` then applies the selection and suppression to static and runtime
-    findings alike."""
+def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderSettings,
+                  engine: EngineSettings | None = None, *, crawl: CrawlSettings | None = None,
+                  net: NetSettings | None = None, show_suppressed: bool = False,
+                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None,
+                  progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+    """``--render`` (docs/render.md): the static scan, then the browser pass over the same pages
+    (sources/browser.py), merged by judge/runtime.py. Files: the pages collected once for both passes,
+    served by the tool on loopback. A crawl (``crawl`` given; ``inputs`` its start URLs): the pages it
+    fetched, loaded from the live site within the crawl's reach (``--resolve``, ``--cacert`` honoured).
+    The static scan keeps every finding (no selection, suppressed ones shown) so a verdict is matched
+    against what the markup says, whatever is reported; ``merge_runtime`` then applies the selection and
+    suppression to static and runtime findings alike."""
     from .judge.runtime import merge_runtime
-    from .sources.browser import render_paths
+    from .sources.browser import find_chromium, render_paths, render_urls
 
+    find_chromium(render)  # no browser: one line naming the package, before any work
     everything = replace(settings, select=(), ignore=())
-    engine = engine or EngineSettings(jobs=settings.jobs)
-    _check_shards(engine.shards)
-    collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
-    result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
-    run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
+    if crawl is not None:
+        result, pages = _crawl_site(crawl, net or NetSettings(), everything, show_suppressed=True, probe=probe,
+                                    log=log, progress=progress)
+        run = render_urls(pages, render, net or NetSettings(), allow_hosts=crawl.allow_hosts)
+    else:
+        if any(is_archive(t) for t in inputs):
+            raise UsageError("--render does not apply to web archives yet: scan them without it")
+        engine = engine or EngineSettings(jobs=settings.jobs)
+        _check_shards(engine.shards)
+        collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
+        result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
+        run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
     if log is not None:
         failed = sum(1 for p in run.pages if p.error is not None)
         log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
@@ -475,6 +487,14 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,
     as in a directory scan. Findings name the page by URL (``file`` is null) and their spans index
     into the response body as received (decompressed)."""
+    return _crawl_site(crawl, net, settings, show_suppressed=show_suppressed, probe=probe, log=log,
+                       progress=progress)[0]
+
+
+def _crawl_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings, *, show_suppressed: bool,
+                probe: ProbeSettings | None, log: Callable[[str], None] | None,
+                progress: Callable[[CrawlStats], None] | None) -> tuple[ScanResult, list[str]]:
+    """``scan_site``, and the pages it judged (their final URLs, in crawl order)."""
     policy = Policy.of(settings)
     probing = probe is not None
 
@@ -493,13 +513,14 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
             return done, phase, source.errors, source.pages
 
     done, phase, crawl_errors, _ = asyncio.run(run())
+    pages = list(done.pages)
     sheet_findings, sheet_errors, sheet_keys = phase.finish(policy, done.held if probing else None)
     findings = done.findings + sheet_findings
     if probe is not None:
         findings.extend(probe_and_judge(done.held, policy, probe, log))
     return assemble(Target(kind=TargetKind.SITE, inputs=crawl.start, base_url=None), findings,
                     [*crawl_errors, *done.errors, *sheet_errors], done.pages, sheet_keys,
-                    show_suppressed=show_suppressed)
+                    show_suppressed=show_suppressed), pages
 
 
 # ---- web archives ----------------------------------------------------------------------------------------
@@ -650,10 +671,12 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
          engine: EngineSettings | None = None, crawl: CrawlSettings | None = None, net: NetSettings | None = None,
          probe: ProbeSettings | None = None, show_suppressed: bool = False,
          log: Callable[[str], None] | None = None,
-         progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+         progress: Callable[[CrawlStats], None] | None = None,
+         render: RenderSettings | None = None) -> ScanResult:
     """Scan targets of one kind: built sites, pages and stylesheets on disk; web archives (.warc,
     .warc.gz, .arc, .arc.gz); or live sites (http(s) URLs, crawled with ``crawl``, default limits
-    when None, over ``net``)."""
+    when None, over ``net``). With ``render``, the browser pass too (``scan_rendered``; not for web
+    archives)."""
     targets = list(targets)
     if not targets:
         raise InputError("nothing to scan: give a directory, files, web archives or URLs")
@@ -661,16 +684,24 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
         from .sources.crawl import start_url
 
         crawl = crawl or CrawlSettings(start=tuple(dict.fromkeys(start_url(t) for t in targets)))
+        if render is not None:
+            return scan_rendered(targets, settings, render, crawl=crawl, net=net, show_suppressed=show_suppressed,
+                                 probe=probe, log=log, progress=progress)
         return scan_site(crawl, net or NetSettings(), settings, show_suppressed=show_suppressed, probe=probe,
                          log=log, progress=progress)
     if any(is_url(t) for t in targets):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     if all(is_archive(t) for t in targets):
+        if render is not None:
+            raise UsageError("--render does not apply to web archives yet: scan them without it")
         if probe is not None:
             raise UsageError("--probe does not apply to web archives yet")
         return scan_archives(targets, settings, engine, show_suppressed=show_suppressed, log=log)
     if any(is_archive(t) for t in targets):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+    if render is not None:
+        return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, probe=probe,
+                             log=log)
     return scan_files(targets, settings, engine, show_suppressed=show_suppressed, probe=probe, log=log)
 
 
