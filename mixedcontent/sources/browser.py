@@ -552,8 +552,10 @@ class Browser:
             error = "the tab crashed"
         if tab is not None:
             cdp.listen(tab.session, None)
-            # a tab that hung or crashed is not used again; the worker opens a fresh one
-            tab.healthy = (error is None or error.startswith("could not load")) and not watch.overran
+            # a tab that hung, crashed or failed a navigation is not used again; the worker opens a fresh
+            # one (a renderer can die after its navigation answered, as chrome://crash does: used again,
+            # its crash was blamed on the next page)
+            tab.healthy = error is None and not watch.overran
             if own:
                 await self.close_tab(tab)
         return RenderedPage(
