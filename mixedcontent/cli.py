@@ -535,8 +535,8 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
                    help="also load every page in headless Chromium and merge the browser's own mixed-content "
                         "verdicts: findings it confirms get confirmed_by, requests scripts build are MC402 "
                         "(docs/render.md). A directory is served by the tool on loopback (no request leaves "
-                        "the machine); a crawl's pages are loaded from the live site, within the crawl's "
-                        "hosts (--allow-host, --resolve, --cacert apply); not for web archives")
+                        "the machine), as is a web archive (its captures replayed); a crawl's pages are loaded "
+                        "from the live site, within the crawl's hosts (--allow-host, --resolve, --cacert apply)")
     g.add_argument("--render-timeout", type=float, metavar="SECONDS",
                    help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
     g.add_argument("--render-jobs", type=int, metavar="N",
@@ -559,11 +559,6 @@ def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderS
                             jobs=DEFAULT_JOBS if jobs is None else jobs)
     find_chromium(render)  # no browser: one line naming the package, before any work
     return render
-
-
-def _refuse_render(args: argparse.Namespace, what: str) -> None:
-    if getattr(args, "render", False):
-        raise UsageError(f"--render does not apply to {what} yet: scan them without it")
 
 
 # ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
@@ -605,7 +600,6 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
     if getattr(args, "probe", False):
         raise UsageError("--probe does not apply to web archives yet")
-    _refuse_render(args, "web archives")
     opts = _options(args)
     opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
     opts.pop("csp-header", None)
@@ -614,11 +608,19 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
 
+    render = render_settings(args, settings)
+    if render is not None and engine.distributed:
+        raise UsageError("--render does not run on --workers/--scheduler: scan without them to render")
+
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
-                           show_suppressed=args.show_suppressed, log=log)
+    if render is not None:
+        result = scan_rendered(list(args.paths), settings, render, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
+    else:
+        result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)

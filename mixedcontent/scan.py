@@ -56,7 +56,7 @@ from .sources.warc import document as archived_document
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .sources.browser import RenderSettings
+    from .sources.browser import RenderedPage, RenderSettings
 
 T = TypeVar("T")
 
@@ -447,6 +447,8 @@ def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderS
     (sources/browser.py), merged by judge/runtime.py. Files: the pages collected once for both passes,
     served by the tool on loopback. A crawl (``crawl`` given; ``inputs`` its start URLs): the pages it
     fetched, loaded from the live site within the crawl's reach (``--resolve``, ``--cacert`` honoured).
+    Web archives: the page records, replayed to the browser from the archive on loopback
+    (sources/replay.py); an MC402 is named by the archive and record of its page.
     The static scan keeps every finding (no selection, suppressed ones shown) so a verdict is matched
     against what the markup says, whatever is reported; ``merge_runtime`` then applies the selection and
     suppression to static and runtime findings alike."""
@@ -459,19 +461,37 @@ def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderS
         result, pages = _crawl_site(crawl, net or NetSettings(), everything, show_suppressed=True, probe=probe,
                                     log=log, progress=progress)
         run = render_urls(pages, render, net or NetSettings(), allow_hosts=crawl.allow_hosts)
+    elif inputs and all(is_archive(t) for t in inputs):
+        from .sources.replay import render_archive
+
+        result, archive, docs = _scan_archives(inputs, everything, engine, show_suppressed=True, log=log)
+        run = render_archive(archive, [d.uri for d in docs], render, settings.max_file_size)
+        # an MC402 is named by its archive and record, as the page's static findings are
+        names = {index.path: index.name for index in archive.indexes}
+        records = {d.uri: (names.get(d.path, d.path), ArchiveRecord(d.offset, d.uri)) for d in reversed(docs)}
+        merged = merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
+        findings = tuple(replace(f, file=records[f.page][0], record=records[f.page][1])
+                         if f.code == "MC402" and f.file is None and f.page in records else f
+                         for f in merged.findings)
+        _log_rendered(log, run.pages)
+        return replace(merged, findings=findings)
     else:
         if any(is_archive(t) for t in inputs):
-            raise UsageError("--render does not apply to web archives yet: scan them without it")
+            raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
         engine = engine or EngineSettings(jobs=settings.jobs)
         _check_shards(engine.shards)
         collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
         result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
         run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
-    if log is not None:
-        failed = sum(1 for p in run.pages if p.error is not None)
-        log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
-            + (f" ({failed} could not be rendered)" if failed else ""))
+    _log_rendered(log, run.pages)
     return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
+
+
+def _log_rendered(log: Callable[[str], None] | None, pages: Sequence[RenderedPage]) -> None:
+    if log is not None:
+        failed = sum(1 for p in pages if p.error is not None)
+        log(f"rendered {len(pages) - failed} page{'' if len(pages) - failed == 1 else 's'} in Chromium"
+            + (f" ({failed} could not be rendered)" if failed else ""))
 
 
 # ---- live sites ------------------------------------------------------------------------------------------
@@ -588,6 +608,13 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     Findings name the archive (``file``, as given), the page (``page``, the target URI) and the
     record (``record``); their offsets index into the record's HTTP payload as the browser received
     it (de-chunked, Content-Encoding decoded). Raises InputError when an input does not exist."""
+    return _scan_archives(inputs, settings, engine, show_suppressed=show_suppressed, log=log)[0]
+
+
+def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: EngineSettings | None, *,
+                   show_suppressed: bool, log: Callable[[str], None] | None
+                   ) -> tuple[ScanResult, Archive, list[Doc]]:
+    """``scan_archives``, and the archive and the page records it judged (for ``--render``)."""
     engine = engine or EngineSettings(jobs=settings.jobs)
     names = list(dict.fromkeys(inputs))
     for name in names:
@@ -645,7 +672,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
     _write_manifest(engine.shards, done, result)
-    return result
+    return result, archive, docs
 
 
 def _index_task(job: tuple[str, str]) -> ArchiveIndex | ScanError:
@@ -692,10 +719,10 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
     if any(is_url(t) for t in targets):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     if all(is_archive(t) for t in targets):
-        if render is not None:
-            raise UsageError("--render does not apply to web archives yet: scan them without it")
         if probe is not None:
             raise UsageError("--probe does not apply to web archives yet")
+        if render is not None:
+            return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, log=log)
         return scan_archives(targets, settings, engine, show_suppressed=show_suppressed, log=log)
     if any(is_archive(t) for t in targets):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")

@@ -818,7 +818,7 @@ async def render_site(
     return RenderRun(tuple(located), tuple(sink.requests), tuple(server.served))
 
 
-def _hostport(host: str, port: int) -> str:
+def hostport(host: str, port: int) -> str:
     """HOST:PORT as Chromium's host mapping rules write it (IPv6 in brackets)."""
     host = host.strip("[]")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -893,7 +893,7 @@ async def render_live(
     try:
         # the first MAP that matches wins: a pair's own rule, else the sink
         rules = ", ".join(
-            [*(f"MAP {_hostport(h, p)} {_hostport(a, p)}" for h, p, a in access.addresses),
+            [*(f"MAP {hostport(h, p)} {hostport(a, p)}" for h, p, a in access.addresses),
              f"MAP * 127.0.0.1:{sink.port}"]
         )
         jobs = [PageToRender(u, u) for u in urls]

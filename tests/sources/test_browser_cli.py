@@ -153,13 +153,12 @@ def test_render_flags_are_checked_at_the_edge(
     assert (r.code, r.err) == (2, f"mixedcontent: {message}\n")
 
 
-def test_render_of_web_archives_is_a_one_line_error(tmp_path: Any, run: Any) -> None:
-    """Replaying an archive in the browser is not built yet: a clear refusal, before any work."""
+def test_render_of_web_archives_does_not_run_on_a_cluster(tmp_path: Any, run: Any) -> None:
     archive = tmp_path / "site.warc"
     archive.write_bytes(b"")
-    r = run("scan", str(archive), "--render", "--no-config")
+    r = run("scan", str(archive), "--render", "--workers", "2", "--no-config")
     assert (r.code, r.out) == (2, "")
-    assert r.err == "mixedcontent: --render does not apply to web archives yet: scan them without it\n"
+    assert r.err == "mixedcontent: --render does not run on --workers/--scheduler: scan without them to render\n"
 
 
 def test_scan_without_render_writes_no_added_fields(site: str, run: Any) -> None:
