@@ -865,7 +865,7 @@ async def live_access(urls: Sequence[str], allow_hosts: Sequence[str], net: NetS
     for h in allow_hosts:
         pairs.setdefault((h.strip("[]"), 443), True)
     for h, p, _ in net.resolve:
-        pairs.setdefault((h, p), False)
+        pairs.setdefault((h, p), p == 443)  # a pin on 443 is taken for an https origin
     keys = list(pairs)
     found = await asyncio.gather(*(address_of(net, h, p) for h, p in keys))
     addresses = tuple((h, p, a) for (h, p), a in zip(keys, found, strict=True) if a is not None)
