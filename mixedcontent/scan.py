@@ -469,12 +469,8 @@ def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderS
         # an MC402 is named by its archive and record, as the page's static findings are
         names = {index.path: index.name for index in archive.indexes}
         records = {d.uri: (names.get(d.path, d.path), ArchiveRecord(d.offset, d.uri)) for d in reversed(docs)}
-        merged = merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
-        findings = tuple(replace(f, file=records[f.page][0], record=records[f.page][1])
-                         if f.code == "MC402" and f.file is None and f.page in records else f
-                         for f in merged.findings)
         _log_rendered(log, run.pages)
-        return replace(merged, findings=findings)
+        return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed, records=records)
     else:
         if any(is_archive(t) for t in inputs):
             raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
