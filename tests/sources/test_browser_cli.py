@@ -166,3 +166,16 @@ def test_scan_without_render_writes_no_added_fields(site: str, run: Any) -> None
     assert all(
         "confirmed_by" not in f and "initiator_location" not in f for f in json.loads(r.out)["findings"]
     )
+
+
+@pytest.mark.parametrize("target", ["https://site.example/", "site.warc.gz", "index.html"])
+def test_scan_with_render_needs_chromium_before_any_work(target: str, tmp_path: Any) -> None:
+    """``scan(targets, render=...)`` runs the browser pass for every kind of target; without the browser
+    it stops before crawling, indexing or reading anything (nothing here exists, nothing is contacted)."""
+    from mixedcontent.errors import UsageError
+    from mixedcontent.scan import scan
+    from mixedcontent.sources.browser import RenderSettings
+
+    missing = RenderSettings(chromium=str(tmp_path / "no-chromium"))
+    with pytest.raises(UsageError, match="^--render needs Chromium: install the Debian package chromium"):
+        scan([str(tmp_path / target) if "://" not in target else target], render=missing)
