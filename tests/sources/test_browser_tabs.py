@@ -6,9 +6,11 @@ reached through ``--resolve``-style pins; every other host goes to the sink."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -20,6 +22,9 @@ from mixedcontent.sources.browser import RenderRun, RenderSettings, Verdict, ren
 TIMEOUT = 8.0
 
 PAGES = {
+    "/": """<!DOCTYPE html><title>home</title>
+<a href="/hang.html">hang</a> <a href="/one.html">one</a> <a href="/two.html">two</a>
+""",
     "/hang.html": "<!DOCTYPE html><title>hang</title><script>while (true) {}</script>\n",
     "/one.html": """<!DOCTYPE html><title>one</title>
 <script>fetch('http://api.example/one.json').catch(function () {});</script>
@@ -80,3 +85,19 @@ def test_the_pages_after_a_hang_and_a_crash_get_their_verdicts(rendered: RenderR
     assert (blank.error, one.error, two.error) == (None, None, None)
     assert [(v.url, v.verdict) for v in one.verdicts] == [("http://api.example/one.json", Verdict.BLOCKED)]
     assert [(v.url, v.verdict) for v in two.verdicts] == [("http://img.example/two.png", Verdict.UPGRADED)]
+
+
+def test_a_crawl_with_render_reports_the_hung_page_and_goes_on(site: Server, run: Any) -> None:
+    """From the command line: the crawled page that hangs is an errors entry named by its URL, and the
+    other pages' requests are merged."""
+    assert site.ca_file is not None
+    r = run("scan", site.url("site.example", "/"), *site.resolve("site.example"), "--cacert", site.ca_file,
+            "--render", "--render-timeout", f"{TIMEOUT:g}", "--render-jobs", "2", "--format", "json",
+            "--no-config", "--quiet")
+    doc = json.loads(r.out)
+    assert r.code == 1, r.err
+    assert doc["errors"] == [{"file": None, "url": site.url("site.example", "/hang.html"),
+                              "message": f"--render: did not load within {TIMEOUT:g} s"}]
+    assert "rendered 3 pages in Chromium (1 could not be rendered)" in r.err
+    assert {(f["code"], f["url"]) for f in doc["findings"] if f["code"] == "MC402"} == {
+        ("MC402", "http://api.example/one.json"), ("MC402", "http://img.example/two.png")}
