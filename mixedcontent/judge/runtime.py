@@ -177,7 +177,8 @@ def merge_runtime(
     then not reported is still accounted for, not an MC402. Selection (``--select``/``--ignore``),
     per-path ignores and the baseline are applied here, to static and runtime findings alike.
     ``records``: for the pages of web archives (by URL), the archive and record an MC402 is named by,
-    as the page's static findings are (its fingerprint stays the page URL's, as theirs does).
+    as the page's static findings are (its fingerprint stays the page URL's, as theirs does); a page
+    that could not be rendered is an error of its archive, at its URL.
     """
     pages = list(pages)
     by_doc: dict[tuple[str, str], list[int]] = {}
@@ -198,9 +199,12 @@ def merge_runtime(
     # type, those the browser names an initiator for first (the preload scanner's twin names none)
     for page in sorted(pages, key=lambda p: (p.file or "", p.page)):
         if page.error is not None:
-            page_errors.append(
-                ScanError(page.file, None if page.file else page.page, f"--render: {page.error}")
-            )
+            if page.file is None and page.page in records:  # an archived page: its archive and URL
+                page_errors.append(ScanError(records[page.page][0], page.page, f"--render: {page.error}"))
+            else:
+                page_errors.append(
+                    ScanError(page.file, None if page.file else page.page, f"--render: {page.error}")
+                )
         seen: set[tuple[str, Verdict, str]] = set()
         counts: Counter[tuple[str, str, Verdict]] = Counter()
         for v in sorted(page.verdicts, key=_verdict_order):

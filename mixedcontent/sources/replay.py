@@ -11,6 +11,7 @@ when the archive holds none. Every other host goes to the sink. Nothing leaves t
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +70,12 @@ class ReplayServer:
                 return web.Response(status=404, headers={"Cache-Control": "no-store"})
             headers = [(k, v) for k, v in resp.headers if k.lower() not in _DROPPED]
             out = web.Response(status=resp.status or 200, body=resp.body)
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                # captured without one (the static pass sniffs such a page as HTML): what a browser would
+                # sniff, rather than the server library's application/octet-stream, which downloads
+                guess = mimetypes.guess_type(request.path)[0]
+                sniffed = "text/html" if resp.body.lstrip()[:1] == b"<" else "application/octet-stream"
+                headers.append(("Content-Type", guess or sniffed))
             for k, v in headers:
                 out.headers.add(k, v)
             out.headers["Cache-Control"] = "no-store"

@@ -28,6 +28,11 @@ APP = b"try { new WebSocket('ws://live.example/socket'); } catch (e) {}\n"
 UPGRADED = b"""<!DOCTYPE html><title>upgraded</title>
 <script>fetch('http://api.example/upgraded.json').catch(function () {});</script>
 """
+# captured without a Content-Type: sniffed as HTML by the static pass, and by the replay for the browser
+BARE = b"""<!DOCTYPE html><title>bare</title>
+<script>fetch('http://api.example/bare.json').catch(function () {});</script>
+"""
+HANG = b"<!DOCTYPE html><title>hang</title><script>while (true) {}</script>\n"
 # an http page is no secure context: its http requests are not mixed content
 PLAIN = b"""<!DOCTYPE html><title>plain</title>
 <script>fetch('http://api.example/plain.json').catch(function () {});</script>
@@ -52,9 +57,11 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[int], 
         http_response(w, "https://site.example/upgraded.html", UPGRADED,
                       [*html, ("Content-Security-Policy", "upgrade-insecure-requests")]),
         http_response(w, "http://old.example/", PLAIN, html),
+        http_response(w, "https://site.example/bare", BARE, []),
+        http_response(w, "https://site.example/hang", HANG, html),
     ])
     out, err = io.StringIO(), io.StringIO()
-    code = main(["scan", path, "--render", "--render-timeout", "30", "--format", "json", "--no-config"],
+    code = main(["scan", path, "--render", "--render-timeout", "10", "--format", "json", "--no-config"],
                 stdout=out, stderr=err)
     assert code == 1, err.getvalue()
     return path, offsets, json.loads(out.getvalue()), err.getvalue()
@@ -64,7 +71,10 @@ def test_archived_pages_are_replayed_and_their_verdicts_merged(
     archived: tuple[str, list[int], dict[str, Any], str],
 ) -> None:
     path, offsets, doc, err = archived
-    assert doc["errors"] == [] and "rendered 3 pages in Chromium" in err
+    # a page that hangs is an error of its archive, at its URL; the others are rendered
+    assert doc["errors"] == [{"file": path, "url": "https://site.example/hang",
+                              "message": "--render: did not load within 10 s"}]
+    assert "rendered 4 pages in Chromium (1 could not be rendered)" in err
     by = {(f["code"], f["page"], f["url"]): f for f in doc["findings"]}
     home = "https://site.example/"
     assert by[("MC101", home, "http://cdn.example/logo.png")]["confirmed_by"] == "chromium"
@@ -74,6 +84,7 @@ def test_archived_pages_are_replayed_and_their_verdicts_merged(
     assert (fetch["category"], fetch["initiator_location"]["line"]) == ("blockable", 5)
     socket = by[("MC402", home, "ws://live.example/socket")]
     assert socket["initiator_location"]["url"] == "https://site.example/app.js"  # replayed from the archive
+    assert by[("MC402", "https://site.example/bare", "http://api.example/bare.json")]["record"]["offset"] == offsets[4]
 
 
 def test_archived_headers_are_replayed(archived: tuple[str, list[int], dict[str, Any], str]) -> None:
@@ -81,5 +92,5 @@ def test_archived_headers_are_replayed(archived: tuple[str, list[int], dict[str,
     page has no mixed content: neither has an MC402."""
     _, _, doc, _ = archived
     pages = {f["page"] for f in doc["findings"] if f["code"] == "MC402"}
-    assert pages == {"https://site.example/"}
-    assert doc["summary"]["by_code"]["MC402"] == 2
+    assert pages == {"https://site.example/", "https://site.example/bare"}
+    assert doc["summary"]["by_code"]["MC402"] == 3
