@@ -272,7 +272,6 @@ _CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"),
 
 
 def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    _refuse_render(args, "a crawl")
     for flag, attr in _DISK_ONLY:
         if given(args, attr):
             raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -285,12 +284,20 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
     net = net_settings(args)
+    render = render_settings(args, settings)
     from .progress import CrawlProgress  # rich: only crawls show progress
 
     isatty = getattr(stderr, "isatty", None)
     with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
-        result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
-                           log=lambda message: progress.log(stderr_line(message).rstrip("\n")), progress=progress)
+        def log(message: str) -> None:
+            progress.log(stderr_line(message).rstrip("\n"))
+
+        if render is not None:
+            result = scan_rendered(args.paths, settings, render, crawl=crawl, net=net,
+                                   show_suppressed=args.show_suppressed, probe=probe, log=log, progress=progress)
+        else:
+            result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe, log=log,
+                               progress=progress)
     if result.pages == 0:
         raise _nothing_crawled(crawl, result)
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -654,9 +661,11 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
 
     g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
     g.add_argument("--render", action="store_true",
-                   help="also load every page in headless Chromium, served by the tool on loopback (no request "
-                        "leaves the machine), and merge the browser's own mixed-content verdicts: findings it "
-                        "confirms get confirmed_by, requests scripts build are MC402")
+                   help="also load every page in headless Chromium and merge the browser's own mixed-content "
+                        "verdicts: findings it confirms get confirmed_by, requests scripts build are MC402 "
+                        "(docs/render.md). A directory is served by the tool on loopback (no request leaves "
+                        "the machine), as is a web archive (its captures replayed); a crawl's pages are loaded "
+                        "from the live site, within the crawl's hosts (--allow-host, --resolve, --cacert apply)")
     g.add_argument("--render-timeout", type=float, metavar="SECONDS",
                    help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
     g.add_argument("--render-jobs", type=int, metavar="N",
@@ -679,11 +688,6 @@ def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderS
                             jobs=DEFAULT_JOBS if jobs is None else jobs)
     find_chromium(render)  # no browser: one line naming the package, before any work
     return render
-
-
-def _refuse_render(args: argparse.Namespace, what: str) -> None:
-    if given(args, "render") and args.render:
-        raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
 
 
 # ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
@@ -725,7 +729,6 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
     if given(args, "probe") and args.probe:
         raise UsageError("--probe does not apply to web archives yet")
-    _refuse_render(args, "web archives")
     opts = _options(args)
     opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
     opts.pop("csp-header", None)
@@ -734,11 +737,19 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
 
+    render = render_settings(args, settings)
+    if render is not None and engine.distributed:
+        raise UsageError("--render does not run on --workers/--scheduler: scan without them to render")
+
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
-                           show_suppressed=args.show_suppressed, log=log)
+    if render is not None:
+        result = scan_rendered(list(args.paths), settings, render, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
+    else:
+        result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
@@ -918,7 +929,6 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
     if any(is_url(t) for t in args.paths):
-        _refuse_render(args, "a crawl")
         for flag, attr in _DISK_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -927,7 +937,13 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         opts.pop("base-url", None)
         # judged as served over https, whatever the site is served with today: what would break after the move
         opts["assume-https"] = True
-        result = scan_site(crawl, net_settings(args), _settings(opts, args), probe=probe, log=log)
+        settings = _settings(opts, args)
+        render = render_settings(args, settings)
+        if render is not None:
+            result = scan_rendered(args.paths, settings, render, crawl=crawl, net=net_settings(args), probe=probe,
+                                   log=log)
+        else:
+            result = scan_site(crawl, net_settings(args), settings, probe=probe, log=log)
         if result.pages == 0:
             raise _nothing_crawled(crawl, result)
     else:

@@ -384,6 +384,52 @@ def _ssl_context(insecure: bool, cacert: str | None, stamp: tuple[int, ...] | No
     return ctx
 
 
+async def address_of(settings: NetSettings, host: str, port: int) -> str | None:
+    """The address a request to HOST:PORT connects to under ``settings`` (its ``--resolve`` entry, else
+    the system resolver's first answer that address safety allows; an IP literal is its own address),
+    or None when there is none. For a browser told where to connect (``--render`` of a crawl)."""
+    host = host.strip("[]")
+    entries = {(h.lower(), p): a for h, p, a in settings.resolve}
+    pinned = entries.get((host.lower(), port))
+    if pinned is not None:
+        return pinned
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host if settings.allow_private or is_public_address(host) else None
+    resolver = _resolver_class()(entries, settings.allow_private)
+    try:
+        infos = await asyncio.wait_for(resolver.resolve(host, port), settings.connect_timeout)
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        await resolver.close()
+    return str(infos[0]["host"]) if infos else None
+
+
+async def peer_certificate(settings: NetSettings, host: str, port: int, address: str) -> bytes | None:
+    """The certificate (DER) HOST:PORT presents at ADDRESS, if it verifies under ``settings`` (the
+    system store plus ``cacert``; any with ``insecure``), else None. One TLS handshake, no request."""
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(address, port, ssl=ssl_context(settings), server_hostname=host.strip("[]")),
+            settings.connect_timeout)
+    except (OSError, TimeoutError, ValueError):
+        return None
+    try:
+        tls = writer.get_extra_info("ssl_object")
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        return bytes(der) if der else None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+
+
 def retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date)."""
     if value is None:

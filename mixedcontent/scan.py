@@ -57,7 +57,7 @@ from .version import __version__
 from .wording import plural
 
 if TYPE_CHECKING:
-    from .sources.browser import RenderSettings
+    from .sources.browser import RenderedPage, RenderSettings
 
 T = TypeVar("T")
 
@@ -375,9 +375,22 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     if page_action is not None and (probe is not None or engine.distributed):
         raise UsageError("a page action needs final findings on this machine: not with the probe stage or Dask")
     _check_shards(engine.shards)
-    found, errors, kind = file_source.collect(list(inputs), settings.base_url, root=settings.root,
-                                              follow_symlinks=settings.follow_symlinks,
-                                              follow_outside=settings.follow_outside)
+    return _scan_collected(inputs, _collect(inputs, settings), settings, engine, show_suppressed=show_suppressed,
+                           probe=probe, log=log, page_action=page_action, on_page=on_page)
+
+
+def _collect(inputs: Sequence[str], settings: ScanSettings) -> file_source.Collected:
+    """The files of ``inputs`` (sources/files.py): the one place a run decides which files it reads."""
+    return file_source.collect(list(inputs), settings.base_url, root=settings.root,
+                               follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside)
+
+
+def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, settings: ScanSettings,
+                    engine: EngineSettings, *, show_suppressed: bool, probe: ProbeSettings | None,
+                    log: Callable[[str], None] | None, page_action: PageAction | None = None,
+                    on_page: Callable[[object], None] | None = None) -> ScanResult:
+    found, errors, kind = collected
+    errors = list(errors)
     tls = settings.base_url.startswith("https:") or settings.assume_https
     judging = _Judging(Policy.of(settings), settings.scripting, probe is not None, settings.max_file_size, tls,
                        settings.csp_header)
@@ -425,27 +438,56 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     return result
 
 
-def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings,
-                  engine: EngineSettings | None = None, *, show_suppressed: bool = False,
-                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None) -> ScanResult:
-    """``--render``: the static scan, then the browser pass over the same pages (sources/browser.py),
-    merged by judge/runtime.py. The static scan keeps every finding (no
-    selection, suppressed ones shown) so a verdict is matched against what the markup says, whatever is
-    reported; ``merge_runtime`` then applies the selection and suppression to static and runtime
-    findings alike."""
+def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderSettings,
+                  engine: EngineSettings | None = None, *, crawl: CrawlSettings | None = None,
+                  net: NetSettings | None = None, show_suppressed: bool = False,
+                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None,
+                  progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+    """``--render`` (docs/render.md): the static scan, then the browser pass over the same pages
+    (sources/browser.py), merged by judge/runtime.py. Files: the pages collected once for both passes,
+    served by the tool on loopback. A crawl (``crawl`` given; ``inputs`` its start URLs): the pages it
+    fetched, loaded from the live site within the crawl's reach (``--resolve``, ``--cacert`` honoured).
+    Web archives: the page records, replayed to the browser from the archive on loopback
+    (sources/replay.py); an MC402 is named by the archive and record of its page.
+    The static scan keeps every finding (no selection, suppressed ones shown) so a verdict is matched
+    against what the markup says, whatever is reported; ``merge_runtime`` then applies the selection and
+    suppression to static and runtime findings alike."""
     from .judge.runtime import merge_runtime
-    from .sources.browser import render_paths
+    from .sources.browser import find_chromium, render_paths, render_urls
 
+    find_chromium(render)  # no browser: one line naming the package, before any work
     everything = replace(settings, select=(), ignore=())
-    result = scan_files(inputs, everything, engine, show_suppressed=True, probe=probe, log=log)
-    run = render_paths(inputs, settings.base_url, render, root=settings.root,
-                       follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside,
-                       csp_header=settings.csp_header)
-    if log is not None:
-        failed = sum(1 for p in run.pages if p.error is not None)
-        log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
-            + (f" ({failed} could not be rendered)" if failed else ""))
+    if crawl is not None:
+        result, pages = _crawl_site(crawl, net or NetSettings(), everything, show_suppressed=True, probe=probe,
+                                    log=log, progress=progress)
+        run = render_urls(pages, render, net or NetSettings(), allow_hosts=crawl.allow_hosts)
+    elif inputs and all(is_archive(t) for t in inputs):
+        from .sources.replay import render_archive
+
+        result, archive, docs = _scan_archives(inputs, everything, engine, show_suppressed=True, log=log)
+        run = render_archive(archive, [d.uri for d in docs], render, settings.max_file_size)
+        # an MC402 is named by its archive and record, as the page's static findings are
+        names = {index.path: index.name for index in archive.indexes}
+        records = {d.uri: (names.get(d.path, d.path), ArchiveRecord(d.offset, d.uri)) for d in reversed(docs)}
+        _log_rendered(log, run.pages)
+        return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed, records=records)
+    else:
+        if any(is_archive(t) for t in inputs):
+            raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+        engine = engine or EngineSettings(jobs=settings.jobs)
+        _check_shards(engine.shards)
+        collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
+        result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
+        run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
+    _log_rendered(log, run.pages)
     return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
+
+
+def _log_rendered(log: Callable[[str], None] | None, pages: Sequence[RenderedPage]) -> None:
+    if log is not None:
+        failed = sum(1 for p in pages if p.error is not None)
+        log(f"rendered {len(pages) - failed} page{'' if len(pages) - failed == 1 else 's'} in Chromium"
+            + (f" ({failed} could not be rendered)" if failed else ""))
 
 
 # ---- live sites ------------------------------------------------------------------------------------------
@@ -461,6 +503,14 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,
     as in a directory scan. Findings name the page by URL (``file`` is null) and their spans index
     into the response body as received (decompressed)."""
+    return _crawl_site(crawl, net, settings, show_suppressed=show_suppressed, probe=probe, log=log,
+                       progress=progress)[0]
+
+
+def _crawl_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings, *, show_suppressed: bool,
+                probe: ProbeSettings | None, log: Callable[[str], None] | None,
+                progress: Callable[[CrawlStats], None] | None) -> tuple[ScanResult, list[str]]:
+    """``scan_site``, and the pages it judged (their final URLs, in crawl order)."""
     policy = Policy.of(settings)
     probing = probe is not None
 
@@ -480,13 +530,14 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
             return done, phase, source.errors, source.pages
 
     done, phase, crawl_errors, _ = asyncio.run(run())
+    pages = list(done.pages)
     sheet_findings, sheet_errors, sheet_keys = phase.finish(policy, done.held if probing else None)
     findings = done.findings + sheet_findings
     if probe is not None:
         findings.extend(probe_and_judge(done.held, policy, probe, log))
     return assemble(Target(kind=TargetKind.SITE, inputs=crawl.start, base_url=None), findings,
                     [*crawl_errors, *done.errors, *sheet_errors], done.pages, sheet_keys,
-                    show_suppressed=show_suppressed)
+                    show_suppressed=show_suppressed), pages
 
 
 # ---- web archives ----------------------------------------------------------------------------------------
@@ -554,6 +605,13 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     Findings name the archive (``file``, as given), the page (``page``, the target URI) and the
     record (``record``); their offsets index into the record's HTTP payload as the browser received
     it (de-chunked, Content-Encoding decoded). Raises InputError when an input does not exist."""
+    return _scan_archives(inputs, settings, engine, show_suppressed=show_suppressed, log=log)[0]
+
+
+def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: EngineSettings | None, *,
+                   show_suppressed: bool, log: Callable[[str], None] | None
+                   ) -> tuple[ScanResult, Archive, list[Doc]]:
+    """``scan_archives``, and the archive and the page records it judged (for ``--render``)."""
     engine = engine or EngineSettings(jobs=settings.jobs)
     names = list(dict.fromkeys(inputs))
     for name in names:
@@ -611,7 +669,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
     _write_manifest(engine.shards, done, result)
-    return result
+    return result, archive, docs
 
 
 def _index_task(job: tuple[str, str]) -> ArchiveIndex | ScanError:
@@ -637,10 +695,12 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
          engine: EngineSettings | None = None, crawl: CrawlSettings | None = None, net: NetSettings | None = None,
          probe: ProbeSettings | None = None, show_suppressed: bool = False,
          log: Callable[[str], None] | None = None,
-         progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+         progress: Callable[[CrawlStats], None] | None = None,
+         render: RenderSettings | None = None) -> ScanResult:
     """Scan targets of one kind: built sites, pages and stylesheets on disk; web archives (.warc,
     .warc.gz, .arc, .arc.gz); or live sites (http(s) URLs, crawled with ``crawl``, default limits
-    when None, over ``net``)."""
+    when None, over ``net``). With ``render``, the browser pass too (``scan_rendered``; not for web
+    archives)."""
     targets = list(targets)
     if not targets:
         raise InputError("nothing to scan: give a directory, files, web archives or URLs")
@@ -648,6 +708,9 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
         from .sources.crawl import start_url
 
         crawl = crawl or CrawlSettings(start=tuple(dict.fromkeys(start_url(t) for t in targets)))
+        if render is not None:
+            return scan_rendered(targets, settings, render, crawl=crawl, net=net, show_suppressed=show_suppressed,
+                                 probe=probe, log=log, progress=progress)
         return scan_site(crawl, net or NetSettings(), settings, show_suppressed=show_suppressed, probe=probe,
                          log=log, progress=progress)
     if any(is_url(t) for t in targets):
@@ -655,9 +718,14 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
     if all(is_archive(t) for t in targets):
         if probe is not None:
             raise UsageError("--probe does not apply to web archives yet")
+        if render is not None:
+            return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, log=log)
         return scan_archives(targets, settings, engine, show_suppressed=show_suppressed, log=log)
     if any(is_archive(t) for t in targets):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+    if render is not None:
+        return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, probe=probe,
+                             log=log)
     return scan_files(targets, settings, engine, show_suppressed=show_suppressed, probe=probe, log=log)
 
 

@@ -118,12 +118,16 @@ def missing_input(given: str) -> InputError:
     return InputError(f"{given}: no such file or directory (to crawl the website, give its URL: {meant})")
 
 
+# what ``collect`` returns: (files, per-file errors, target kind)
+Collected = tuple[list[tuple[Root, SiteFile]], list[ScanError], str]
+
+
 def _base_for(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
 def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow_symlinks: bool = False,
-            follow_outside: bool = False) -> tuple[list[tuple[Root, SiteFile]], list[ScanError], str]:
+            follow_outside: bool = False) -> Collected:
     """Pages (and stylesheets given on their own) to scan for the given inputs, in a stable order;
     per-file problems as ScanErrors. ``root``: the directory files given on their own are served
     from (None: the working directory).
