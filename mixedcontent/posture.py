@@ -26,7 +26,7 @@ from .net import Net, NetSettings, Response
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-    from .tls import TlsScan, TlsSettings
+    from .tls import TlsPool, TlsScan, TlsSettings
 
 STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
@@ -695,9 +695,11 @@ def _error(url: str, ex: Exchange, what: str) -> ScanError:
 
 
 async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str], None] | None = None,
-                psl: PublicSuffixList | None = None) -> tuple[ScanResult, AuditRecord]:
+                psl: PublicSuffixList | None = None, tls_pool: TlsPool | None = None
+                ) -> tuple[ScanResult, AuditRecord]:
     """Audit one site URL (docs/audit.md). Raises nothing for network trouble: what could not be checked
-    becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
+    becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None); ``tls_pool``
+    the run's threads for the TLS scan's handshakes (shared by a fleet's hosts; the scan's own when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
     from .judge.findings import assemble
@@ -732,7 +734,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     tls_task = None
     if options.tls is not None:
         # docs/audit.md#tls: the TLS of the https port, scanned in a thread while the https checks go on
-        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net))
+        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net, tls_pool))
     https_chain = await rec.walk(https_url)
     record.https_chain = https_chain
     if https_url != http_start:
@@ -782,7 +784,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     return result, record
 
 
-async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
+async def _scan_tls(https_url: str, settings: TlsSettings, net: Net, pool: TlsPool | None) -> TlsScan:
     """``tls.scan_tls`` for the host and port of ``https_url``, bounded by its timeout. It runs in a
     daemon thread of its own (not the loop's executor, which ``asyncio.run`` waits for at the end), so
     a scan given up on never holds the run back."""
@@ -805,7 +807,7 @@ async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
 
     def work() -> None:
         try:
-            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings)
+            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings, pool)
         except BaseException as e:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
             value = e
         try:
