@@ -9,8 +9,10 @@ import argparse
 import io
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
@@ -889,9 +891,36 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return exit_code(result, args.fail_on, args.strict)
 
 
+@contextmanager
+def _rows_out(path: str | None, stdout: TextIO) -> Iterator[TextIO | None]:
+    """Where ``--rows`` goes: stdout for ``-``, else a temporary file beside ``path`` that replaces it
+    once the run is complete (rows stream out as hosts finish; a failed run leaves the old file)."""
+    from .rewrite import TEMP_SUFFIX
+
+    if path is None or path == "-":
+        yield None if path is None else stdout
+        return
+    directory, name = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory or ".")
+    except OSError as e:
+        raise InputError(f"--rows {path}: {e.strerror or e}") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``audit --hosts FILE`` (docs/audit.md#hosts): one row per host, the findings in the usual report."""
-    from .fleet import FleetProgress, FleetSettings, audit_hosts, read_hosts, write_rows
+    from .fleet import FleetProgress, FleetSettings, RowWriter, audit_hosts, read_hosts
 
     if args.url is not None:
         raise UsageError("audit needs a URL or --hosts FILE (not both)")
@@ -918,22 +947,23 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         raise InputError(f"--hosts {args.hosts}: no host listed")
     settings = FleetSettings(options=options, net=net, parallel=parallel, host_timeout=host_timeout)
     isatty = getattr(stderr, "isatty", None)
-    with FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress:
-        result, rows = audit_hosts(hosts, settings, engine, progress=progress)
-    if args.rows is not None:
-        buf = io.StringIO()
-        write_rows(rows, buf, args.rows_format)
-        _write_out(buf.getvalue(), None if args.rows == "-" else args.rows, stdout)
+    with (
+        _rows_out(args.rows, stdout) as sink,
+        FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress,
+    ):
+        # docs/audit.md#hosts: each row is written as soon as the hosts before it are done
+        rows = RowWriter(sink, args.rows_format) if sink is not None else None
+        result, summary = audit_hosts(hosts, settings, engine, progress=progress, rows=rows)
     if args.rows != "-" or args.output is not None:
         _emit(result, args.format, args.output, stdout, args.fail_on)
         if args.rows != "-":
             _server_config(result, args, stdout)
-    failed = sum(1 for r in rows if r.error)
+    failed = summary.failed
     if failed:
-        stderr.write(f"mixedcontent: {failed} of {len(rows)} hosts could not be judged (see the rows' error)\n")
+        stderr.write(f"mixedcontent: {failed} of {summary.hosts} hosts could not be judged (see the rows' error)\n")
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
-    if failed == len(rows):
+    if failed == summary.hosts:
         return 2
     return exit_code(result, args.fail_on, args.strict)
 
