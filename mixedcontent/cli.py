@@ -20,7 +20,7 @@ from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
 from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
-from .model import ReportOptions, ScanResult, Severity
+from .model import ReportOptions, ScanResult, ServerConfig, Severity
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
@@ -463,9 +463,10 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     return 1 if any(options.fails(f) for f in result.findings) else 0
 
 
-def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error") -> None:
+def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error",
+          server_config: ServerConfig | None = None) -> None:
     writer = FORMATS[fmt]
-    options = report_options(fail_on)
+    options = replace(report_options(fail_on), server_config=server_config)
     if output is None:
         writer(result, stdout, options)
         return
@@ -817,7 +818,10 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     suggestion = csp.suggest(result, report_uri=report_uri)
     buf = io.StringIO()
     if args.format == "json":
-        csp_report.write_json(suggestion, buf, __version__)
+        from .tlsconfig import server_config
+
+        config = None if args.tls_profile == "none" else server_config(args.tls_profile)
+        csp_report.write_json(suggestion, buf, __version__, config)
     else:
         csp_report.write_text(suggestion, buf)
         if args.tls_profile != "none":
@@ -846,18 +850,26 @@ def _audit_options(args: argparse.Namespace) -> AuditOptions:
         tls=None if args.no_tls_check else TlsSettings(profile=Profile(args.tls_profile), timeout=timeout))
 
 
-def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
-    """docs/audit.md#tls: after a text report with TLS or HSTS findings, the server configuration that fixes
-    them (Mozilla's profile for each server)."""
-    from .tlsconfig import FIXED_BY_CONFIG, render_all
+def _fixing_config(result: ScanResult, args: argparse.Namespace) -> ServerConfig | None:
+    """docs/audit.md#tls: the server configuration that fixes the TLS or HSTS findings (Mozilla's profile
+    for each server named by --server-config), None when there are none or it is not wanted."""
+    from .tlsconfig import FIXED_BY_CONFIG, server_config
 
-    if args.format != "text" or args.output is not None or args.server_config == "none":
-        return
     found = {f.code for f in result.findings if f.suppressed_by is None}
-    if not found & FIXED_BY_CONFIG:
+    if args.server_config == "none" or not found & FIXED_BY_CONFIG:
+        return None
+    return server_config(args.tls_profile, None if args.server_config == "all" else (args.server_config,))
+
+
+def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
+    """After a text report with TLS or HSTS findings, the server configuration that fixes them (JSON
+    reports carry it as ``server_config``)."""
+    from .tlsconfig import render_all
+
+    config = _fixing_config(result, args)
+    if args.format != "text" or args.output is not None or config is None:
         return
-    servers = None if args.server_config == "all" else (args.server_config,)
-    stdout.write("\n" + render_all(args.tls_profile, servers))
+    stdout.write("\n" + render_all(args.tls_profile, [sn.server for sn in config.snippets]))
 
 
 def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -884,7 +896,7 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not reached and (record.tls is None or record.tls.error is not None):
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
-    _emit(result, args.format, args.output, stdout, args.fail_on)
+    _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
     _server_config(result, args, stdout)
     if args.format != "text":
         stderr.writelines(stderr_line(f"{e.file or e.url}: {e.message}") for e in result.errors)
@@ -955,7 +967,7 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         rows = RowWriter(sink, args.rows_format) if sink is not None else None
         result, summary = audit_hosts(hosts, settings, engine, progress=progress, rows=rows)
     if args.rows != "-" or args.output is not None:
-        _emit(result, args.format, args.output, stdout, args.fail_on)
+        _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
         if args.rows != "-":
             _server_config(result, args, stdout)
     failed = summary.failed
