@@ -674,7 +674,8 @@ checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to htt
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
-(MC505); the landing page's own mixed content and its stylesheets' (as scan); and the https port's TLS, scanned with
+(MC505); the landing page's own mixed content and its stylesheets' (as scan); and the https port's TLS,
+scanned with
 SSLyze (docs/audit.md#tls): SSL 3.0/TLS 1.0/TLS 1.1 accepted (MC510), no TLS 1.3 (MC511), the certificate
 (MC512 invalid, MC513 expiring within 30 days), deviations from Mozilla's --tls-profile (MC514), no
 HTTP/2 over ALPN (MC515). localhost, loopback addresses and --allow-http-host names are exempt from
@@ -727,7 +728,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                    help="port of the https site when URL is http (default: where the redirect goes, else 443)")
     a.add_argument("--no-www-check", action="store_true",
                    help="do not request https://www.<domain>/ for the preload rules")
-    a.add_argument("--no-page-scan", action="store_true", help="do not scan the landing page (and its stylesheets) for mixed content")
+    a.add_argument("--no-page-scan", action="store_true",
+                   help="do not scan the landing page (and its stylesheets) for mixed content")
     a.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     a.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     a.add_argument("--fail-on", choices=FAIL_ON, default="error",
@@ -972,7 +974,8 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
             _server_config(result, args, stdout)
     failed = summary.failed
     if failed:
-        stderr.write(f"mixedcontent: {failed} of {summary.hosts} hosts could not be judged (see the rows' error)\n")
+        stderr.write(f"mixedcontent: {failed} of {summary.hosts} hosts could not be judged "
+                     "(see the rows' error)\n")
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
     if failed == summary.hosts:

@@ -728,7 +728,9 @@ class _PageSheets:
 
     async def _one(self, url: str) -> Sheet | str:
         async def allow(target: str) -> str | None:
-            return None if self._ours(target) else f"{urls.host(target) or target} is another host than the page's"
+            if self._ours(target):
+                return None
+            return f"{urls.host(target) or target} is another host than the page's"
 
         resp = await self.net.fetch(url, allow_hop=allow)
         if resp.error is not None:
@@ -741,8 +743,9 @@ class _PageSheets:
         return Sheet(resp.body, urls.without_fragment(resp.final_url), resp.charset)
 
 
-async def page_and_stylesheets(page: Exchange, net: Net, *, select: tuple[str, ...] = (),
-                               ignore: tuple[str, ...] = ()) -> tuple[list[Finding], list[ScanError], int, list[str]]:
+async def page_and_stylesheets(
+    page: Exchange, net: Net, *, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+) -> tuple[list[Finding], list[ScanError], int, list[str]]:
     """The landing page's own mixed content and that of the stylesheets it loads on its host, through the
     one stylesheet driver (judge.stylesheets.drive) as a crawl's pages: (findings, errors, pages
     scanned, stylesheets judged)."""

@@ -8,7 +8,8 @@ What is measured with what:
 - versions, cipher suites, groups, the certificate chain as sent, and Mozilla's compliance check:
   SSLyze (its scan commands and ``check_server_against_tls_configuration``, with the Mozilla profile
   JSON it ships, guidelines version 5.7), its jobs run by ``sslyze_scan`` on a pool of threads the
-  run's hosts share (``TlsPool``), cipher suites tried alone only within groups the server accepts. SSLyze's bundled OpenSSL (nassl) still speaks SSL 3.0 to
+  run's hosts share (``TlsPool``), cipher suites tried alone only within groups the server accepts.
+  SSLyze's bundled OpenSSL (nassl) still speaks SSL 3.0 to
   TLS 1.1, which a modern OpenSSL refuses, so legacy protocols are seen.
 - trust: one handshake through the standard library's OpenSSL with the system store plus
   ``--cacert``, exactly as every other request of the tool (net.py); time checks are switched off
@@ -301,7 +302,8 @@ class TlsPool:
         self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None]
         self._jobs = queue.SimpleQueue()
         self._threads = [
-            threading.Thread(target=self._work, name=f"tls-job-{i}", daemon=True) for i in range(max(1, threads))
+            threading.Thread(target=self._work, name=f"tls-job-{i}", daemon=True)
+            for i in range(max(1, threads))
         ]
         for t in self._threads:
             t.start()
@@ -358,7 +360,9 @@ class _SuiteGroup:
         return [_SuiteGroup(self.version, self.legacy, tuple(f), 1) for f in families.values()]
 
 
-def _probe_group(info: ServerConnectivityInfo, version: TlsVersionEnum, names: str, legacy: bool) -> bool | None:
+def _probe_group(
+    info: ServerConnectivityInfo, version: TlsVersionEnum, names: str, legacy: bool
+) -> bool | None:
     """One handshake at ``version`` offering every suite in ``names`` (OpenSSL names, colon-separated)
     through the client SSLyze uses for them: True when the server accepts one, False when it rejects
     the handshake (so it accepts none of them alone either), None when it cannot be told (a timeout,
@@ -368,7 +372,9 @@ def _probe_group(info: ServerConnectivityInfo, version: TlsVersionEnum, names: s
     from sslyze.errors import ServerRejectedTlsHandshake, ServerTlsConfigurationNotSupported
     from sslyze.server_connectivity import TlsVersionEnum
 
-    connection = info.get_preconfigured_tls_connection(override_tls_version=version, should_use_legacy_openssl=legacy)
+    connection = info.get_preconfigured_tls_connection(
+        override_tls_version=version, should_use_legacy_openssl=legacy
+    )
     try:
         client: Any = connection.ssl_client
         if version == TlsVersionEnum.TLS_1_3:
@@ -498,7 +504,8 @@ def sslyze_scan(
     )
     from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)  # SSLyze's bundled trust stores
+    # SSLyze's bundled trust stores
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
     _answer_legacy_once()
     deadline = time.monotonic() + tls.timeout
     timeout = f"timeout: the TLS scan took more than {tls.timeout:g} s"
@@ -529,7 +536,11 @@ def sslyze_scan(
         TlsVersionEnum.TLS_1_2: ScanCommand.TLS_1_2_CIPHER_SUITES,
         TlsVersionEnum.TLS_1_3: ScanCommand.TLS_1_3_CIPHER_SUITES,
     }
-    extra = {"certificate_info": CertificateInfoExtraArgument(custom_ca_file=Path(settings.cacert))} if settings.cacert else {}
+    extra = (
+        {"certificate_info": CertificateInfoExtraArgument(custom_ca_file=Path(settings.cacert))}
+        if settings.cacert
+        else {}
+    )
     jobs: dict[ScanCommand, list[Future[Any]]] = {}
     attempts: dict[str, Any] = {}
     for command in sorted(commands - set(by_version.values()), key=lambda c: c.value):
@@ -619,9 +630,13 @@ def sslyze_scan(
         results = [_job_result(f) for f in futures]
         cls = get_scan_command_attempt_cls(command)
         try:
-            value = ScanCommandsRepository.get_implementation_cls(command).result_for_completed_scan_jobs(info, results)
+            implementation = ScanCommandsRepository.get_implementation_cls(command)
+            value = implementation.result_for_completed_scan_jobs(info, results)
             attempts[command.value] = cls(
-                status=ScanCommandAttemptStatusEnum.COMPLETED, error_reason=None, error_trace=None, result=value
+                status=ScanCommandAttemptStatusEnum.COMPLETED,
+                error_reason=None,
+                error_trace=None,
+                result=value,
             )
         except Exception as e:  # noqa: BLE001 - as SSLyze's scanner: the command's error, not the scan's
             attempts[command.value] = cls(
@@ -633,7 +648,10 @@ def sslyze_scan(
     for f in fields(AllScanCommandsAttempts):
         if f.name not in attempts:
             attempts[f.name] = get_scan_command_attempt_cls(ScanCommand(f.name))(
-                status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED, error_reason=None, error_trace=None, result=None
+                status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED,
+                error_reason=None,
+                error_trace=None,
+                result=None,
             )
     for future in (f for fs in (*jobs.values(), *tried.values()) for f in fs):
         _forget_traceback(future.exception())

@@ -214,8 +214,18 @@ def server_config(profile: str = "intermediate", servers: Sequence[str] | None =
     return ServerConfig(
         profile=profile,
         guidelines=GUIDELINES,
-        snippets=tuple(ServerSnippet(name, TITLE[name], snippet(name, profile)) for name in servers or SERVERS),
+        snippets=tuple(
+            ServerSnippet(name, TITLE[name], snippet(name, profile)) for name in servers or SERVERS
+        ),
     )
 
 
-__all__ = ["FIXED_BY_CONFIG", "SERVERS", "ProfileData", "profile_data", "render_all", "server_config", "snippet"]
+__all__ = [
+    "FIXED_BY_CONFIG",
+    "SERVERS",
+    "ProfileData",
+    "profile_data",
+    "render_all",
+    "server_config",
+    "snippet",
+]

@@ -167,7 +167,8 @@ def main() -> int:
                 fleet_cpu = min(fleet_cpu, CPU[0])
                 t_seq = cpu_seq = 0.0
                 for h in sample:
-                    elapsed, _ = _run(["audit", url(h), *common, *resolve([h]), "--format", "json"], os.devnull)
+                    one = ["audit", url(h), *common, *resolve([h]), "--format", "json"]
+                    elapsed, _ = _run(one, os.devnull)
                     t_seq += elapsed
                     cpu_seq += CPU[0]
                 best_seq = min(best_seq, t_seq)

@@ -47,7 +47,8 @@ def to_dict(s: Suggestion, tool_version: str, server_config: ServerConfig | None
     return out
 
 
-def write_json(s: Suggestion, out: TextIO, tool_version: str, server_config: ServerConfig | None = None) -> None:
+def write_json(s: Suggestion, out: TextIO, tool_version: str,
+               server_config: ServerConfig | None = None) -> None:
     out.write(dumps(to_dict(s, tool_version, server_config), indent=2))
     out.write("\n")
 
