@@ -9,8 +9,10 @@ import argparse
 import io
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
@@ -18,7 +20,7 @@ from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
 from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
-from .model import ReportOptions, ScanResult, Severity
+from .model import ReportOptions, ScanResult, ServerConfig, Severity
 from .net import NetSettings, parse_resolve
 from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
@@ -595,9 +597,10 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     return 1 if any(options.fails(f) for f in result.findings) else 0
 
 
-def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error") -> None:
+def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error",
+          server_config: ServerConfig | None = None) -> None:
     writer = FORMATS[fmt]
-    options = report_options(fail_on)
+    options = replace(report_options(fail_on), server_config=server_config)
     if output is None:
         writer(result, stdout, options)
         return
@@ -813,7 +816,8 @@ checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to htt
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
-(MC505); the landing page's own mixed content (as scan); and the https port's TLS, scanned with
+(MC505); the landing page's own mixed content and its stylesheets' (as scan); and the https port's TLS,
+scanned with
 SSLyze (docs/audit.md#tls): SSL 3.0/TLS 1.0/TLS 1.1 accepted (MC510), no TLS 1.3 (MC511), the certificate
 (MC512 invalid, MC513 expiring within 30 days), deviations from Mozilla's --tls-profile (MC514), no
 HTTP/2 over ALPN (MC515). localhost, loopback addresses and --allow-http-host names are exempt from
@@ -866,7 +870,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                    help="port of the https site when URL is http (default: where the redirect goes, else 443)")
     a.add_argument("--no-www-check", action="store_true",
                    help="do not request https://www.<domain>/ for the preload rules")
-    a.add_argument("--no-page-scan", action="store_true", help="do not scan the landing page for mixed content")
+    a.add_argument("--no-page-scan", action="store_true",
+                   help="do not scan the landing page (and its stylesheets) for mixed content")
     a.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     a.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     a.add_argument("--fail-on", choices=FAIL_ON, default="error",
@@ -963,7 +968,10 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     suggestion = csp.suggest(result, report_uri=report_uri)
     buf = io.StringIO()
     if args.format == "json":
-        csp_report.write_json(suggestion, buf, __version__)
+        from .tlsconfig import server_config
+
+        config = None if args.tls_profile == "none" else server_config(args.tls_profile)
+        csp_report.write_json(suggestion, buf, __version__, config)
     else:
         csp_report.write_text(suggestion, buf)
         if args.tls_profile != "none":
@@ -992,18 +1000,26 @@ def _audit_options(args: argparse.Namespace) -> AuditOptions:
         tls=None if args.no_tls_check else TlsSettings(profile=Profile(args.tls_profile), timeout=timeout))
 
 
-def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
-    """docs/audit.md#tls: after a text report with TLS or HSTS findings, the server configuration that fixes
-    them (Mozilla's profile for each server)."""
-    from .tlsconfig import FIXED_BY_CONFIG, render_all
+def _fixing_config(result: ScanResult, args: argparse.Namespace) -> ServerConfig | None:
+    """docs/audit.md#tls: the server configuration that fixes the TLS or HSTS findings (Mozilla's profile
+    for each server named by --server-config), None when there are none or it is not wanted."""
+    from .tlsconfig import FIXED_BY_CONFIG, server_config
 
-    if args.format != "text" or args.output is not None or args.server_config == "none":
-        return
     found = {f.code for f in result.findings if f.suppressed_by is None}
-    if not found & FIXED_BY_CONFIG:
+    if args.server_config == "none" or not found & FIXED_BY_CONFIG:
+        return None
+    return server_config(args.tls_profile, None if args.server_config == "all" else (args.server_config,))
+
+
+def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
+    """After a text report with TLS or HSTS findings, the server configuration that fixes them (JSON
+    reports carry it as ``server_config``)."""
+    from .tlsconfig import render_all
+
+    config = _fixing_config(result, args)
+    if args.format != "text" or args.output is not None or config is None:
         return
-    servers = None if args.server_config == "all" else (args.server_config,)
-    stdout.write("\n" + render_all(args.tls_profile, servers))
+    stdout.write("\n" + render_all(args.tls_profile, [sn.server for sn in config.snippets]))
 
 
 def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -1032,16 +1048,43 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not reached and (record.tls is None or record.tls.error is not None):
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
-    _emit(result, args.format, args.output, stdout, args.fail_on)
+    _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
     _server_config(result, args, stdout)
     if args.format != "text":
         stderr.writelines(stderr_line(f"{e.file or e.url}: {e.message}") for e in result.errors)
     return exit_code(result, args.fail_on, args.strict)
 
 
+@contextmanager
+def _rows_out(path: str | None, stdout: TextIO) -> Iterator[TextIO | None]:
+    """Where ``--rows`` goes: stdout for ``-``, else a temporary file beside ``path`` that replaces it
+    once the run is complete (rows stream out as hosts finish; a failed run leaves the old file)."""
+    from .rewrite import TEMP_SUFFIX
+
+    if path is None or path == "-":
+        yield None if path is None else stdout
+        return
+    directory, name = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory or ".")
+    except OSError as e:
+        raise InputError(f"--rows {path}: {e.strerror or e}") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``audit --hosts FILE`` (docs/audit.md#hosts): one row per host, the findings in the usual report."""
-    from .fleet import FleetProgress, FleetSettings, audit_hosts, read_hosts, write_rows
+    from .fleet import FleetProgress, FleetSettings, RowWriter, audit_hosts, read_hosts
 
     if args.url is not None:
         raise UsageError("audit needs a URL or --hosts FILE (not both)")
@@ -1068,23 +1111,24 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         raise InputError(f"--hosts {args.hosts}: no host listed")
     settings = FleetSettings(options=options, net=net, parallel=parallel, host_timeout=host_timeout)
     isatty = getattr(stderr, "isatty", None)
-    with FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress:
-        result, rows = audit_hosts(hosts, settings, engine, progress=progress)
-    if args.rows is not None:
-        buf = io.StringIO()
-        write_rows(rows, buf, args.rows_format)
-        _write_out(buf.getvalue(), None if args.rows == "-" else args.rows, stdout)
+    with (
+        _rows_out(args.rows, stdout) as sink,
+        FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress,
+    ):
+        # docs/audit.md#hosts: each row is written as soon as the hosts before it are done
+        rows = RowWriter(sink, args.rows_format) if sink is not None else None
+        result, summary = audit_hosts(hosts, settings, engine, progress=progress, rows=rows)
     if args.rows != "-" or args.output is not None:
-        _emit(result, args.format, args.output, stdout, args.fail_on)
+        _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
         if args.rows != "-":
             _server_config(result, args, stdout)
-    failed = sum(1 for r in rows if r.error)
+    failed = summary.failed
     if failed:
-        stderr.write(stderr_line(f"{failed} of {plural(len(rows), 'host')} could not be judged (see the rows' "
+        stderr.write(stderr_line(f"{failed} of {plural(summary.hosts, 'host')} could not be judged (see the rows' "
                                  "error)"))
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
-    if failed == len(rows):
+    if failed == summary.hosts:
         return 2
     return exit_code(result, args.fail_on, args.strict)
 

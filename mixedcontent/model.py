@@ -368,13 +368,33 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSnippet:
+    """One server's configuration text (docs/audit.md#tls)."""
+
+    server: str  # nginx, apache, caddy, haproxy
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Mozilla's recommended TLS configuration (``profile``, guidelines version) for each server."""
+
+    profile: str
+    guidelines: str
+    snippets: tuple[ServerSnippet, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportOptions:
     """What a report writer needs besides the ScanResult (every writer takes it).
 
     ``fail_on``: the lowest severity that fails the run (``--fail-on``); None for ``never``.
+    ``server_config``: the server TLS configuration `audit` adds to its report (docs/audit.md#tls).
     """
 
     fail_on: Severity | None = Severity.ERROR
+    server_config: ServerConfig | None = None
 
     def fails(self, finding: Finding) -> bool:
         """Does this finding fail the run (docs/index.md exit codes: live, at or above ``--fail-on``)?"""

@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..csp import Readiness, Suggestion
+from ..model import ServerConfig
 from ..wording import agree, plural
-from .json import dumps
+from .json import dumps, server_config_dict
 from .text import safe
 
 CSP_REPORT_VERSION = 1
 CSP_ONE_LINE = "Content-Security-Policy-Report-Only"
 
 
-def to_dict(s: Suggestion, tool_version: str) -> dict[str, Any]:
-    return {
+def to_dict(s: Suggestion, tool_version: str, server_config: ServerConfig | None = None) -> dict[str, Any]:
+    out = {
         "version": CSP_REPORT_VERSION,
         "tool": {"name": "mixedcontent", "version": tool_version},
         "target": {"kind": s.target.kind, "inputs": list(s.target.inputs), "base_url": s.target.base_url},
@@ -42,10 +43,14 @@ def to_dict(s: Suggestion, tool_version: str) -> dict[str, Any]:
         "snippets": {sn.server: {"title": sn.title, "text": sn.text, "notes": list(sn.notes)} for sn in s.snippets},
         "notes": list(s.notes),
     }
+    if server_config is not None:  # added field (docs/csp.md): --tls-profile's server TLS configuration
+        out["server_config"] = server_config_dict(server_config)
+    return out
 
 
-def write_json(s: Suggestion, out: TextIO, tool_version: str) -> None:
-    out.write(dumps(to_dict(s, tool_version), indent=2))
+def write_json(s: Suggestion, out: TextIO, tool_version: str,
+               server_config: ServerConfig | None = None) -> None:
+    out.write(dumps(to_dict(s, tool_version, server_config), indent=2))
     out.write("\n")
 
 

@@ -32,6 +32,7 @@ from ..model import (
     ReportOptions,
     ScanError,
     ScanResult,
+    ServerConfig,
     Severity,
 )
 
@@ -140,8 +141,17 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
+def server_config_dict(config: ServerConfig) -> dict[str, Any]:
+    """docs/json-report.md#added-fields: the server TLS configuration, one entry per server."""
+    return {"profile": config.profile, "guidelines": config.guidelines,
+            "servers": {sn.server: {"title": sn.title, "text": sn.text} for sn in config.snippets}}
+
+
 def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
-    dump(report_dict(result), out)
+    report = report_dict(result)
+    if options is not None and options.server_config is not None:
+        report["server_config"] = server_config_dict(options.server_config)
+    dump(report, out)
     out.write("\n")
 
 
