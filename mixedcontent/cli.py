@@ -24,7 +24,7 @@ from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
 from .report import fixes as fixes_report
 from .report.text import safe
-from .rewrite import write_atomic
+from .rewrite import open_atomic, write_atomic
 from .rules import RULES
 from .scan import is_url, scan_archives, scan_files, scan_rendered, scan_site
 from .settings import (
@@ -467,10 +467,9 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail
     if output is None:
         writer(result, stdout, options)
         return
-    buf = io.StringIO()
-    writer(result, buf, options)
     try:
-        write_atomic(output, buf.getvalue())
+        with open_atomic(output) as out:  # streamed: the report is never held whole in memory
+            writer(result, out, options)
     except OSError as e:
         raise InputError(f"--output {output}: {e.strerror or e}") from None
 
