@@ -160,7 +160,8 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.DISPLAY_ONLY
     else:
         applicability = Applicability.UNSAFE
-    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=target.raw)
+    old = target.url if target.raw == target.url else target.raw  # the finding's raw (classify.finding_for)
+    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=old)
     return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
 
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -245,27 +245,22 @@ def read_shard(path: str) -> tuple[list[Finding], list[ScanError]]:
 
 def _merge(done: Sequence[_Done], shards: str | None) -> tuple[list[Finding], list[ScanError]]:
     """Every task's findings and errors (read back from the shards), deduplicated: a task that ran
-    twice (a worker died, a retry) counts once (a finding by its fingerprint and location, an error
-    by all it says)."""
+    twice (a worker died, a retry) counts once, by its key (the same work under the same settings has
+    the same key: ``task_key``), so no per-finding set is built."""
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    seen: set[tuple[object, ...]] = set()
-    seen_errors: set[ScanError] = set()
+    seen: set[str] = set()
     for d in sorted(done, key=lambda d: d.key):
+        if d.key in seen:
+            continue
+        seen.add(d.key)
         if d.shard is not None:
             assert shards is not None
             fs, es = read_shard(os.path.join(shards, d.shard))
         else:
             fs, es = d.findings, d.errors
-        for f in fs:
-            k = (f.fingerprint, f.file, f.page, f.record.offset if f.record else None, f.offset, f.code)
-            if k not in seen:
-                seen.add(k)
-                findings.append(f)
-        for e in es:
-            if e not in seen_errors:
-                seen_errors.add(e)
-                errors.append(e)
+        findings.extend(fs)
+        errors.extend(es)
     return findings, errors
 
 
@@ -301,6 +296,15 @@ def task_key(phase: str, what: object, settings_digest: str) -> str:
     """A task's deterministic key: the same work under the same settings has the same key."""
     digest = hashlib.sha256(f"{phase}\x1f{what!r}\x1f{settings_digest}".encode("utf-8", "surrogatepass"))
     return f"mixedcontent-{phase}-{digest.hexdigest()[:24]}"
+
+
+def _digest(items: Iterable[object]) -> str:
+    """A digest of many items for a task key, made an item at a time (``task_key`` of the items' tuple
+    would hold the repr of all of them at once: a stylesheet load per page of a run)."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(repr(item).encode("utf-8", "surrogatepass") + b"\x1e")
+    return h.hexdigest()
 
 
 def _ranges(items: Sequence[T], size: Callable[[T], int], max_items: int, max_bytes: int) -> list[list[T]]:
@@ -413,7 +417,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     phase = asyncio.run(drive(sheets, loads, given_sheets)) if loads or given_sheets else StylesheetPhase()
     held = [h for d in done for h in d.held]
     sheet_findings, sheet_errors, sheet_keys = phase.finish(judging.policy, held if probe is not None else None)
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), sheet_findings, sheet_errors),
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), sheet_findings, sheet_errors),
                         engine.shards))
     findings, task_errors = _merge(done, engine.shards)
     if probe is not None:
@@ -605,7 +609,7 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     for e in sheet_errors:
         sheet = where.get(e.url or "") or source.located.get(e.url or "")
         named_errors.append(e if sheet is None else replace(e, file=source.name(sheet.path)))
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), named, named_errors), engine.shards))
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), named, named_errors), engine.shards))
     merged, task_errors = _merge(done, engine.shards)
     result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
