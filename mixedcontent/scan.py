@@ -17,12 +17,11 @@ archives) and runs the one pipeline over them:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -43,20 +42,23 @@ from .model import (
     TargetKind,
     pickled_by_fields,
 )
-from .net import NetSettings
-from .probe import ProbeSettings
 from .report.json import dumps, error_dict, finding_dict, finding_from_dict, summary
 from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources import files as file_source
-from .sources.crawl import Crawl, CrawlSettings, CrawlStats
 from .sources.files import FileSheets, SiteFile
-from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
-from .sources.warc import document as archived_document
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .net import NetSettings
+    from .probe import ProbeSettings
     from .sources.browser import RenderSettings
+    from .sources.crawl import CrawlSettings, CrawlStats
+    from .sources.warc import Archive, ArchiveIndex, Doc, Located
+
+# Start-up (issue 19): a scan of files on disk (a pre-commit run: one page) imports neither the
+# network stack (asyncio, ssl, aiohttp: net, probe, sources/crawl) nor the archive readers; those
+# modules are imported where a crawl, a probe or an archive needs them.
 
 T = TypeVar("T")
 
@@ -173,6 +175,9 @@ def _files_task(task: _FilesTask) -> _Done:
 
 def _archive_task(task: _ArchiveTask) -> _Done:
     """Judge the page records of one range of an archive, each as it was served."""
+    from .sources.warc import document as archived_document
+    from .sources.warc import read_response
+
     j = task.judging
     done = _Done(task.key)
     for d in task.docs:
@@ -197,6 +202,8 @@ def _archive_task(task: _ArchiveTask) -> _Done:
 
 def _sheets_task(reads: tuple[tuple[str, Located, int], ...]) -> tuple[tuple[str, Any], ...]:
     """Archived stylesheets' bytes, as responses (or why they cannot be read)."""
+    from .sources.warc import read_response
+
     return tuple((key, read_response(loc.path, loc.entry.offset, max_size, loc.payload, loc.headers_from_payload))
                  for key, loc, max_size in reads)
 
@@ -353,6 +360,18 @@ def _size(path: str) -> int:
         return 0
 
 
+def _complete(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits for anything (the stylesheet stage over files on disk, whose
+    ``fetch`` reads them synchronously) to its end, without an event loop. Raises RuntimeError if it
+    does wait: such a source needs ``asyncio.run``."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("the stylesheet source waited for I/O: it needs an event loop")
+
+
 def _log(log: Callable[[str], None] | None, message: str) -> None:
     if log is not None:
         log(message)
@@ -414,7 +433,8 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                     on_page(acted)
             done.append(d)
     loads = [load for d in done for load in d.loads]
-    phase = asyncio.run(drive(sheets, loads, given_sheets)) if loads or given_sheets else StylesheetPhase()
+    # files are read synchronously: no event loop (asyncio is not even imported for a scan of files)
+    phase = _complete(drive(sheets, loads, given_sheets)) if loads or given_sheets else StylesheetPhase()
     held = [h for d in done for h in d.held]
     sheet_findings, sheet_errors, sheet_keys = phase.finish(judging.policy, held if probe is not None else None)
     done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), sheet_findings, sheet_errors),
@@ -465,6 +485,10 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,
     as in a directory scan. Findings name the page by URL (``file`` is null) and their spans index
     into the response body as received (decompressed)."""
+    import asyncio
+
+    from .sources.crawl import Crawl
+
     policy = Policy.of(settings)
     probing = probe is not None
 
@@ -557,6 +581,10 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     Findings name the archive (``file``, as given), the page (``page``, the target URI) and the
     record (``record``); their offsets index into the record's HTTP payload as the browser received
     it (de-chunked, Content-Encoding decoded). Raises InputError when an input does not exist."""
+    import asyncio
+
+    from .sources.warc import Archive
+
     engine = engine or EngineSettings(jobs=settings.jobs)
     names = list(dict.fromkeys(inputs))
     for name in names:
@@ -618,6 +646,8 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
 
 
 def _index_task(job: tuple[str, str]) -> ArchiveIndex | ScanError:
+    from .sources.warc import index_archive
+
     path, name = job
     try:
         return index_archive(path, name)
@@ -647,8 +677,11 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
     targets = list(targets)
     if not targets:
         raise InputError("nothing to scan: give a directory, files, web archives or URLs")
+    from .sources.warc import is_archive
+
     if all(is_url(t) for t in targets):
-        from .sources.crawl import start_url
+        from .net import NetSettings
+        from .sources.crawl import CrawlSettings, start_url
 
         crawl = crawl or CrawlSettings(start=tuple(dict.fromkeys(start_url(t) for t in targets)))
         return scan_site(crawl, net or NetSettings(), settings, show_suppressed=show_suppressed, probe=probe,
