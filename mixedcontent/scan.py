@@ -412,6 +412,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
         else:
             pages.append((f, root.directory))
             sheets.add(f.rel, root)
+    del found  # memory: the listing is held once, in ``pages``, for the rest of the scan
     digest = _settings_digest(settings, engine.shards)
     sizes = [_size(f.path) for f, _ in pages]
     done: list[_Done] = []
