@@ -19,35 +19,40 @@ from typing import TYPE_CHECKING, TextIO
 from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
-from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
 from .model import ReportOptions, ScanResult, ServerConfig, Severity
 from .net import NetSettings, parse_resolve
-from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
-from .report import fixes as fixes_report
 from .report.text import safe
-from .rewrite import write_atomic
+from .rewrite import open_atomic, write_atomic
 from .rules import RULES
 from .scan import is_url, scan_archives, scan_files, scan_rendered, scan_site
 from .settings import (
     CONFIG_NAMES,
     CONFIG_ONLY,
     DEFAULT_BASE_URL,
+    DEFAULT_CACHE_TTL,
     DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_RENDER_JOBS,
+    DEFAULT_RENDER_TIMEOUT,
     FAIL_ON,
     ScanSettings,
     code_prefixes,
     find_config,
     load_config,
 )
-from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
-from .sources.warc import is_archive
+from .sources import is_archive
 from .suppress import load_baseline, write_baseline
 from .version import __version__
 from .wording import plural
 
 if TYPE_CHECKING:
     from .posture import AuditOptions
+    from .probe import ProbeSettings
+    from .sources.crawl import CrawlSettings
+
+# Start-up (issue 19): what only some commands need (fix, crawls, the probe, the browser pass, the
+# posture audit) is imported inside them, so a scan of files (a pre-commit run) does not pay for it.
 
 if TYPE_CHECKING:
     from .sources.browser import RenderSettings
@@ -221,6 +226,8 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
 
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
+    from .probe import ProbeSettings
+
     ttl = getattr(args, "probe_cache_ttl", None)
     # made (so validated) even without --probe: a bad flag is a bad flag
     settings = ProbeSettings(net=net_settings(args), cache_file=getattr(args, "probe_cache", None),
@@ -255,6 +262,8 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
 
 def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
     """CrawlSettings from the PATH arguments (URLs) and the flags of ``add_crawl_options``."""
+    from .sources.crawl import CrawlSettings, path_prefix, scope_host, start_url
+
     if not all(is_url(p) for p in args.paths):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
@@ -604,10 +613,9 @@ def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail
     if output is None:
         writer(result, stdout, options)
         return
-    buf = io.StringIO()
-    writer(result, buf, options)
     try:
-        write_atomic(output, buf.getvalue())
+        with open_atomic(output) as out:  # streamed: the report is never held whole in memory
+            writer(result, out, options)
     except OSError as e:
         raise InputError(f"--output {output}: {e.strerror or e}") from None
 
@@ -660,8 +668,6 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def add_render_options(parser: argparse.ArgumentParser) -> None:
     """--render and its bounds; read back with ``render_settings``."""
-    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT
-
     g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
     g.add_argument("--render", action="store_true",
                    help="also load every page in headless Chromium and merge the browser's own mixed-content "
@@ -670,21 +676,21 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
                         "the machine), as is a web archive (its captures replayed); a crawl's pages are loaded "
                         "from the live site, within the crawl's hosts (--allow-host, --resolve, --cacert apply)")
     g.add_argument("--render-timeout", type=float, metavar="SECONDS",
-                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
+                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_RENDER_TIMEOUT:g})")
     g.add_argument("--render-jobs", type=int, metavar="N",
-                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_JOBS})")
+                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_RENDER_JOBS})")
 
 
 def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderSettings | None:
     """RenderSettings from the flags (UsageError names the flag), or None without --render."""
-    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
-
     timeout, jobs = getattr(args, "render_timeout", None), getattr(args, "render_jobs", None)
     if not getattr(args, "render", False):
         for flag, value in (("--render-timeout", timeout), ("--render-jobs", jobs)):
             if value is not None and given(args, flag[2:].replace("-", "_")):
                 raise UsageError(f"{flag} needs --render")
         return None
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
+
     if not settings.scripting:
         raise UsageError("--render runs the pages' scripts: it cannot judge as --no-scripting does")
     render = RenderSettings(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
@@ -759,6 +765,9 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
 
 
 def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
+    from .report import fixes as fixes_report
+
     opts = _options(args)
     settings = _settings(opts, args)
     maps = []

@@ -46,14 +46,11 @@ starts. ``.invalid`` names are answered here, never sent to DNS (RFC 6761 §6.4)
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import errno
 import ipaddress
 import math
 import os
 import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,12 +58,16 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    import asyncio
+    import ssl
+
     import aiohttp
     from aiohttp.abc import ResolveResult
     from yarl import URL
 
 # aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
-# of start-up that a scan of files on disk never needs
+# of start-up that a scan of files on disk never needs; so are asyncio, ssl and email (~35 ms more):
+# the command line makes NetSettings for every command, and only a run that goes online opens a Net
 
 from . import urls
 from .errors import SettingError, UsageError
@@ -371,6 +372,8 @@ def ssl_context(settings: NetSettings) -> ssl.SSLContext:
 
 @lru_cache(maxsize=8)
 def _ssl_context(insecure: bool, cacert: str | None, stamp: tuple[int, ...] | None) -> ssl.SSLContext:
+    import ssl
+
     ctx = ssl.create_default_context()
     if insecure:
         ctx.check_hostname = False
@@ -432,6 +435,8 @@ async def peer_certificate(settings: NetSettings, host: str, port: int, address:
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date)."""
+    import email.utils
+
     if value is None:
         return None
     value = value.strip()
@@ -585,6 +590,12 @@ def _host_failure(got: _Attempt) -> str | None:
     return None  # an answer that was too large: the host works
 
 
+def _event() -> asyncio.Event:
+    import asyncio
+
+    return asyncio.Event()
+
+
 @dataclass(slots=True)
 class _HostBudget:
     """The failure budget of one host (its origin), run-wide."""
@@ -592,7 +603,7 @@ class _HostBudget:
     authority: str  # the origin it guards (scheme, host, port)
     failures: int = 0  # failed attempts in a row
     last: str = ""  # what the last failure was
-    spent: asyncio.Event = field(default_factory=asyncio.Event)  # set once the host is given up
+    spent: asyncio.Event = field(default_factory=_event)  # set once the host is given up
 
     def record(self, failure: str | None, limit: int) -> None:
         if failure == "neutral" or self.spent.is_set():
@@ -643,6 +654,8 @@ class Net:
         return {a: b.last for a, b in self._budgets.items() if b.spent.is_set()}
 
     async def __aenter__(self) -> Self:
+        import asyncio
+
         import aiohttp
 
         s = self.settings
@@ -728,6 +741,8 @@ class Net:
     async def _attempts(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
                         read_body: bool, following: bool, partial: bool) -> _Attempt:
         """One hop, retried with backoff where that is safe, within its host's failure budget."""
+        import asyncio
+
         s = self.settings
         budget = self._budget(_authority(url))
         attempt = 0
@@ -765,6 +780,8 @@ class Net:
         return self._entries.get((str(ip), port)) != str(ip)
 
     async def _pace(self, host: str) -> None:
+        import asyncio
+
         interval = self.settings.min_interval
         if interval <= 0:
             return
@@ -778,6 +795,8 @@ class Net:
 
     async def _attempt(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
                        read_body: bool, following: bool, partial: bool, budget: _HostBudget) -> _Attempt:
+        import asyncio
+
         if self._session is None or self._global is None:
             raise RuntimeError("Net is used outside `async with`")
         from yarl import URL  # imported with aiohttp by __aenter__
@@ -809,6 +828,8 @@ class Net:
 
     async def _send(self, target: URL, method: str, headers: Mapping[str, str] | None, cap: int,
                     read_body: bool, following: bool, partial: bool) -> _Attempt:
+        import ssl
+
         import aiohttp  # imported by __aenter__ already: a dictionary lookup
 
         assert self._session is not None

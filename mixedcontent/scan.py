@@ -17,12 +17,11 @@ archives) and runs the one pipeline over them:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -43,21 +42,24 @@ from .model import (
     TargetKind,
     pickled_by_fields,
 )
-from .net import NetSettings
-from .probe import ProbeSettings
 from .report.json import dumps, error_dict, finding_dict, finding_from_dict, summary
 from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources import files as file_source
-from .sources.crawl import Crawl, CrawlSettings, CrawlStats
 from .sources.files import FileSheets, SiteFile
-from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
-from .sources.warc import document as archived_document
 from .version import __version__
 from .wording import plural
 
 if TYPE_CHECKING:
+    from .net import NetSettings
+    from .probe import ProbeSettings
     from .sources.browser import RenderedPage, RenderSettings
+    from .sources.crawl import CrawlSettings, CrawlStats
+    from .sources.warc import Archive, ArchiveIndex, Doc, Located
+
+# Start-up (issue 19): a scan of files on disk (a pre-commit run: one page) imports neither the
+# network stack (asyncio, ssl, aiohttp: net, probe, sources/crawl) nor the archive readers; those
+# modules are imported where a crawl, a probe or an archive needs them.
 
 T = TypeVar("T")
 
@@ -174,6 +176,9 @@ def _files_task(task: _FilesTask) -> _Done:
 
 def _archive_task(task: _ArchiveTask) -> _Done:
     """Judge the page records of one range of an archive, each as it was served."""
+    from .sources.warc import document as archived_document
+    from .sources.warc import read_response
+
     j = task.judging
     done = _Done(task.key)
     for d in task.docs:
@@ -198,6 +203,8 @@ def _archive_task(task: _ArchiveTask) -> _Done:
 
 def _sheets_task(reads: tuple[tuple[str, Located, int], ...]) -> tuple[tuple[str, Any], ...]:
     """Archived stylesheets' bytes, as responses (or why they cannot be read)."""
+    from .sources.warc import read_response
+
     return tuple((key, read_response(loc.path, loc.entry.offset, max_size, loc.payload, loc.headers_from_payload))
                  for key, loc, max_size in reads)
 
@@ -246,27 +253,22 @@ def read_shard(path: str) -> tuple[list[Finding], list[ScanError]]:
 
 def _merge(done: Sequence[_Done], shards: str | None) -> tuple[list[Finding], list[ScanError]]:
     """Every task's findings and errors (read back from the shards), deduplicated: a task that ran
-    twice (a worker died, a retry) counts once (a finding by its fingerprint and location, an error
-    by all it says)."""
+    twice (a worker died, a retry) counts once, by its key (the same work under the same settings has
+    the same key: ``task_key``), so no per-finding set is built."""
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    seen: set[tuple[object, ...]] = set()
-    seen_errors: set[ScanError] = set()
+    seen: set[str] = set()
     for d in sorted(done, key=lambda d: d.key):
+        if d.key in seen:
+            continue
+        seen.add(d.key)
         if d.shard is not None:
             assert shards is not None
             fs, es = read_shard(os.path.join(shards, d.shard))
         else:
             fs, es = d.findings, d.errors
-        for f in fs:
-            k = (f.fingerprint, f.file, f.page, f.record.offset if f.record else None, f.offset, f.code)
-            if k not in seen:
-                seen.add(k)
-                findings.append(f)
-        for e in es:
-            if e not in seen_errors:
-                seen_errors.add(e)
-                errors.append(e)
+        findings.extend(fs)
+        errors.extend(es)
     return findings, errors
 
 
@@ -302,6 +304,15 @@ def task_key(phase: str, what: object, settings_digest: str) -> str:
     """A task's deterministic key: the same work under the same settings has the same key."""
     digest = hashlib.sha256(f"{phase}\x1f{what!r}\x1f{settings_digest}".encode("utf-8", "surrogatepass"))
     return f"mixedcontent-{phase}-{digest.hexdigest()[:24]}"
+
+
+def _digest(items: Iterable[object]) -> str:
+    """A digest of many items for a task key, made an item at a time (``task_key`` of the items' tuple
+    would hold the repr of all of them at once: a stylesheet load per page of a run)."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(repr(item).encode("utf-8", "surrogatepass") + b"\x1e")
+    return h.hexdigest()
 
 
 def _ranges(items: Sequence[T], size: Callable[[T], int], max_items: int, max_bytes: int) -> list[list[T]]:
@@ -348,6 +359,18 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def _complete(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits for anything (the stylesheet stage over files on disk, whose
+    ``fetch`` reads them synchronously) to its end, without an event loop. Raises RuntimeError if it
+    does wait: such a source needs ``asyncio.run``."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("the stylesheet source waited for I/O: it needs an event loop")
 
 
 def _log(log: Callable[[str], None] | None, message: str) -> None:
@@ -403,6 +426,7 @@ def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, set
         else:
             pages.append((f, root.directory))
             sheets.add(f.rel, root)
+    del found  # memory: the listing is held once, in ``pages``, for the rest of the scan
     digest = _settings_digest(settings, engine.shards)
     sizes = [_size(f.path) for f, _ in pages]
     done: list[_Done] = []
@@ -423,10 +447,12 @@ def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, set
                     on_page(acted)
             done.append(d)
     loads = [load for d in done for load in d.loads]
-    phase = asyncio.run(drive(sheets, loads, given_sheets, judging.policy)) if loads or given_sheets else StylesheetPhase()
+    # files are read synchronously: no event loop (asyncio is not even imported for a scan of files)
+    phase = (_complete(drive(sheets, loads, given_sheets, judging.policy)) if loads or given_sheets
+             else StylesheetPhase())
     held = [h for d in done for h in d.held]
     sheet_findings, sheet_errors, sheet_keys = phase.finish(judging.policy, held if probe is not None else None)
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), sheet_findings, sheet_errors),
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), sheet_findings, sheet_errors),
                         engine.shards))
     findings, task_errors = _merge(done, engine.shards)
     if probe is not None:
@@ -453,6 +479,8 @@ def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderS
     against what the markup says, whatever is reported; ``merge_runtime`` then applies the selection and
     suppression to static and runtime findings alike."""
     from .judge.runtime import merge_runtime
+    from .net import NetSettings
+    from .sources import is_archive
     from .sources.browser import find_chromium, render_paths, render_urls
 
     find_chromium(render)  # no browser: one line naming the package, before any work
@@ -511,6 +539,10 @@ def _crawl_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings, 
                 probe: ProbeSettings | None, log: Callable[[str], None] | None,
                 progress: Callable[[CrawlStats], None] | None) -> tuple[ScanResult, list[str]]:
     """``scan_site``, and the pages it judged (their final URLs, in crawl order)."""
+    import asyncio
+
+    from .sources.crawl import Crawl
+
     policy = Policy.of(settings)
     probing = probe is not None
 
@@ -612,6 +644,10 @@ def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: Engine
                    show_suppressed: bool, log: Callable[[str], None] | None
                    ) -> tuple[ScanResult, Archive, list[Doc]]:
     """``scan_archives``, and the archive and the page records it judged (for ``--render``)."""
+    import asyncio
+
+    from .sources.warc import Archive
+
     engine = engine or EngineSettings(jobs=settings.jobs)
     names = list(dict.fromkeys(inputs))
     for name in names:
@@ -664,7 +700,7 @@ def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: Engine
     for e in sheet_errors:
         sheet = where.get(e.url or "") or source.located.get(e.url or "")
         named_errors.append(e if sheet is None else replace(e, file=source.name(sheet.path)))
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), named, named_errors), engine.shards))
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), named, named_errors), engine.shards))
     merged, task_errors = _merge(done, engine.shards)
     result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
@@ -673,6 +709,8 @@ def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: Engine
 
 
 def _index_task(job: tuple[str, str]) -> ArchiveIndex | ScanError:
+    from .sources.warc import index_archive
+
     path, name = job
     try:
         return index_archive(path, name)
@@ -704,8 +742,11 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
     targets = list(targets)
     if not targets:
         raise InputError("nothing to scan: give a directory, files, web archives or URLs")
+    from .sources import is_archive
+
     if all(is_url(t) for t in targets):
-        from .sources.crawl import start_url
+        from .net import NetSettings
+        from .sources.crawl import CrawlSettings, start_url
 
         crawl = crawl or CrawlSettings(start=tuple(dict.fromkeys(start_url(t) for t in targets)))
         if render is not None:

@@ -29,6 +29,12 @@ from .rules import RULES
 DEFAULT_BASE_URL = "https://example.invalid/"
 DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024
 FAIL_ON = ("error", "warning", "info", "never")
+# defaults of stages the command line names in its --help; kept here, where the CLI reads them without
+# importing those stages (start-up, issue 19: a scan of files imports no network or browser code)
+DEFAULT_MAX_PAGES = 1000  # sources/crawl.py: pages a crawl fetches at most
+DEFAULT_CACHE_TTL = 86400.0  # probe.py: seconds a cached probe result stays valid (one day)
+DEFAULT_RENDER_TIMEOUT = 15.0  # sources/browser.py: seconds a page may take to load and settle
+DEFAULT_RENDER_JOBS = 4  # sources/browser.py: tabs loading at once (on 2 cores more tabs only queue for the CPU)
 
 
 @dataclass(frozen=True, slots=True)

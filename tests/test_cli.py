@@ -192,14 +192,30 @@ def test_pre_commit_manifest_is_valid_and_hook_runs_on_files(run) -> None:  # ty
     assert r.code == 1 and "index.html:11:16: MC102" in r.out
 
 
-def test_a_scan_of_files_does_not_import_the_network_archive_or_progress_libraries(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Start-up is paid by every pre-commit run: aiohttp, warcio and rich (~200 ms together) are
-    imported only by the commands that use them."""
-    (tmp_path / "p.html").write_text('<img src="http://cdn.example/a.png">')
-    code = ("import sys\nfrom mixedcontent.cli import main\ncode = main(['scan', sys.argv[1], '--format', 'json'])\n"
-            "loaded = [m for m in ('aiohttp', 'yarl', 'warcio', 'rich', 'dask') if m in sys.modules]\n"
-            "print(loaded, file=sys.stderr)\nsys.exit(code)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
-                       check=False)
-    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["findings"] == 1  # a warning: exit 0
-    assert r.stderr.strip().splitlines()[-1] == "[]"
+# what a plain scan of files must not import (issue 19: start-up is paid by every pre-commit run): the
+# network stack, archives, the browser pass, the fix stage, clusters, TLS scanning, worker pools
+_NOT_FOR_A_SCAN_OF_FILES = (
+    "aiohttp", "yarl", "asyncio", "ssl", "warcio", "rich", "dask", "distributed", "sslyze", "bs4", "markdown_it",
+    "lxml", "protego", "multiprocessing", "concurrent.futures", "mixedcontent.fixer",
+    "mixedcontent.sources.crawl", "mixedcontent.sources.warc", "mixedcontent.sources.browser",
+    "mixedcontent.engine.dask", "mixedcontent.posture", "mixedcontent.tls")
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_scan_of_files_does_not_import_what_only_other_commands_need(tmp_path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """``python -m mixedcontent scan PAGE`` (a pre-commit run): none of the heavy libraries (aiohttp,
+    Dask, sslyze, …) nor the modules of other commands are imported, and no worker process starts."""
+    (tmp_path / "p.html").write_text('<style>.a{background:url(/a.png)}</style><img src="http://cdn.example/a.png">'
+                                     '<link rel=stylesheet href=s.css>')
+    (tmp_path / "s.css").write_text(".b{background:url(http://cdn.example/b.png)}")
+    code = ("import runpy, sys\nsys.argv = ['mixedcontent', 'scan', sys.argv[1], '--format', sys.argv[2]]\n"
+            "try:\n    runpy.run_module('mixedcontent', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            f"loaded = [m for m in {_NOT_FOR_A_SCAN_OF_FILES!r} if m in sys.modules]\n"
+            "import multiprocessing as mp\n"  # only now: counting the children it started
+            "print(loaded, len(mp.active_children()), file=sys.stderr)\nsys.exit(code)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.html"), fmt], capture_output=True, text=True,
+                       cwd=ROOT, check=False)
+    assert r.returncode == 0, r.stderr  # two MC101 warnings: the page's image and the stylesheet's
+    assert "http://cdn.example/a.png" in r.stdout and "http://cdn.example/b.png" in r.stdout
+    assert r.stderr.strip().splitlines()[-1] == "[] 0"

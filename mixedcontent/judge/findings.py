@@ -14,6 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .. import urls
 from ..classify import decide, finding_for, needs_probe
@@ -31,13 +32,17 @@ from ..model import (
     Target,
     pickled_by_fields,
 )
-from ..probe import ProbeSettings, probe_key, run_probes
 from ..rewrite import propose_fix
 from ..rules import RULES
 from ..settings import ScanSettings
 from ..suppress import css_marker_lines, inline_reason, path_ignored, selected, url_excluded
 from ..version import __version__
 from ..wording import plural
+
+if TYPE_CHECKING:
+    from ..probe import ProbeSettings
+
+# the probe stage (and the network stack under it) is imported only when a run probes (issue 19: start-up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +137,8 @@ def judge_held(held: Held, policy: Policy,
     Two digests per finding: ``fingerprint`` over docs/json-report.md's key (``file``, else the page URL), and
     ``path_fingerprint`` over the same key with the file's working-directory ``path`` instead, which
     does not depend on how the files were named on the command line (a baseline matches either)."""
+    if probes is not None:
+        from ..probe import probe_key
     file = held.file
     judged = []
     for i, ref in enumerate(held.refs):
@@ -202,6 +209,8 @@ def probe_and_judge(held: list[Held], policy: Policy, probe: ProbeSettings,
                     log: Callable[[str], None] | None) -> list[Finding]:
     """docs/probe.md: probe the https twin of each unique insecure URL once (one event loop and one Net for
     the run), then judge every held reference with the results, fanned back to each finding."""
+    from ..probe import probe_key, run_probes
+
     keys = {probe_key(ref.url, ref.destination) for h in held for ref in h.refs
             if ref.url is not None and needs_probe(ref)}
     outcome = run_probes(keys, probe)

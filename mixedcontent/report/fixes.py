@@ -12,7 +12,7 @@ from .text import safe as clean
 
 def fix_dict(result: FixResult) -> dict[str, Any]:
     """The JSON shape of a fix run: every edit with its file, byte offset and length, old and new text."""
-    scan = report_dict(result.scan)
+    scan = report_dict(result.scan, lazy=True)  # its findings are not written
     edits = [{"file": e.file, "offset": e.offset, "length": e.length, "old": e.old, "new": e.new,
               "codes": [c for c in e.codes if c], "url": e.url, "kind": e.why} for e in result.edits]
     return {

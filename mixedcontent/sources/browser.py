@@ -40,14 +40,15 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import UsageError
 from ..model import InitiatorLocation
+from ..settings import DEFAULT_RENDER_JOBS, DEFAULT_RENDER_TIMEOUT
 from .cdp import CDPError, Connection
 
 if TYPE_CHECKING:
     from ..net import NetSettings
     from .files import Root, SiteFile
 
-DEFAULT_TIMEOUT = 15.0  # seconds a page may take to load and settle
-DEFAULT_JOBS = 4  # tabs loading at once: on 2 cores more tabs only queue for the CPU
+DEFAULT_TIMEOUT = DEFAULT_RENDER_TIMEOUT  # seconds a page may take to load and settle
+DEFAULT_JOBS = DEFAULT_RENDER_JOBS  # tabs loading at once: on 2 cores more tabs only queue for the CPU
 DEFAULT_IDLE = 0.25  # seconds without a request in flight that count as network idle
 VIEWPORT = (1280, 900)  # CSS pixels; the device scale factor is 2 (srcset picks its 2x candidates)
 MAX_SCROLL_STEPS = 40  # viewports scrolled at most on one page

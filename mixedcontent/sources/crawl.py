@@ -47,8 +47,8 @@ from ..errors import SettingError, UsageError
 from ..extract.source import looks_binary
 from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 from ..net import Net, NetSettings
+from ..settings import DEFAULT_MAX_PAGES
 
-DEFAULT_MAX_PAGES = 1000
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 §2.5: a crawler must parse at least the first 500 KiB
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps.org: at most 50 MB (uncompressed) per sitemap file
 SITEMAP_MAX_URLS = 50_000  # sitemaps.org: at most 50,000 URLs per sitemap; also our total per crawl
