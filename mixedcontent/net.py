@@ -402,6 +402,8 @@ async def address_of(settings: NetSettings, host: str, port: int) -> str | None:
         pass
     else:
         return host if settings.allow_private or is_public_address(host) else None
+    import asyncio
+
     resolver = _resolver_class()(entries, settings.allow_private)
     try:
         infos = await asyncio.wait_for(resolver.resolve(host, port), settings.connect_timeout)
@@ -415,6 +417,9 @@ async def address_of(settings: NetSettings, host: str, port: int) -> str | None:
 async def peer_certificate(settings: NetSettings, host: str, port: int, address: str) -> bytes | None:
     """The certificate (DER) HOST:PORT presents at ADDRESS, if it verifies under ``settings`` (the
     system store plus ``cacert``; any with ``insecure``), else None. One TLS handshake, no request."""
+    import asyncio
+    import ssl
+
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(address, port, ssl=ssl_context(settings), server_hostname=host.strip("[]")),
@@ -504,6 +509,8 @@ def explain(exc: BaseException, host: str, port: int, settings: NetSettings | No
     ``("connect-refused", "connection refused by site.test:80")``. The reason words are the
     machine-readable part and never change; the words carry no library jargon. ``connecting``: the
     exception came while connecting (TCP and TLS), so a timeout is the connect timeout."""
+    import ssl
+
     import aiohttp
 
     s = settings or NetSettings()

@@ -23,3 +23,12 @@ def test_mypy_strict_finds_only_the_known_errors() -> None:
     assert r.returncode in (0, 1), r.stderr or r.stdout  # 2: mypy itself failed (bad config, crash)
     found = Counter(m.group("file").replace(os.sep, "/") for m in _ERROR.finditer(r.stdout))
     assert dict(found) == KNOWN, r.stdout
+
+
+def test_names_imported_for_type_checking_only_are_not_used_at_run_time() -> None:
+    # mypy cannot see it (annotations are strings): a name imported under TYPE_CHECKING, or imported
+    # lazily in another function, and then called at run time is a NameError on that path only (issue
+    # 19 made the network and archive imports lazy; a later function using asyncio at module level broke)
+    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "TC004,F821", "mixedcontent"],
+                       cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
