@@ -8,6 +8,7 @@ probing and rewriting cannot disagree.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
 from ada_url import URL, HostType
@@ -66,6 +67,20 @@ def host(url: str) -> str:
 
 def is_http(url: str) -> bool:
     return _parts(url)[0] == "http:"
+
+
+# A serialised http URL whose host is loopback or localhost (Secure Contexts §3.2 steps 3-4): the
+# parser writes "http://", userinfo (its "@" percent-encoded), the host (IPv4 in dotted decimal, IPv6
+# compressed in brackets, a domain in lower case), an optional port, then the path, which starts with "/"
+_TRUSTWORTHY_HTTP_HREF = re.compile(
+    r"http://(?:[^/@]*+@)?(?:127\.[0-9]++\.[0-9]++\.[0-9]++|\[::1\]|(?:[^/:@]*\.)?localhost\.?)(?::[0-9]*+)?/")
+
+
+def is_insecure_href(href: str) -> bool:
+    """``is_http(href) and not is_potentially_trustworthy(href)`` for a URL as the parser serialises it
+    (every ``resolve`` result), read from the text without parsing it again: a serialised http URL
+    starts with "http://" and its host is one of the forms above exactly when it is trustworthy."""
+    return href.startswith("http://") and _TRUSTWORTHY_HTTP_HREF.match(href) is None
 
 
 def _loopback_or_localhost(hostname: str, host_type: int) -> bool:

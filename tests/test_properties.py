@@ -28,6 +28,10 @@ FRAGMENTS = [
     "<input type=image src=", "<button formaction=", "<input type=submit formaction=", "<a href=", " href=",
     " alt=", " title=\"", " POSTER=", " OnLoad=", " srcset=", " data=", " action=", " src=", " srcdoc=",
     " style=", " datax=", " =", "</p title=\"",
+    # loopback hosts the fast pattern skips as trustworthy, and look-alikes that are not loopback
+    "http://127.0.0.1/", "http://LOCALHOST/", "http://localhost:8080/", "http://127.0.0.1?", "http://127.1/",
+    "http://127.0.0.1", "http://127.0.0.256/", "localhost", "127.0.0.1", ".evil.example/", "@cdn.example/",
+    ":80", "#", "?",
 ]
 html_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40).map("".join)
 ENCODINGS = ["utf-8", "utf-16", "cp1252", "shift_jis"]
@@ -91,6 +95,21 @@ def test_css_never_raises_and_spans_equal_raw(text: str) -> None:
 URL_PARTS = ["http://", "HTTP://", "https://", "ws://", "h.example", "H.Example", "127.1", "[::1]", "[2001:db8::443]",
              ":80", ":443", ":8443", ":0443", "user:pw@", "u%40@", "/", "/a/../b", "?q=1", "#f", "%2F", "é", " ", "\t",
              "\\", "@", ":", "//", "x"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://"]),
+       st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
+                                             "localhost.x", "127.0.0.1.example", "0x7f.1", "[::1]", "[0::1]",
+                                             "2130706433", ".", "%2e"]),
+                min_size=1, max_size=8).map("".join))
+def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> None:
+    from mixedcontent import urls
+
+    href = urls.resolve(scheme + text, "https://base.example/dir/page.html")
+    if href is None:
+        return
+    assert urls.is_insecure_href(href) == (urls.is_http(href) and not urls.is_potentially_trustworthy(href))
 
 
 @settings(max_examples=500, deadline=None)

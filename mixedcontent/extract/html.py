@@ -77,8 +77,15 @@ def _opt(body: str) -> str:
     return f"(?:{body}|)?+"
 
 
-# "h" that does not start "http" (tabs and newlines inside are removed by the URL parser); "https" is fine
-_H_NOT_HTTP = r"[hH](?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))"
+# "h" that does not start "http" (tabs and newlines inside are removed by the URL parser); "https" is fine;
+# and "http://" with a loopback host ended by the path, query or fragment (Secure Contexts §3.2 steps
+# 3-4: 127.0.0.0/8 and localhost are potentially trustworthy, never mixed content): "127." and three
+# decimal parts is loopback or no URL at all (a part over 255 fails the IPv4 parser), and userinfo
+# ("127.0.0.1:80@evil.example") or a longer host ("localhost.evil.example") does not match
+_LOOPBACK_HTTP = (r"[tT][tT][pP]://(?:127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|"
+                  r"[lL][oO][cC][aA][lL][hH][oO][sS][tT])(?::[0-9]*+)?[/?#]")
+_H_NOT_HTTP = (r"[hH](?:(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))|"
+               + _LOOPBACK_HTTP + ")")
 
 
 def _quoted_values(plain: str, special: str) -> str:
@@ -1188,6 +1195,10 @@ class _Extractor:
     def emit(self, d: _Doc, kind: RefKind, start: int, end: int, url: str, element: str, attribute: str | None,
              context: Context, destination: str | None, initiator: str | None, via_base: Reference | None,
              detail: str | None) -> None:
+        # an https URL, or an http one that is potentially trustworthy (Secure Contexts §3.1), is never
+        # mixed content nor probed (classify.decide step 3, needs_probe): no Reference is made for it
+        if not urls.is_insecure_href(url):
+            return
         outer_start, outer_end = d.outer(start), d.outer(end)
         self.references.append(Reference(
             kind=kind, raw=self.source.text[outer_start:outer_end], url=url,
