@@ -190,9 +190,34 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
         rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS}"
         rf"|(?![A-Za-z!?/]))"  # a "<" that starts nothing is text (tried last: it is the rarest)
         rf"|{_COMMENT}|{_BOGUS_ALL}{link}|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}"
-        rf"|{media}"))
+        rf"|{media}|{_whole('template', _star(_TEMPLATE_CONTENT))}"))
     return fast, re.compile(_star(f"{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL}"))
 
+
+# Inside <template> nothing is fetched (HTML §4.12.3: its contents are an inert document fragment), so
+# every tag is skipped whatever its values, except those that change the tokenizer's state (raw text,
+# foreign content, nested templates) or the tree we track (<picture>, <video>, <audio>); raw-text
+# elements are skipped whole, content and end tag included, when they end in the text.
+_IN_TEMPLATE_STATEFUL = ("script style xmp iframe noembed noframes noscript textarea title plaintext template "
+                         "svg math picture video audio").split()
+
+
+def _raw_text_whole(name: str) -> str:
+    """A whole raw-text or RCDATA element, any attributes and content (a <script>'s without "<!--",
+    which would open the escaped states)."""
+    escape = "|!--" if name == "script" else ""
+    return _whole(name, _star(rf"[^<]++|<(?!/{_ci(name)}{_WSC}{escape})"), _ANY_ATTR)
+
+
+# (an alternation, repeated by _SKIP_TEMPLATE and by the fast pattern's whole <template> element)
+_TEMPLATE_CONTENT = (
+    rf"[^<]++|<(?:/(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
+    rf"|(?!{_trie(_IN_TEMPLATE_STATEFUL)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
+    rf"|(?![A-Za-z!?/]))"
+    rf"|{_COMMENT}|{_BOGUS_ALL}|"
+    + "|".join(_raw_text_whole(n) for n in ("script", "style", "xmp", "iframe", "noembed", "noframes", "textarea",
+                                            "title")))
+_SKIP_TEMPLATE = re.compile(_star(_TEMPLATE_CONTENT))
 
 _SKIP_FAST, _SKIP_TREE = _skips()
 _SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
@@ -357,10 +382,14 @@ class _Doc:
         fast, in_media, link_then_skip = (_SKIP_FAST, _SKIP_TREE, None) if not links else _link_skips()
         skipped = False  # the text at pos was just skipped as far as the fast pattern goes
         while pos < n:
-            if self.foreign or self.http_base or xml or self.x.exhaustive or self.x.markers:
+            if self.foreign or xml or self.x.exhaustive or self.x.markers:
                 skip = _SKIP_SLOW
             elif self.tree:
-                skip = in_media
+                skip = _SKIP_SLOW if self.http_base else in_media
+            elif self.template:
+                skip = _SKIP_TEMPLATE  # (under an http base too: nothing inside is fetched)
+            elif self.http_base:
+                skip = _SKIP_SLOW
             else:
                 skip = fast
             if not skipped:

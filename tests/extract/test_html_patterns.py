@@ -80,6 +80,15 @@ def test_a_tag_whose_http_values_are_loopback_is_skipped_in_c(tag: str) -> None:
     assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
 
 
+@pytest.mark.parametrize("template", [
+    '<template><img src="http://cdn.example/a.png"><p style="background:url(http://c.example/b.png)">x</p></template>',
+    "<TEMPLATE><script>var u = 'http://cdn.example/a.js'</script><style>p{}</style></TEMPLATE >",
+])
+def test_a_template_is_skipped_whole_in_c(template: str) -> None:
+    # HTML §4.12.3: the contents of <template> are inert, nothing in them is fetched
+    assert html._SKIP_FAST.match(template + "<p>text</p>").end() == len(template) + len("<p>text</p>")
+
+
 def test_no_reference_is_made_for_a_trustworthy_http_url() -> None:
     page = PageContext("https://example.invalid/p.html", True)
     snippet = '<img src="http://127.0.0.1/a.png"><script src="http://localhost/a.js"></script>'
