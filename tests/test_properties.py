@@ -151,6 +151,27 @@ URL_PARTS = ["http://", "HTTP://", "https://", "ws://", "h.example", "H.Example"
 
 
 @settings(max_examples=800, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTPS://", "//", "ws://", "data:", "\x00 ", "\udc80"]),
+       st.lists(st.one_of(st.sampled_from(URL_PARTS + ["%", "日本", "xn--", "😀", "0x7f.1", "\x7f"]), st.text(max_size=3)),
+                min_size=1, max_size=8).map("".join),
+       st.sampled_from(["https://base.example/dir/page.html", "http://b.example/", "about:blank", "file:///x/y"]))
+def test_resolve_through_the_c_entry_points_equals_ada_url(scheme: str, text: str, base: str) -> None:
+    from ada_url import URL
+
+    from mixedcontent import urls
+
+    try:
+        expected: str | None = URL(scheme + text, base).href
+    except ValueError:
+        expected = None
+    href = urls.resolve(scheme + text, base)
+    assert href == expected
+    if href is not None:
+        u = URL(href)
+        assert urls._parts(href) == (u.protocol, u.hostname, int(u.host_type))
+
+
+@settings(max_examples=800, deadline=None)
 @given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://"]),
        st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
                                              "localhost.x", "127.0.0.1.example", "0x7f.1", "[::1]", "[0::1]",
