@@ -84,8 +84,8 @@ def _opt(body: str) -> str:
 # ("127.0.0.1:80@evil.example") or a longer host ("localhost.evil.example") does not match
 _LOOPBACK_HTTP = (r"[tT][tT][pP]://(?:127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|"
                   r"[lL][oO][cC][aA][lL][hH][oO][sS][tT])(?::[0-9]*+)?[/?#]")
-_H_NOT_HTTP = (r"[hH](?:(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))|"
-               + _LOOPBACK_HTTP + ")")
+_H_NOT_HTTP = r"[hH](?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))"
+_H_NOT_INSECURE = rf"[hH](?:(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))|{_LOOPBACK_HTTP})"
 
 
 def _quoted_values(plain: str, special: str) -> str:
@@ -103,6 +103,10 @@ _BORING_VALUE = r'(?:"[^"&\\hH]*+"|' + _quoted_values(r"&\\hH", _H_NOT_HTTP) + "
 # document, so the tag must not match)
 _ANY_VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
 _BORING_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _BORING_VALUE)
+# (loopback http values are boring too in the branches of the commonest tags: the loopback alternative
+# is kept out of the other copies of _BORING_ATTR, each of which costs compile time at import)
+_BORING_ATTR_LOOPBACK = (r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(
+    r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + r'(?:"[^"&\\hH]*+"|' + _quoted_values(r"&\\hH", _H_NOT_INSECURE) + ")"))
 _ANY_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _ANY_VALUE)
 
 # HTML §13.2.5.43-46 comment states: <!--> and <!---> close at once; otherwise the first --> or --!>
@@ -111,7 +115,8 @@ _BOGUS = r"<\?[^>]*+(?:>|\Z)|<!(?!--)(?!\[CDATA\[)[^>]*+(?:>|\Z)|</(?![A-Za-z])[
 _BOGUS_ALL = r"<\?[^>]*+(?:>|\Z)|<!(?!--)[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
 # attributes up to the tag's ">": one space before an attribute is tried first (the common case; the
 # same language as "[\t\n\f\r /]*+" before each, measured ~10% faster)
-_BORING_ATTRS = _star(rf" ?{_BORING_ATTR}|[\t\n\f\r /]++{_BORING_ATTR}") + r"[\t\n\f\r /]*+>"
+_BORING_ATTRS = (_star(rf" ?{_BORING_ATTR_LOOPBACK}|[\t\n\f\r /]++{_BORING_ATTR_LOOPBACK}")
+                 + r"[\t\n\f\r /]*+>")
 _ANY_ATTRS = _star(rf"[\t\n\f\r /]*+{_ANY_ATTR}") + r"[\t\n\f\r /]*+>"
 # an <a> start tag: its href is a navigation, never fetched, so its value is skipped unread (an
 # <a href="http://…"> costs no trip through Python); ping, style and on* are still read
@@ -209,15 +214,17 @@ def _raw_text_whole(name: str) -> str:
     return _whole(name, _star(rf"[^<]++|<(?!/{_ci(name)}{_WSC}{escape})"), _ANY_ATTR)
 
 
-# (an alternation, repeated by _SKIP_TEMPLATE and by the fast pattern's whole <template> element)
+# (an alternation, repeated by _SKIP_TEMPLATE and, without the raw-text elements, by the fast
+# pattern's whole <template> element)
 _TEMPLATE_CONTENT = (
     rf"[^<]++|<(?:/(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
     rf"|(?!{_trie(_IN_TEMPLATE_STATEFUL)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
     rf"|(?![A-Za-z!?/]))"
-    rf"|{_COMMENT}|{_BOGUS_ALL}|"
+    rf"|{_COMMENT}|{_BOGUS_ALL}")
+_SKIP_TEMPLATE = re.compile(_star(
+    f"{_TEMPLATE_CONTENT}|"
     + "|".join(_raw_text_whole(n) for n in ("script", "style", "xmp", "iframe", "noembed", "noframes", "textarea",
-                                            "title")))
-_SKIP_TEMPLATE = re.compile(_star(_TEMPLATE_CONTENT))
+                                            "title"))))
 
 _SKIP_FAST, _SKIP_TREE = _skips()
 _SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
