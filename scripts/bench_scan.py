@@ -321,9 +321,6 @@ def main() -> int:
         print(f"mixedcontent scan:            {mb / t_ours:8.1f} MB/s {len(files) / t_ours:8.0f} pages/s "
               f"({n_findings} findings)")
         print(f"ratio (ours / lxml floor): {t_lxml / t_ours:.2f}  (target >= 1.0)")
-        # on a shared machine wall time depends on what else runs; CPU time much less
-        print(f"CPU seconds: lxml {cpu_lxml:.1f}, ours {cpu_ours:.1f} (all processes, start-up included; "
-              f"ratio {cpu_lxml / cpu_ours:.2f})")
         if args.memory:
             n = len(files) if args.site else args.pages
             small = os.path.join(tmp, "mem-n")

@@ -1,4 +1,6 @@
-"""CSS extraction through tinycss2, with exact spans (docs/judging.md#css).
+"""CSS extraction through tinycss2, with exact spans (docs/judging.md#css); plain CSS (no escapes,
+comments, at-rules, nesting or image-set()) is read by regular expressions that a property test
+proves equal to the tinycss2 reading (see ``_plain``).
 
 tinycss2 tokenizes and parses; it gives each token a 1-based line and a 1-based column in its
 *preprocessed* input (CSS Syntax 3 §3.3: CR LF, CR and FF become LF, NUL becomes U+FFFD), and values

@@ -8,9 +8,12 @@ are) and keeps the small part of tree construction (§13.2.6) that changes what 
 
 Speed: a page is scanned by C-backed regular expressions that swallow text, comments and every tag
 that cannot yield a reference ("boring": a tag whose name changes no parser state and none of whose
-attribute values contains ``http``, a character reference or a backslash). Python code runs only for
-the remaining tags. Wherever relative URLs could turn into http (an http <base href>, an http page)
-or the tree shape matters (<head>, <picture>, media elements, foreign content), every tag is handled.
+attribute values contains ``http`` other than ``https`` or an http URL with a loopback host, a
+character reference or a backslash), and whole <template> elements (their contents are inert).
+Python code runs only for the remaining tags, and a Reference is made only for an http URL that is
+not potentially trustworthy. Wherever relative URLs could turn into http (an http <base href>, an
+http page) or the tree shape matters (<head>, <picture>, media elements, foreign content), every tag
+is handled (inside a <template>, every tag but those that change the tokenizer's state is skipped).
 
 All positions here are code-point indexes into ``SourceText.text``; they become byte spans only
 when a Reference is made.
