@@ -217,17 +217,24 @@ def _raw_text_whole(name: str) -> str:
     return _whole(name, _star(rf"[^<]++|<(?!/{_ci(name)}{_WSC}{escape})"), _ANY_ATTR)
 
 
-# (an alternation, repeated by _SKIP_TEMPLATE and, without the raw-text elements, by the fast
+# (an alternation, repeated by _skip_template() and, without the raw-text elements, by the fast
 # pattern's whole <template> element)
 _TEMPLATE_CONTENT = (
     rf"[^<]++|<(?:/(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
     rf"|(?!{_trie(_IN_TEMPLATE_STATEFUL)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
     rf"|(?![A-Za-z!?/]))"
     rf"|{_COMMENT}|{_BOGUS_ALL}")
-_SKIP_TEMPLATE = re.compile(_star(
-    f"{_TEMPLATE_CONTENT}|"
-    + "|".join(_raw_text_whole(n) for n in ("script", "style", "xmp", "iframe", "noembed", "noframes", "textarea",
-                                            "title"))))
+
+
+@cache
+def _skip_template() -> re.Pattern[str]:
+    """The skip pattern inside a <template> (the fast pattern swallows most templates whole: this one
+    is for those holding raw text or a tag that stops it). Compiled on first use (about 10 ms)."""
+    return re.compile(_star(
+        f"{_TEMPLATE_CONTENT}|"
+        + "|".join(_raw_text_whole(n) for n in ("script", "style", "xmp", "iframe", "noembed", "noframes",
+                                                "textarea", "title"))))
+
 
 _SKIP_FAST, _SKIP_TREE = _skips()
 _SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
@@ -397,7 +404,7 @@ class _Doc:
             elif self.tree:
                 skip = _SKIP_SLOW if self.http_base else in_media
             elif self.template:
-                skip = _SKIP_TEMPLATE  # (under an http base too: nothing inside is fetched)
+                skip = _skip_template()  # (under an http base too: nothing inside is fetched)
             elif self.http_base:
                 skip = _SKIP_SLOW
             else:

@@ -90,7 +90,7 @@ def test_a_template_is_skipped_whole_in_c(template: str) -> None:
 
 def test_raw_text_in_a_template_is_skipped_in_c() -> None:
     content = "<script>var u = 'http://cdn.example/a.js'</script><style>p{background:url(http://c.example/)}</style>"
-    assert html._SKIP_TEMPLATE.match(content + "</template>").end() == len(content)
+    assert html._skip_template().match(content + "</template>").end() == len(content)
 
 
 def test_no_reference_is_made_for_a_trustworthy_http_url() -> None:
@@ -111,6 +111,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
             values = value.values() if isinstance(value, dict) else [value]
             found += [(f"{info.name}.{name}", v) for v in values if isinstance(v, re.Pattern)]
     found += [(f"html._link_skips()[{i}]", p) for i, p in enumerate(html._link_skips())]
+    found.append(("html._skip_template()", html._skip_template()))
     return found
 
 
