@@ -10,8 +10,12 @@ Public API::
 
 from __future__ import annotations
 
+import typing as _typing
+
+# the submodule first, so that the function ``scan`` below, not the module, is ``mixedcontent.scan``
+# (importing a submodule later would set the package's attribute to the module)
+from . import scan as _pipeline  # noqa: F401  (imported for its side effect on this package)
 from .errors import InputError, MixedContentError, SettingError, UsageError
-from .fixer import FixOptions, FixResult
 from .model import (
     Applicability,
     Category,
@@ -31,6 +35,19 @@ from .probe import ProbeSettings
 from .rules import RULES, Rule
 from .settings import ScanSettings
 from .version import __version__
+
+if _typing.TYPE_CHECKING:
+    from .fixer import FixOptions, FixResult
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """``FixOptions`` and ``FixResult``, imported on first use: the fix stage is not part of a scan's
+    start-up (issue 19)."""
+    if name in ("FixOptions", "FixResult"):
+        from . import fixer
+
+        return getattr(fixer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scan(paths: list[str], *, base_url: str | None = None, assume_https: bool = False,
@@ -63,7 +80,7 @@ def fix(paths: list[str], *, base_url: str | None = None, unsafe: bool = False, 
     ``mixedcontent fix``. ``maps`` holds (http prefix, https prefix) pairs. Without ``unsafe``, only
     references whose https twin ``probe`` proved are upgraded (``probe=None``: nothing is probed, so
     only ``maps`` apply). Raises ``InputError`` when a path does not exist."""
-    from .fixer import fix_paths
+    from .fixer import FixOptions, fix_paths
     from .settings import DEFAULT_BASE_URL
 
     if settings is None:

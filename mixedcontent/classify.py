@@ -8,6 +8,7 @@ turned markup into Fetch's destination and initiator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from sys import intern
 
 from . import urls
 from .model import (
@@ -134,11 +135,15 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
     rule = RULES[code]
     span = ref.span
     is_request = ref.kind in (RefKind.REQUEST,)
+    # memory (findings are kept until the report): the raw text is usually the URL itself, and a few
+    # element and attribute names recur; one string each (pickling keeps the sharing)
+    raw = ref.url if ref.raw == ref.url else ref.raw
     return Finding(
         code=code, name=rule.name, category=rule.category, severity=rule.severity,
         message=message(code, ref, https), file=file, page=ref.page,
         line=span.line, column=span.column, offset=span.start, length=span.length,
-        url=ref.url, raw=ref.raw, element=ref.element, attribute=ref.attribute, context=ref.context,
+        url=ref.url, raw=raw, element=intern(ref.element),
+        attribute=None if ref.attribute is None else intern(ref.attribute), context=ref.context,
         destination=DESTINATIONS[ref.destination] if is_request and ref.destination is not None else None,
         initiator=INITIATORS[ref.initiator] if is_request and ref.initiator is not None else None,
         https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by, referrers=referrers,

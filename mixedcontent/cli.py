@@ -9,40 +9,50 @@ import argparse
 import io
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
-from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
-from .model import ReportOptions, ScanResult, Severity
+from .model import ReportOptions, ScanResult, ServerConfig, Severity
 from .net import NetSettings, parse_resolve
-from .probe import DEFAULT_CACHE_TTL, ProbeSettings
 from .report import FORMATS
-from .report import fixes as fixes_report
 from .report.text import safe
-from .rewrite import write_atomic
+from .rewrite import open_atomic, write_atomic
 from .rules import RULES
 from .scan import is_url, scan_archives, scan_files, scan_rendered, scan_site
 from .settings import (
+    CONFIG_NAMES,
+    CONFIG_ONLY,
     DEFAULT_BASE_URL,
+    DEFAULT_CACHE_TTL,
     DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_RENDER_JOBS,
+    DEFAULT_RENDER_TIMEOUT,
     FAIL_ON,
     ScanSettings,
     code_prefixes,
     find_config,
     load_config,
 )
-from .sources.crawl import DEFAULT_MAX_PAGES, CrawlSettings, path_prefix, scope_host, start_url
-from .sources.warc import is_archive
+from .sources import is_archive
 from .suppress import load_baseline, write_baseline
 from .version import __version__
+from .wording import plural
 
 if TYPE_CHECKING:
     from .posture import AuditOptions
+    from .probe import ProbeSettings
+    from .sources.crawl import CrawlSettings
+
+# Start-up (issue 19): what only some commands need (fix, crawls, the probe, the browser pass, the
+# posture audit) is imported inside them, so a scan of files (a pre-commit run) does not pay for it.
 
 if TYPE_CHECKING:
     from .sources.browser import RenderSettings
@@ -58,9 +68,11 @@ configuration, no input, a missing path or an internal error (unreadable single 
 as errors and do not change the exit code unless --strict).
 
 configuration: [tool.mixedcontent] in pyproject.toml, or mixedcontent.toml (top-level keys), found in
-the current directory or a parent; keys are the long option names (base-url, select, ignore,
-fail-on, format, per-path-ignores = {"legacy/**" = ["MC1"]}, baseline, ...). Flags win. A path in
-the file (baseline) is relative to the file's directory.
+the current directory or a parent; every option has a key, its long name (base-url, select, fail-on,
+timeout, resolve, cacert, probe, ...; --exclude-url's is the list exclude-urls; none for --config,
+--no-config, --write-baseline), plus per-path-ignores = {"legacy/**" = ["MC1"]}. A table
+[tool.mixedcontent.scan] (fix, csp, audit) holds one command's keys. Flags win. A path in the file
+(baseline, cacert, output, ...) is relative to the file's directory.
 
 suppression: data-mixedcontent-ignore="MC101" on an element or an ancestor (empty = every code);
 /* mixedcontent-ignore: MC101 */ in CSS covers its own line and the next; --baseline FILE.
@@ -94,9 +106,12 @@ def stderr_line(message: str) -> str:
 
 class _Parser(argparse.ArgumentParser):
     out: TextIO | None = None  # where --help and --version go: set per instance by _parser()
+    commands: dict[str, _Parser]  # the subcommands' parsers (on the top-level parser)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # stderr_line names the program already: "mixedcontent: scan: ...", not "mixedcontent: mixedcontent scan:"
+        command = self.prog.removeprefix("mixedcontent").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
     def _print_message(self, message: str, file: object = None) -> None:
         if message:
@@ -117,9 +132,15 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
                    help="judge pages as a browser with scripting disabled would (<noscript> content is live)")
     s.add_argument("--no-inline-ignores", action="store_true",
                    help="do not honour data-mixedcontent-ignore attributes or CSS ignore comments")
+    s.add_argument("--exclude-url", action="append", metavar="REGEX",
+                   help="no finding about a URL the regular expression REGEX matches (Python re.search in the "
+                        "absolute URL, as the report's url field shows it: '^http://legacy\\.example\\.com/', "
+                        "'cdn\\.example'); such a URL is never probed, read as a stylesheet, followed by a crawl "
+                        "or rewritten by fix (repeatable; config: exclude-urls)")
     s.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
     s.add_argument("--no-config", action="store_true", help="read no configuration file")
-    s.add_argument("--strict", action="store_true", default=None, help="exit 2 when any file could not be scanned")
+    s.add_argument("--strict", action="store_true", default=None,
+                   help="exit 2 when any file or URL could not be scanned")
     s.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="worker processes for large scans (default: one per CPU; 1 = no workers)")
     s.add_argument("--follow-symlinks", action="store_true", default=None,
@@ -205,12 +226,14 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
 
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
+    from .probe import ProbeSettings
+
     ttl = getattr(args, "probe_cache_ttl", None)
     # made (so validated) even without --probe: a bad flag is a bad flag
     settings = ProbeSettings(net=net_settings(args), cache_file=getattr(args, "probe_cache", None),
                              cache_ttl=DEFAULT_CACHE_TTL if ttl is None else ttl)
     if not getattr(args, "probe", False):
-        if getattr(args, "probe_cache", None) is not None:
+        if given(args, "probe_cache"):
             raise UsageError("--probe-cache cannot be used with --no-probe"
                              if getattr(args, "probe_on_by_default", False) else "--probe-cache needs --probe")
         return None
@@ -239,6 +262,8 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
 
 def crawl_settings(args: argparse.Namespace) -> CrawlSettings:
     """CrawlSettings from the PATH arguments (URLs) and the flags of ``add_crawl_options``."""
+    from .sources.crawl import CrawlSettings, path_prefix, scope_host, start_url
+
     if not all(is_url(p) for p in args.paths):
         raise UsageError("give either URLs to crawl or paths to scan, not both")
     start = tuple(dict.fromkeys(start_url(p) for p in args.paths))
@@ -258,9 +283,8 @@ _CRAWL_ONLY = (("--allow-host", "allow_host"), ("--path-prefix", "path_prefix"),
 
 
 def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    _refuse_render(args, "a crawl")
     for flag, attr in _DISK_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
     crawl = crawl_settings(args)
     opts = _options(args)
@@ -271,16 +295,35 @@ def _cmd_crawl(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
     probe = probe_settings(args)
     net = net_settings(args)
+    render = render_settings(args, settings)
     from .progress import CrawlProgress  # rich: only crawls show progress
 
     isatty = getattr(stderr, "isatty", None)
     with CrawlProgress(stderr, enabled=not args.quiet and bool(isatty and isatty())) as progress:
-        result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe,
-                           log=lambda message: progress.log(stderr_line(message).rstrip("\n")), progress=progress)
+        def log(message: str) -> None:
+            progress.log(stderr_line(message).rstrip("\n"))
+
+        if render is not None:
+            result = scan_rendered(args.paths, settings, render, crawl=crawl, net=net,
+                                   show_suppressed=args.show_suppressed, probe=probe, log=log, progress=progress)
+        else:
+            result = scan_site(crawl, net, settings, show_suppressed=args.show_suppressed, probe=probe, log=log,
+                               progress=progress)
     if result.pages == 0:
-        why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
-        raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
+        raise _nothing_crawled(crawl, result)
     return _report_scan(result, args, opts, fmt, stdout, stderr)
+
+
+def _nothing_crawled(crawl: CrawlSettings, result: ScanResult) -> InputError:
+    """A crawl that found no page: the first error, said about the start URL it is about (an unreachable
+    host, an untrusted certificate: what stopped everything), else that no page was found."""
+    starts = ", ".join(crawl.start)
+    if not result.errors:
+        return InputError(f"nothing could be scanned from {starts} (no HTML page found)")
+    first = result.errors[0]
+    if first.url in crawl.start:
+        return InputError(f"nothing could be scanned from {first.url}: {first.message}")
+    return InputError(f"nothing could be scanned from {starts} ({first.url}: {first.message})")
 
 
 def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, object], fmt: str,
@@ -289,7 +332,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     if args.write_baseline:
         recorded = [f for f in result.findings if f.suppressed_by is None]
         write_baseline(args.write_baseline, recorded)
-        stderr.write(stderr_line(f"recorded {len(recorded)} findings in {args.write_baseline}"))
+        stderr.write(stderr_line(f"recorded {plural(len(recorded), 'finding')} in {args.write_baseline}"))
         return 0
     _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
     if fmt != "text" and result.errors:
@@ -298,7 +341,7 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
     return exit_code(result, str(opts.get("fail-on", "error")), bool(opts.get("strict", False)))
 
 
-def _parser(out: TextIO) -> argparse.ArgumentParser:
+def _parser(out: TextIO) -> _Parser:
     p = _Parser(prog="mixedcontent", description=_DESCRIPTION,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"mixedcontent {__version__}")
@@ -368,11 +411,118 @@ def _parser(out: TextIO) -> argparse.ArgumentParser:
     _add_posture_parsers(sub, out)
 
     r = sub.add_parser("rule", help="print the documentation of a rule code (or list the codes)",
-                       description="Print a rule's documentation page, or list every rule code.")
-    r.add_argument("code", nargs="?", metavar="CODE", help="a rule code such as MC103")
+                       description="Print a rule's documentation page, or list every rule code (or those "
+                                   "starting with a prefix).")
+    r.add_argument("code", nargs="?", metavar="CODE",
+                   help="a rule code such as MC103, or a prefix such as MC1 to list the rules whose codes start "
+                        "with it (as --select and --ignore take prefixes)")
     for parser in (p, s, fx, r):
         parser.out = out
+    p.commands = dict(sub.choices)
     return p
+
+
+# ---- configuration files (docs/configuration.md): every option has a key ------------------------------
+
+# options with no configuration key, and why (tests/test_settings.py checks every other option has one)
+NOT_CONFIG = {
+    "help": "prints the help and exits",
+    "config": "names the configuration file itself",
+    "no-config": "says to read no configuration file",
+    "write-baseline": "a one-off action (record today's findings, then exit 0): in a file it would turn every "
+                      "scan into a passing run",
+    "hosts": "audit's input, like the URL and PATH arguments (targets are never configured)",
+}
+
+
+def config_key(action: argparse.Action) -> str | None:
+    """The configuration key of an option (None: a positional argument, or an option in NOT_CONFIG)."""
+    names = [o[2:] for o in action.option_strings if o.startswith("--")]
+    if not names or names[0] in NOT_CONFIG:
+        return None
+    return CONFIG_NAMES.get(names[0], names[0])
+
+
+def given(args: argparse.Namespace, dest: str) -> bool:
+    """Was the option stored at ``dest`` given on the command line (not by the configuration file)?
+    Checks that a flag does not apply to a run ask this: a configured value that does not apply to a
+    run (crawl limits in a directory scan, ``render-timeout`` without ``render``) is not used."""
+    dests = getattr(args, "given", None)
+    return dest in dests if dests is not None else getattr(args, dest, None) not in (None, False, [])
+
+
+def _given_keys(args: argparse.Namespace) -> set[str]:
+    return {d.replace("_", "-") for d in getattr(args, "given", ())}
+
+
+def _given_dests(parser: _Parser, argv: list[str]) -> frozenset[str]:
+    """The dests the command line sets itself: the same parse again, with no option having a default
+    (then restored)."""
+    saved = [(a, a.default) for p in (parser, *parser.commands.values()) for a in p._actions]
+    for action, _ in saved:
+        action.default = argparse.SUPPRESS
+    try:
+        return frozenset(vars(parser.parse_args(argv)))
+    finally:
+        for action, default in saved:
+            action.default = default
+
+
+def _known_keys(parser: _Parser) -> dict[str, frozenset[str]]:
+    """The configuration keys of each command (the commands that read a site take its config-only keys too)."""
+    known = {}
+    for name, command in parser.commands.items():
+        keys = {key for a in command._actions if (key := config_key(a)) is not None}
+        known[name] = frozenset(keys | (CONFIG_ONLY if "base-url" in keys else set()))
+    return known
+
+
+def configure(args: argparse.Namespace, argv: list[str], parser: _Parser) -> None:
+    """Read the configuration file (``--config FILE``, else the nearest one, none with ``--no-config``) and
+    put its values for this command's options into ``args`` wherever the command line gave none
+    (docs/configuration.md). Types are checked by ``load_config``, choices here; ``args`` also gets
+    ``given`` (dests set on the command line), ``config_file``, ``config_values`` and ``configured``
+    (the keys the file decided)."""
+    command = parser.commands[args.command]
+    args.given = _given_dests(parser, argv)
+    args.config_file, args.config_values, args.configured = None, {}, frozenset()
+    path = None if getattr(args, "no_config", False) else (getattr(args, "config", None) or find_config())
+    if path is None:
+        return
+    actions = {key: a for a in command._actions if (key := config_key(a)) is not None}
+    values = load_config(path, args.command, _known_keys(parser))
+    configured = set()
+    for key, value in values.items():
+        action = actions.get(key)
+        if action is None:
+            configured.add(key)  # a setting the scan reads from the file (select for fix, per-path-ignores)
+            continue
+        if action.dest in args.given:
+            continue  # the command line wins
+        if action.choices is not None and value not in action.choices:
+            raise UsageError(f"config {path}: {key} must be one of {', '.join(map(str, action.choices))} for "
+                             f"`mixedcontent {args.command}`, got {value!r}")
+        if isinstance(action, argparse._StoreFalseAction):
+            value = not value
+        elif isinstance(action, argparse._AppendAction):
+            value = list(value)
+        setattr(args, action.dest, value)
+        configured.add(key)
+    args.config_file, args.config_values, args.configured = path, values, frozenset(configured)
+
+
+def _attributed(e: MixedContentError, args: argparse.Namespace | None) -> str:
+    """The one-line message of ``e``; a bad value the configuration file gave is named by the file and
+    its key (``config FILE: timeout must be ...``), as the command line names a flag's."""
+    message = str(e)
+    path = getattr(args, "config_file", None)
+    if path is None or message.startswith("config "):
+        return message
+    key = e.key if isinstance(e, SettingError) else message.split(" ", 1)[0].rstrip(":")
+    key = CONFIG_NAMES.get(key.lstrip("-"), key.lstrip("-"))
+    if key in getattr(args, "configured", ()) and (message.startswith("--") or isinstance(e, SettingError)):
+        return f"config {path}: {message.removeprefix('--')}"
+    return message
 
 
 class _Options(dict[str, object]):
@@ -390,26 +540,20 @@ class _Options(dict[str, object]):
 
 
 def _options(args: argparse.Namespace) -> _Options:
-    """Command-line flags over configuration over defaults, keyed by long option name."""
-    merged = _Options()
-    if not args.no_config:
-        path = args.config or find_config()
-        if path is not None:
-            merged.update(load_config(path))
-            merged.config = path
-            # files given on their own are served from the configuration file's directory unless it names
-            # a root (load_config makes the paths it holds relative to its directory)
-            here = os.path.dirname(os.path.abspath(path))
-            merged["root"] = os.path.join(here, str(merged["root"])) if "root" in merged else here
-    flags = set()
+    """Command-line flags over configuration over defaults, keyed by long option name (``configure`` has
+    read the configuration: its values for this command's options are in ``args`` already)."""
+    merged = _Options(getattr(args, "config_values", {}))
+    merged.config = getattr(args, "config_file", None)
     for key in ("base-url", "assume-https", "csp-header", "no-scripting", "format", "fail-on", "jobs", "root",
                 "follow-symlinks", "follow-symlinks-outside", "max-file-size", "baseline", "strict", "select",
-                "ignore"):
+                "ignore", "exclude-url"):
         value = getattr(args, key.replace("-", "_"), None)
         if value is not None:
-            merged[key] = tuple(value) if isinstance(value, list) else value
-            flags.add(key)
-    merged.flags = frozenset(flags)
+            merged[CONFIG_NAMES.get(key, key)] = tuple(value) if isinstance(value, list) else value
+    if merged.config is not None and "root" not in merged:
+        # files given on their own are served from the configuration file's directory unless it names a root
+        merged["root"] = os.path.dirname(os.path.abspath(merged.config))
+    merged.flags = frozenset(CONFIG_NAMES.get(k, k) for k in _given_keys(args))
     return merged
 
 
@@ -435,6 +579,7 @@ def _settings(opts: dict[str, object], args: argparse.Namespace) -> ScanSettings
             per_path_ignores=options.get("per-path-ignores", ()),  # type: ignore[arg-type]
             baseline=baseline, inline_ignores=not args.no_inline_ignores,
             root=None if options.get("root") is None else str(options["root"]),
+            exclude_urls=options.get("exclude-urls", ()),  # type: ignore[arg-type]
         )
     except SettingError as e:
         if e.key in options.flags or options.config is None or e.key not in options:
@@ -461,16 +606,16 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     return 1 if any(options.fails(f) for f in result.findings) else 0
 
 
-def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error") -> None:
+def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error",
+          server_config: ServerConfig | None = None) -> None:
     writer = FORMATS[fmt]
-    options = report_options(fail_on)
+    options = replace(report_options(fail_on), server_config=server_config)
     if output is None:
         writer(result, stdout, options)
         return
-    buf = io.StringIO()
-    writer(result, buf, options)
     try:
-        write_atomic(output, buf.getvalue())
+        with open_atomic(output) as out:  # streamed: the report is never held whole in memory
+            writer(result, out, options)
     except OSError as e:
         raise InputError(f"--output {output}: {e.strerror or e}") from None
 
@@ -479,17 +624,19 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     engine = engine_settings(args)
     if any(is_url(p) for p in args.paths):
         for flag, attr in _ENGINE_FLAGS:
-            if getattr(args, attr, None) is not None:
+            if given(args, attr):
                 raise UsageError(f"{flag} applies to directories and web archives, not to a crawl")
         return _cmd_crawl(args, stdout, stderr)
     if any(is_archive(p) for p in args.paths):
         return _cmd_archive(args, engine, stdout, stderr)
     if engine.shards is not None and not engine.distributed:
-        raise UsageError("--shards needs --workers or --scheduler when scanning a directory")
+        if given(args, "shards"):
+            raise UsageError("--shards needs --workers or --scheduler when scanning a directory")
+        engine = replace(engine, shards=None)  # a configured shard directory is for cluster runs
     if engine.distributed and getattr(args, "probe", False):
         raise UsageError("--probe does not run on --workers/--scheduler yet: scan without them to probe")
     for flag, attr in _CRAWL_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies only when scanning a URL (a live site)")
     opts = _options(args)
     settings = _settings(opts, args)
@@ -521,40 +668,35 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def add_render_options(parser: argparse.ArgumentParser) -> None:
     """--render and its bounds; read back with ``render_settings``."""
-    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT
-
     g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
     g.add_argument("--render", action="store_true",
-                   help="also load every page in headless Chromium, served by the tool on loopback (no request "
-                        "leaves the machine), and merge the browser's own mixed-content verdicts: findings it "
-                        "confirms get confirmed_by, requests scripts build are MC402")
+                   help="also load every page in headless Chromium and merge the browser's own mixed-content "
+                        "verdicts: findings it confirms get confirmed_by, requests scripts build are MC402 "
+                        "(docs/render.md). A directory is served by the tool on loopback (no request leaves "
+                        "the machine), as is a web archive (its captures replayed); a crawl's pages are loaded "
+                        "from the live site, within the crawl's hosts (--allow-host, --resolve, --cacert apply)")
     g.add_argument("--render-timeout", type=float, metavar="SECONDS",
-                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_TIMEOUT:g})")
+                   help=f"give up on one page after SECONDS (load, scroll, network idle; default: {DEFAULT_RENDER_TIMEOUT:g})")
     g.add_argument("--render-jobs", type=int, metavar="N",
-                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_JOBS})")
+                   help=f"pages loading at once, each in its own tab of one browser (default: {DEFAULT_RENDER_JOBS})")
 
 
 def render_settings(args: argparse.Namespace, settings: ScanSettings) -> RenderSettings | None:
     """RenderSettings from the flags (UsageError names the flag), or None without --render."""
-    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
-
     timeout, jobs = getattr(args, "render_timeout", None), getattr(args, "render_jobs", None)
     if not getattr(args, "render", False):
         for flag, value in (("--render-timeout", timeout), ("--render-jobs", jobs)):
-            if value is not None:
+            if value is not None and given(args, flag[2:].replace("-", "_")):
                 raise UsageError(f"{flag} needs --render")
         return None
+    from .sources.browser import DEFAULT_JOBS, DEFAULT_TIMEOUT, RenderSettings, find_chromium
+
     if not settings.scripting:
         raise UsageError("--render runs the pages' scripts: it cannot judge as --no-scripting does")
     render = RenderSettings(timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
                             jobs=DEFAULT_JOBS if jobs is None else jobs)
     find_chromium(render)  # no browser: one line naming the package, before any work
     return render
-
-
-def _refuse_render(args: argparse.Namespace, what: str) -> None:
-    if getattr(args, "render", False):
-        raise UsageError(f"--render applies to site directories and files; rendering {what} is not wired in yet")
 
 
 # ---- web archives and clusters (README "Web archives and clusters") ----------------------------------
@@ -592,11 +734,10 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     if not all(is_archive(p) for p in args.paths):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
     for flag, attr in _SITE_ONLY + _CRAWL_ONLY:
-        if getattr(args, attr, None) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} does not apply to web archives: each archived page is judged as it was served")
-    if getattr(args, "probe", False):
+    if given(args, "probe") and args.probe:
         raise UsageError("--probe does not apply to web archives yet")
-    _refuse_render(args, "web archives")
     opts = _options(args)
     opts.pop("base-url", None)  # a configured base URL describes a built site, not an archive
     opts.pop("csp-header", None)
@@ -605,17 +746,28 @@ def _cmd_archive(args: argparse.Namespace, engine: EngineSettings, stdout: TextI
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(sorted(FORMATS))}, got {fmt!r}")
 
+    render = render_settings(args, settings)
+    if render is not None and engine.distributed:
+        raise UsageError("--render does not run on --workers/--scheduler: scan without them to render")
+
     def log(message: str) -> None:
         stderr.write(stderr_line(message))
 
-    result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
-                           show_suppressed=args.show_suppressed, log=log)
+    if render is not None:
+        result = scan_rendered(list(args.paths), settings, render, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
+    else:
+        result = scan_archives(list(args.paths), settings, replace(engine, jobs=settings.jobs),
+                               show_suppressed=args.show_suppressed, log=log)
     if result.pages == 0 and not result.errors:
         raise InputError("no archived HTML pages found in " + ", ".join(args.paths))
     return _report_scan(result, args, opts, fmt, stdout, stderr)
 
 
 def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .fixer import FixInterrupted, FixOptions, fix_paths, parse_map
+    from .report import fixes as fixes_report
+
     opts = _options(args)
     settings = _settings(opts, args)
     maps = []
@@ -635,11 +787,13 @@ def _cmd_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         result = fix_paths(list(args.paths), settings, options, probe)
     except FixInterrupted as e:
         # docs/fix.md: nothing lost: each file is the original or the full rewrite, and the user learns which
-        stderr.write(stderr_line(f"interrupted: rewrote {len(e.rewritten)} file(s) before stopping; the others "
-                                 "are unchanged (run fix again to finish)"))
+        rewrote = plural(len(e.rewritten), "file")
+        stderr.write(stderr_line(f"interrupted: rewrote {rewrote} before stopping; the others are unchanged (run fix "
+                                 "again to finish)"))
         stderr.writelines(stderr_line(f"{rel}: rewritten") for rel in e.rewritten)
         if e.removed_temp_files:
-            stderr.write(stderr_line(f"removed {len(e.removed_temp_files)} temp file(s) of the interrupted run"))
+            removed = plural(len(e.removed_temp_files), "temp file")
+            stderr.write(stderr_line(f"removed {removed} of the interrupted run"))
         return 130
     if result.scan.documents == 0 and not result.scan.errors:
         raise InputError("no HTML pages found in " + ", ".join(args.paths)
@@ -671,7 +825,8 @@ checks (docs/audit.md): the plain-http URL redirects, first hop a 301/308 to htt
 (ports are not compared: a test site may use two ports) (MC501, MC507); the https response's
 Strict-Transport-Security header per RFC 6797 (MC502, MC503, MC506, MC509) and the hstspreload.org
 rules, the base domain taken from the Public Suffix List (MC504); every Set-Cookie on https for Secure
-(MC505); the landing page's own mixed content (as scan); and the https port's TLS, scanned with
+(MC505); the landing page's own mixed content and its stylesheets' (as scan); and the https port's TLS,
+scanned with
 SSLyze (docs/audit.md#tls): SSL 3.0/TLS 1.0/TLS 1.1 accepted (MC510), no TLS 1.3 (MC511), the certificate
 (MC512 invalid, MC513 expiring within 30 days), deviations from Mozilla's --tls-profile (MC514), no
 HTTP/2 over ALPN (MC515). localhost, loopback addresses and --allow-http-host names are exempt from
@@ -724,7 +879,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
                    help="port of the https site when URL is http (default: where the redirect goes, else 443)")
     a.add_argument("--no-www-check", action="store_true",
                    help="do not request https://www.<domain>/ for the preload rules")
-    a.add_argument("--no-page-scan", action="store_true", help="do not scan the landing page for mixed content")
+    a.add_argument("--no-page-scan", action="store_true",
+                   help="do not scan the landing page (and its stylesheets) for mixed content")
     a.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     a.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     a.add_argument("--fail-on", choices=FAIL_ON, default="error",
@@ -732,6 +888,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     a.add_argument("--select", action="append", metavar="PREFIX", help="report only codes starting with PREFIX")
     a.add_argument("--ignore", action="append", metavar="PREFIX", help="do not report codes starting with PREFIX")
     a.add_argument("--strict", action="store_true", help="exit 2 when some check could not be made")
+    a.add_argument("--config", metavar="FILE", help="read configuration from FILE instead of searching for it")
+    a.add_argument("--no-config", action="store_true", help="read no configuration file")
     t = a.add_argument_group("TLS (docs/audit.md#tls: MC510-MC515)")
     t.add_argument("--no-tls-check", action="store_true",
                    help="do not scan the https port's TLS (protocol versions, certificate, Mozilla profile, HTTP/2)")
@@ -785,7 +943,6 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if checked is None or urls.scheme(checked) not in ("http:", "https:"):
         raise UsageError(f"--report-uri must be an absolute http(s) URL, got {report_uri!r}")
     if any(is_url(t) for t in args.paths):
-        _refuse_render(args, "a crawl")
         for flag, attr in _DISK_ONLY:
             if getattr(args, attr, None) is not None:
                 raise UsageError(f"{flag} applies to files on disk; a crawl judges each page as it is served")
@@ -794,13 +951,18 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         opts.pop("base-url", None)
         # judged as served over https, whatever the site is served with today: what would break after the move
         opts["assume-https"] = True
-        result = scan_site(crawl, net_settings(args), _settings(opts, args), probe=probe, log=log)
+        settings = _settings(opts, args)
+        render = render_settings(args, settings)
+        if render is not None:
+            result = scan_rendered(args.paths, settings, render, crawl=crawl, net=net_settings(args), probe=probe,
+                                   log=log)
+        else:
+            result = scan_site(crawl, net_settings(args), settings, probe=probe, log=log)
         if result.pages == 0:
-            why = f"{result.errors[0].url}: {result.errors[0].message}" if result.errors else "no HTML page found"
-            raise InputError(f"nothing could be scanned from {', '.join(crawl.start)} ({why})")
+            raise _nothing_crawled(crawl, result)
     else:
         for flag, attr in _CRAWL_ONLY:
-            if getattr(args, attr, None) is not None:
+            if given(args, attr):
                 raise UsageError(f"{flag} applies only when the target is a URL (a live site)")
         settings = _settings(_options(args), args)
         render = render_settings(args, settings)
@@ -815,7 +977,10 @@ def _cmd_csp(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     suggestion = csp.suggest(result, report_uri=report_uri)
     buf = io.StringIO()
     if args.format == "json":
-        csp_report.write_json(suggestion, buf, __version__)
+        from .tlsconfig import server_config
+
+        config = None if args.tls_profile == "none" else server_config(args.tls_profile)
+        csp_report.write_json(suggestion, buf, __version__, config)
     else:
         csp_report.write_text(suggestion, buf)
         if args.tls_profile != "none":
@@ -844,18 +1009,26 @@ def _audit_options(args: argparse.Namespace) -> AuditOptions:
         tls=None if args.no_tls_check else TlsSettings(profile=Profile(args.tls_profile), timeout=timeout))
 
 
-def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
-    """docs/audit.md#tls: after a text report with TLS or HSTS findings, the server configuration that fixes
-    them (Mozilla's profile for each server)."""
-    from .tlsconfig import FIXED_BY_CONFIG, render_all
+def _fixing_config(result: ScanResult, args: argparse.Namespace) -> ServerConfig | None:
+    """docs/audit.md#tls: the server configuration that fixes the TLS or HSTS findings (Mozilla's profile
+    for each server named by --server-config), None when there are none or it is not wanted."""
+    from .tlsconfig import FIXED_BY_CONFIG, server_config
 
-    if args.format != "text" or args.output is not None or args.server_config == "none":
-        return
     found = {f.code for f in result.findings if f.suppressed_by is None}
-    if not found & FIXED_BY_CONFIG:
+    if args.server_config == "none" or not found & FIXED_BY_CONFIG:
+        return None
+    return server_config(args.tls_profile, None if args.server_config == "all" else (args.server_config,))
+
+
+def _server_config(result: ScanResult, args: argparse.Namespace, stdout: TextIO) -> None:
+    """After a text report with TLS or HSTS findings, the server configuration that fixes them (JSON
+    reports carry it as ``server_config``)."""
+    from .tlsconfig import render_all
+
+    config = _fixing_config(result, args)
+    if args.format != "text" or args.output is not None or config is None:
         return
-    servers = None if args.server_config == "all" else (args.server_config,)
-    stdout.write("\n" + render_all(args.tls_profile, servers))
+    stdout.write("\n" + render_all(args.tls_profile, [sn.server for sn in config.snippets]))
 
 
 def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -867,11 +1040,13 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return _cmd_audit_hosts(args, stdout, stderr)
     for flag, attr in (("--rows", "rows"), ("--parallel", "parallel"), ("--host-timeout", "host_timeout"),
                        ("--workers", "workers"), ("--scheduler", "scheduler")):
-        if getattr(args, attr) is not None:
+        if given(args, attr):
             raise UsageError(f"{flag} applies only with --hosts")
     url = urls.resolve(args.url, "about:blank")
     if url is None or urls.scheme(url) not in ("http:", "https:"):
-        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}")
+        meant = urls.meant_url(args.url)
+        raise UsageError(f"audit needs an http:// or https:// URL, got {args.url!r}"
+                         + (f" (did you mean {meant}?)" if meant else ""))
     options = _audit_options(args)
 
     def log(message: str) -> None:
@@ -882,16 +1057,43 @@ def _cmd_audit(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not reached and (record.tls is None or record.tls.error is not None):
         raise InputError(f"{url}: the site could not be reached over http or https: "
                          + "; ".join(e.message for e in record.errors))
-    _emit(result, args.format, args.output, stdout, args.fail_on)
+    _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
     _server_config(result, args, stdout)
     if args.format != "text":
         stderr.writelines(stderr_line(f"{e.file or e.url}: {e.message}") for e in result.errors)
     return exit_code(result, args.fail_on, args.strict)
 
 
+@contextmanager
+def _rows_out(path: str | None, stdout: TextIO) -> Iterator[TextIO | None]:
+    """Where ``--rows`` goes: stdout for ``-``, else a temporary file beside ``path`` that replaces it
+    once the run is complete (rows stream out as hosts finish; a failed run leaves the old file)."""
+    from .rewrite import TEMP_SUFFIX
+
+    if path is None or path == "-":
+        yield None if path is None else stdout
+        return
+    directory, name = os.path.split(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory or ".")
+    except OSError as e:
+        raise InputError(f"--rows {path}: {e.strerror or e}") from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     """``audit --hosts FILE`` (docs/audit.md#hosts): one row per host, the findings in the usual report."""
-    from .fleet import FleetProgress, FleetSettings, audit_hosts, read_hosts, write_rows
+    from .fleet import FleetProgress, FleetSettings, RowWriter, audit_hosts, read_hosts
 
     if args.url is not None:
         raise UsageError("audit needs a URL or --hosts FILE (not both)")
@@ -918,37 +1120,42 @@ def _cmd_audit_hosts(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
         raise InputError(f"--hosts {args.hosts}: no host listed")
     settings = FleetSettings(options=options, net=net, parallel=parallel, host_timeout=host_timeout)
     isatty = getattr(stderr, "isatty", None)
-    with FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress:
-        result, rows = audit_hosts(hosts, settings, engine, progress=progress)
-    if args.rows is not None:
-        buf = io.StringIO()
-        write_rows(rows, buf, args.rows_format)
-        _write_out(buf.getvalue(), None if args.rows == "-" else args.rows, stdout)
+    with (
+        _rows_out(args.rows, stdout) as sink,
+        FleetProgress(stderr, len(hosts), enabled=not args.quiet and bool(isatty and isatty())) as progress,
+    ):
+        # docs/audit.md#hosts: each row is written as soon as the hosts before it are done
+        rows = RowWriter(sink, args.rows_format) if sink is not None else None
+        result, summary = audit_hosts(hosts, settings, engine, progress=progress, rows=rows)
     if args.rows != "-" or args.output is not None:
-        _emit(result, args.format, args.output, stdout, args.fail_on)
+        _emit(result, args.format, args.output, stdout, args.fail_on, _fixing_config(result, args))
         if args.rows != "-":
             _server_config(result, args, stdout)
-    failed = sum(1 for r in rows if r.error)
+    failed = summary.failed
     if failed:
-        stderr.write(f"mixedcontent: {failed} of {len(rows)} hosts could not be judged (see the rows' error)\n")
+        stderr.write(stderr_line(f"{failed} of {plural(summary.hosts, 'host')} could not be judged (see the rows' "
+                                 "error)"))
     if args.format != "text":
         stderr.writelines(f"mixedcontent: {e.file or e.url}: {e.message}\n" for e in result.errors)
-    if failed == len(rows):
+    if failed == summary.hosts:
         return 2
     return exit_code(result, args.fail_on, args.strict)
 
 
 def _cmd_rule(args: argparse.Namespace, stdout: TextIO) -> int:
-    if args.code is None:
-        for rule in RULES.values():
-            stdout.write(f"{rule.code}  {rule.name:<24} {rule.category.value:<15} {rule.severity.value:<8} "
-                         f"{rule.summary}\n")
-        return 0
-    code = args.code.strip().upper()
+    """``rule`` lists every rule, ``rule MC103`` prints one rule's page, ``rule MC1`` lists the rules whose
+    codes start with MC1 (the prefixes --select and --ignore take)."""
+    code = "" if args.code is None else args.code.strip().upper()
     found = RULES.get(code)
-    if found is None:
-        raise UsageError(f"unknown rule code {args.code!r} (run `mixedcontent rule` for the list)")
-    stdout.write(found.doc())
+    if found is not None:
+        stdout.write(found.doc())
+        return 0
+    family = [rule for c, rule in RULES.items() if c.startswith(code)] if code.startswith("MC") or not code else []
+    if not family:
+        raise UsageError(f"unknown rule code or prefix {args.code!r} (run `mixedcontent rule` for the list)")
+    for rule in family:
+        stdout.write(f"{rule.code}  {rule.name:<24} {rule.category.value:<15} {rule.severity.value:<8} "
+                     f"{rule.summary}\n")
     return 0
 
 
@@ -958,6 +1165,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = _parser(stdout)
+    args: argparse.Namespace | None = None
     try:
         try:
             args = parser.parse_args(argv)
@@ -966,6 +1174,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         if args.command is None:
             parser.print_help(stdout)
             return 2
+        if args.command != "rule":
+            configure(args, argv, parser)
         if args.command == "scan":
             return _cmd_scan(args, stdout, stderr)
         if args.command == "fix":
@@ -976,7 +1186,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return _cmd_audit(args, stdout, stderr)
         return _cmd_rule(args, stdout)
     except MixedContentError as e:
-        stderr.write(stderr_line(str(e)))
+        stderr.write(stderr_line(_attributed(e, args)))
         return e.exit_code
     except KeyboardInterrupt:
         stderr.write("mixedcontent: interrupted\n")

@@ -10,7 +10,7 @@ reveal them before anything is enforced.
 
 from __future__ import annotations
 
-import html
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,6 +19,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from . import urls
 from .model import Category, Finding, ScanResult, Target
+from .wording import agree, plural
 
 HSTS_VALUE = "max-age=31536000; includeSubDomains; preload"
 REPORT_URI_PLACEHOLDER = "https://csp-report.invalid/report"  # .invalid: never a real endpoint (RFC 6761)
@@ -44,6 +45,11 @@ _WHERE_LIMIT = 5
 # characters a header value in a server config cannot carry literally, or that CSP itself uses as
 # separators, percent-encoded in the report URI
 _URI_ESCAPES = {c: f"%{ord(c):02X}" for c in ' "\'\\$;,{}<>`'}
+# CSP3 §2.3.1 host-source: scheme-part "://" labels of host-char (ALPHA / DIGIT / "-"), an optional
+# port; the URL parser takes host names CSP cannot write (a$b.example, a;b.example), and written in a
+# policy they would break it (";" ends a directive) or the server config around it (nginx's $, Caddy's {})
+_HOST_SOURCE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://"
+                          r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)?")
 
 
 class Readiness(StrEnum):
@@ -198,7 +204,11 @@ def report_only_directives(verdict: UpgradeVerdict, origin: str | None) -> tuple
     """docs/csp.md item 2: per effective directive, 'self' and the https origins of the hosts used."""
     sources: dict[str, set[str]] = {"default-src": {"'self'"}, "form-action": {"'self'"}}
     for ref in verdict.references:
-        sources.setdefault(ref.directive, {"'self'"}).add(_source(ref.twin, origin))
+        source = _source(ref.twin, origin)
+        if source == "'self'" or _HOST_SOURCE.fullmatch(source):
+            sources.setdefault(ref.directive, {"'self'"}).add(source)
+        else:
+            sources.setdefault(ref.directive, {"'self'"})  # suggest() says which were left out
     out = []
     for name in DIRECTIVE_ORDER:
         if name in sources:
@@ -226,7 +236,9 @@ def suggest(result: ScanResult, *, report_uri: str = REPORT_URI_PLACEHOLDER, ori
     upgrade_on = verdict.readiness is Readiness.SAFE
     why = None
     if verdict.readiness is Readiness.UNSAFE:
-        why = f"{len(verdict.breaks)} insecure URL(s) have no working https twin: fix them first"
+        n = len(verdict.breaks)
+        why = (f"{plural(n, 'insecure URL')} {agree(n, 'has', 'have')} no working https twin: "
+               f"fix {agree(n, 'it', 'them')} first")
     elif verdict.readiness is Readiness.UNKNOWN:
         why = "not proven safe: the https twins were not checked (the csp command's probe option checks them)"
     headers = (
@@ -239,10 +251,18 @@ def suggest(result: ScanResult, *, report_uri: str = REPORT_URI_PLACEHOLDER, ori
     if report_uri == REPORT_URI_PLACEHOLDER:
         notes.append(f"{REPORT_URI_PLACEHOLDER} is a placeholder: replace it with your report collector "
                      f"(--report-uri URL) before deploying.")
+    unwritable = sorted({s for s in (_source(r.twin, origin) for r in verdict.references)
+                         if s != "'self'" and not _HOST_SOURCE.fullmatch(s)})
+    if unwritable:
+        notes.append(f"{plural(len(unwritable), 'origin')} {agree(len(unwritable), 'is', 'are')} left out of the "
+                     f"allowlist: a CSP source can only name host names of letters, digits and hyphens ("
+                     f"{', '.join(repr(s) for s in unwritable[:_WHERE_LIMIT])}"
+                     f"{', …' if len(unwritable) > _WHERE_LIMIT else ''}).")
     scripts = sum(1 for f in result.findings if f.code == "MC401" and f.suppressed_by is None)
     if scripts:
-        notes.append(f"{scripts} http:// literal(s) in inline scripts (MC401) are not in the allowlist: "
-                     f"whatever they fetch will show up in the reports.")
+        are, fetch = agree(scripts, "is", "are"), agree(scripts, "it fetches", "they fetch")
+        notes.append(f"{plural(scripts, 'http:// literal')} in inline scripts (MC401) {are} not in the allowlist: "
+                     f"whatever {fetch} will show up in the reports.")
     notes.append("The allowlist holds the hosts of the insecure references the scan found; https sources "
                  "already in use are not collected by the scan, so expect reports for them (and for inline "
                  "scripts and styles) and add what you trust before enforcing the policy.")
@@ -321,8 +341,8 @@ def iis(headers: tuple[Header, ...]) -> Snippet:
         if h.enabled:
             etree.SubElement(custom, "add", name=h.name, value=h.value)
         else:
-            text = f' not yet: {h.why}. <add name="{h.name}" value="{html.escape(h.value)}" /> '
-            custom.append(etree.Comment(text.replace("--", "- -")))  # XML comments cannot hold "--"
+            text = f' not yet: {h.why}. <add name="{h.name}" value="{_attribute(h.value)}" /> '
+            custom.append(etree.Comment(_comment(text)))
     rewrite = etree.SubElement(web, "rewrite")
     rules = etree.SubElement(rewrite, "rules")
     rule = etree.SubElement(rules, "rule", name="HTTP to HTTPS redirect", stopProcessing="true")
@@ -350,10 +370,25 @@ def iis(headers: tuple[Header, ...]) -> Snippet:
     ))
 
 
+def _attribute(value: str) -> str:
+    """A double-quoted HTML or XML attribute value: only ``&``, ``"`` and (XML) ``<`` need escaping
+    (HTML §13.1.2.3, XML 1.0 §2.3); quotes and everything else stay as they are."""
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _comment(text: str) -> str:
+    """Text inside an HTML or XML comment (<!-- ... -->), where nothing is escaped or decoded: shown as
+    written, except "--", which XML comments cannot hold and which starts an HTML comment's end
+    (HTML §13.1.6, XML 1.0 §2.5)."""
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return text
+
+
 def meta(headers: tuple[Header, ...]) -> Snippet:
     up = next(h for h in headers if h.name == CSP)
-    tag = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(up.value)}">'
-    text = tag + "\n" if up.enabled else f"<!-- not yet: {html.escape(up.why or '')} -->\n<!-- {tag} -->\n"
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{_attribute(up.value)}">'
+    text = tag + "\n" if up.enabled else f"<!-- {_comment(f'not yet: {up.why}')} -->\n<!-- {tag} -->\n"
     return Snippet("meta", "<meta http-equiv> (first thing in <head>)", text, (
         "A <meta> policy applies only to content after it: put it first in <head>.",
         ("It cannot be Report-Only, and cannot carry report-uri, frame-ancestors or sandbox: send the "

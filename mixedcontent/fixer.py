@@ -48,6 +48,7 @@ from .rewrite import (
 from .scan import scan_files
 from .settings import ScanSettings
 from .sources.files import collect
+from .wording import plural
 
 CSP_META = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests">'
 CSP_META_XML = '<meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests" />'
@@ -366,7 +367,7 @@ def _rewrite(plan: _FilePlan, opened: _Opened, src: SourceText, options: FixOpti
     edits = [e for k, e in sorted(plan.edits.items()) if k not in plan.conflicts]
     notes: list[str] = []
     if plan.conflicts:
-        notes.append(f"{len(plan.conflicts)} span(s) with conflicting fixes left alone")
+        notes.append(f"{plural(len(plan.conflicts), 'span')} with conflicting fixes left alone")
     if plan.meta and plan.page_url is not None:
         meta = _meta_edit(rel, src, plan.page_url, scripting)
         if meta is not None:
@@ -538,7 +539,7 @@ class FixInterrupted(KeyboardInterrupt):
     cleared."""
 
     def __init__(self, rewritten: tuple[str, ...], removed_temp_files: tuple[str, ...]) -> None:
-        super().__init__(f"interrupted after rewriting {len(rewritten)} file(s)")
+        super().__init__(f"interrupted after rewriting {plural(len(rewritten), 'file')}")
         self.rewritten = rewritten
         self.removed_temp_files = removed_temp_files
 

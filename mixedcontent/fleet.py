@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TextIO
@@ -32,6 +32,7 @@ from .model import Finding, ScanError, ScanResult, Target, TargetKind
 from .net import Net, NetSettings
 from .posture import OBSERVATORY_MAX_AGE, PRELOAD_MAX_AGE, AuditOptions, AuditRecord, audit
 from .scan import task_key
+from .tls import TlsPool
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ COLUMNS = (
     "error",
 )
 MAX_BATCH = 64  # hosts per Dask task at most
+WINDOW = 4  # outcomes started and not yet handed out, at most, per host audited at once
+MAX_TLS_THREADS = 16  # TLS handshakes in flight for the whole run, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,14 @@ class FleetSettings:
     net: NetSettings
     parallel: int = 16  # hosts audited at once (per task on a cluster)
     host_timeout: float = 120.0  # seconds for one host, everything included
+
+
+@dataclass(slots=True)
+class FleetSummary:
+    """What the run counts besides the report: hosts audited and hosts that could not be judged."""
+
+    hosts: int = 0
+    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +218,18 @@ def _failed(entry: HostEntry, why: str) -> HostOutcome:
 
 
 async def audit_entry(
-    entry: HostEntry, settings: FleetSettings, net: Net, psl: PublicSuffixList | None = None
+    entry: HostEntry,
+    settings: FleetSettings,
+    net: Net,
+    psl: PublicSuffixList | None = None,
+    tls_pool: TlsPool | None = None,
 ) -> HostOutcome:
     """One host's audit and row, bounded by ``host_timeout``; never raises for the host's trouble."""
     if entry.url is None:
         return _failed(entry, entry.error or "not a host")
     try:
         result, record = await asyncio.wait_for(
-            audit(entry.url, settings.options, net, psl=psl), settings.host_timeout
+            audit(entry.url, settings.options, net, psl=psl, tls_pool=tls_pool), settings.host_timeout
         )
     except TimeoutError:
         return _failed(entry, f"timeout: the audit took more than {settings.host_timeout:g} s")
@@ -227,24 +242,52 @@ async def audit_entry(
     return HostOutcome(entry.index, row, result.findings, errors, result.scanned)
 
 
-async def audit_entries(
-    entries: Sequence[HostEntry], settings: FleetSettings, done: Callable[[HostOutcome], None] | None = None
-) -> list[HostOutcome]:
-    """Every entry, at most ``settings.parallel`` at once, in one ``Net``; outcomes in input order."""
+def tls_threads(parallel: int) -> int:
+    """Threads for the TLS handshakes of ``parallel`` hosts in flight: SSLyze's per-server 4, shared,
+    at most MAX_TLS_THREADS (the handshakes are CPU work on both ends; more threads add only memory)."""
+    return max(1, min(MAX_TLS_THREADS, 4 * parallel))
+
+
+async def audit_in_order(entries: Iterable[HostEntry], settings: FleetSettings) -> AsyncIterator[HostOutcome]:
+    """Every entry's outcome, in input order, from one ``Net`` and one TLS pool. Bounded by construction:
+    at most ``parallel`` hosts are audited at once, and an entry is started only while fewer than
+    WINDOW x ``parallel`` outcomes are started and not yet handed out (a slow host holds back at most
+    that many finished ones); the host list is read as it goes."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
     psl = _PSL()
     gate = asyncio.Semaphore(settings.parallel)
+    window = WINDOW * settings.parallel
     async with Net(settings.net) as net:
+        with TlsPool(tls_threads(settings.parallel)) as pool:
 
-        async def one(entry: HostEntry) -> HostOutcome:
-            async with gate:
-                outcome = await audit_entry(entry, settings, net, psl)
-            if done is not None:
-                done(outcome)
-            return outcome
+            async def one(entry: HostEntry) -> HostOutcome:
+                async with gate:
+                    return await audit_entry(entry, settings, net, psl, pool)
 
-        return list(await asyncio.gather(*(one(e) for e in entries)))
+            started: deque[asyncio.Task[HostOutcome]] = deque()
+            try:
+                for entry in entries:
+                    started.append(asyncio.ensure_future(one(entry)))
+                    while len(started) >= window or (started and started[0].done()):
+                        yield await started.popleft()
+                while started:
+                    yield await started.popleft()
+            finally:
+                for task in started:
+                    task.cancel()
+
+
+async def audit_entries(
+    entries: Sequence[HostEntry], settings: FleetSettings, done: Callable[[HostOutcome], None] | None = None
+) -> list[HostOutcome]:
+    """Every entry, at most ``settings.parallel`` at once, in one ``Net``; outcomes in input order."""
+    out: list[HostOutcome] = []
+    async for outcome in audit_in_order(entries, settings):
+        if done is not None:
+            done(outcome)
+        out.append(outcome)
+    return out
 
 
 def _batch_task(batch: _Batch) -> tuple[HostOutcome, ...]:
@@ -306,10 +349,16 @@ def _run(
     entries: Sequence[HostEntry],
     settings: FleetSettings,
     engine: EngineSettings,
-    progress: Callable[[HostOutcome], None] | None,
-) -> Iterator[HostOutcome]:
+    take: Callable[[HostOutcome], None],
+) -> None:
+    """Each entry's outcome handed to ``take`` in input order, here or on the Dask cluster."""
     if not engine.distributed:
-        yield from asyncio.run(audit_entries(entries, settings, progress))
+
+        async def go() -> None:
+            async for outcome in audit_in_order(entries, settings):
+                take(outcome)
+
+        asyncio.run(go())
         return
     import dask
 
@@ -321,11 +370,16 @@ def _run(
     with dask.config.set({"distributed.worker.profile.enabled": False}), open_engine(engine) as r:
         batches = _batches(entries, r.workers)
         keys = [task_key("audit-hosts", tuple(e.line for e in b), digest) for b in batches]
+        # batches finish in any order: each waits until those before it are handed out
+        waiting: dict[int, tuple[HostOutcome, ...]] = {}
+        following = 0
         for outcomes in r.run(_batch_task, [_Batch(b, settings) for b in batches], keys):
-            for outcome in outcomes:
-                if progress is not None:
-                    progress(outcome)
-                yield outcome
+            waiting[outcomes[0].index] = outcomes
+            while following in waiting:
+                ready = waiting.pop(following)
+                for outcome in ready:
+                    take(outcome)
+                following = ready[-1].index + 1
 
 
 def audit_hosts(
@@ -334,24 +388,38 @@ def audit_hosts(
     engine: EngineSettings | None = None,
     *,
     progress: Callable[[HostOutcome], None] | None = None,
-) -> tuple[ScanResult, list[Row]]:
-    """Audit every entry (here, or on the Dask cluster ``engine`` names): the merged report and one
-    row per entry, in input order."""
+    rows: Callable[[Row], None] | None = None,
+) -> tuple[ScanResult, FleetSummary]:
+    """Audit every entry (here, or on the Dask cluster ``engine`` names): each row handed to ``rows``
+    as soon as it is its turn (input order), and the merged report. Only what the report needs is kept
+    of each host (its findings, errors and scanned pages), not its exchanges or TLS scan."""
     from .judge.findings import assemble
 
-    rows: list[Row | None] = [None] * len(entries)
     findings: list[Finding] = []
     errors: list[ScanError] = []
     pages: list[str] = []
-    for outcome in _run(entries, settings, engine or EngineSettings(), progress):
-        rows[outcome.index] = outcome.row
+    summary = FleetSummary()
+
+    def take(outcome: HostOutcome) -> None:
+        if progress is not None:
+            progress(outcome)
+        summary.hosts += 1
+        summary.failed += bool(outcome.row.error)
+        if rows is not None:
+            rows(outcome.row)
         findings.extend(outcome.findings)
         errors.extend(outcome.errors)
         pages.extend(outcome.pages)
-    complete = [r if r is not None else _failed(e, "no result came back").row for r, e in zip(rows, entries)]
-    result = assemble(Target(kind=TargetKind.SITE, inputs=tuple(e.url or e.line for e in entries), base_url=None),
-                      findings, errors, pages, ())
-    return result, complete
+
+    _run(entries, settings, engine or EngineSettings(), take)
+    result = assemble(
+        Target(kind=TargetKind.SITE, inputs=tuple(e.url or e.line for e in entries), base_url=None),
+        findings,
+        errors,
+        pages,
+        (),
+    )
+    return result, summary
 
 
 def _cell(value: object) -> str:
@@ -364,31 +432,46 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def write_rows(rows: Sequence[Row], out: TextIO, fmt: str = "csv") -> None:
-    """CSV with a header line (lists space-separated, booleans true/false, unknown empty) or JSON
-    Lines with the same keys (docs/audit.md#hosts)."""
-    if fmt == "jsonl":
-        out.writelines(json.dumps(row.as_dict(), ensure_ascii=False) + "\n" for row in rows)
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+class RowWriter:
+    """Rows written one at a time as CSV with a header line (lists space-separated, booleans true/false,
+    unknown empty) or JSON Lines with the same keys (docs/audit.md#hosts)."""
+
+    def __init__(self, out: TextIO, fmt: str = "csv") -> None:
+        self.out = out
+        self.fmt = fmt
+        self._csv = csv.writer(out, lineterminator="\n") if fmt != "jsonl" else None
+        if self._csv is not None:
+            self._csv.writerow(COLUMNS)
+
+    def __call__(self, row: Row) -> None:
+        if self._csv is None:
+            self.out.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
+        else:
+            self._csv.writerow([_cell(getattr(row, c)) for c in COLUMNS])
+
+
+def write_rows(rows: Iterable[Row], out: TextIO, fmt: str = "csv") -> None:
+    """All ``rows`` at once (``RowWriter``)."""
+    writer = RowWriter(out, fmt)
     for row in rows:
-        w.writerow([_cell(getattr(row, c)) for c in COLUMNS])
-    out.write(buf.getvalue())
+        writer(row)
 
 
 __all__ = [
     "COLUMNS",
     "FleetProgress",
     "FleetSettings",
+    "FleetSummary",
     "HostEntry",
     "HostOutcome",
     "Row",
+    "RowWriter",
     "audit_entries",
     "audit_entry",
     "audit_hosts",
+    "audit_in_order",
     "make_row",
     "read_hosts",
+    "tls_threads",
     "write_rows",
 ]

@@ -155,6 +155,16 @@ class Applicability(StrEnum):
     DISPLAY_ONLY = "display-only"
 
 
+class FixRoute(StrEnum):
+    """docs/fix.md#what-scan-says: what ``mixedcontent fix`` needs to rewrite a finding (``Finding.fix_route``)."""
+
+    PROVEN = "proven"  # ``fix`` as it is: the https twin is proven (the scan's --probe)
+    PROBE = "probe"  # ``fix`` as it is if the probe it runs proves the https twin; else only with --unsafe
+    UNSAFE = "unsafe"  # only with --unsafe: probed, and still not proven (an http <base href> others go through)
+    FORMS = "forms"  # a form action (MC201): only with --forms, and --unsafe unless proven (forms are never probed)
+    MANUAL = "manual"  # never: script literals, https twins that do not work, text that cannot be rewritten
+
+
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -303,6 +313,19 @@ class Finding:
     initiator_location: InitiatorLocation | None = None  # docs/json-report.md, MC402: the script that made the request
 
     @property
+    def fix_route(self) -> FixRoute:
+        """What ``mixedcontent fix`` needs to rewrite this finding (docs/fix.md; fixer.py's ``_refusal``
+        without --map)."""
+        fix = self.fix
+        if self.code == "MC401" or fix is None or not fix.edits or fix.applicability is Applicability.DISPLAY_ONLY:
+            return FixRoute.MANUAL
+        if self.code == "MC201":
+            return FixRoute.FORMS
+        if fix.applicability is Applicability.SAFE:
+            return FixRoute.PROVEN
+        return FixRoute.PROBE if self.https is None else FixRoute.UNSAFE
+
+    @property
     def where(self) -> str:
         """How human and CI formats name the finding's document: ``path``, else ``file``, else the page URL."""
         return self.path if self.path is not None else self.file if self.file is not None else self.page
@@ -345,13 +368,33 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSnippet:
+    """One server's configuration text (docs/audit.md#tls)."""
+
+    server: str  # nginx, apache, caddy, haproxy
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Mozilla's recommended TLS configuration (``profile``, guidelines version) for each server."""
+
+    profile: str
+    guidelines: str
+    snippets: tuple[ServerSnippet, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReportOptions:
     """What a report writer needs besides the ScanResult (every writer takes it).
 
     ``fail_on``: the lowest severity that fails the run (``--fail-on``); None for ``never``.
+    ``server_config``: the server TLS configuration `audit` adds to its report (docs/audit.md#tls).
     """
 
     fail_on: Severity | None = Severity.ERROR
+    server_config: ServerConfig | None = None
 
     def fails(self, finding: Finding) -> bool:
         """Does this finding fail the run (docs/index.md exit codes: live, at or above ``--fail-on``)?"""
@@ -371,6 +414,19 @@ class ScanResult:
     tool_version: str = ""
     scanned: tuple[str, ...] = ()  # report names of every document scanned (file or URL), sorted
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def fixable(self) -> dict[FixRoute, int] | None:
+        """docs/json-report.md ``summary.fixable``: the live findings counted by what ``mixedcontent fix``
+        needs to rewrite them (every route, zeros included); None for a crawl or web archives, which
+        ``fix`` does not rewrite (it rewrites files on disk)."""
+        if self.target.kind not in (TargetKind.DIRECTORY, TargetKind.FILES):
+            return None
+        counts = dict.fromkeys(FixRoute, 0)
+        for f in self.findings:
+            if f.suppressed_by is None:
+                counts[f.fix_route] += 1
+        return counts
 
 
 class DocumentKind(StrEnum):

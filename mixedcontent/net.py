@@ -46,14 +46,11 @@ starts. ``.invalid`` names are answered here, never sent to DNS (RFC 6761 §6.4)
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import errno
 import ipaddress
 import math
 import os
 import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,16 +58,21 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:
+    import asyncio
+    import ssl
+
     import aiohttp
     from aiohttp.abc import ResolveResult
     from yarl import URL
 
 # aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
-# of start-up that a scan of files on disk never needs
+# of start-up that a scan of files on disk never needs; so are asyncio, ssl and email (~35 ms more):
+# the command line makes NetSettings for every command, and only a run that goes online opens a Net
 
 from . import urls
 from .errors import SettingError, UsageError
 from .version import __version__
+from .wording import plural
 
 DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
@@ -238,6 +240,11 @@ class Response:
         return [v for k, v in self.headers if k.lower() == low]
 
     @property
+    def problem(self) -> str:
+        """What went wrong, for an errors entry: ``problem(error, detail, status)``."""
+        return problem(self.error, self.detail, self.status)
+
+    @property
     def content_type(self) -> str | None:
         """The media type of Content-Type, lower case, without parameters (None when absent/empty)."""
         return media_type(self.header("Content-Type"))
@@ -254,6 +261,15 @@ class Response:
         return None
 
 
+def problem(error: str | None, detail: str | None, status: int | None) -> str:
+    """One line for an errors entry about a request: the reason word (machine-readable, the module
+    docstring) and the plain words ``explain`` gave it, ``"connect-refused: connection refused by
+    site.test:80"``; or the HTTP status when the host answered, ``"HTTP 503"``."""
+    if error is not None:
+        return f"{error}: {detail}" if detail else error
+    return f"HTTP {status}"
+
+
 def media_type(content_type: str | None) -> str | None:
     """The media type of a Content-Type value, lower case, without parameters (None when absent/empty)."""
     if content_type is None:
@@ -264,6 +280,14 @@ def media_type(content_type: str | None) -> str | None:
 
 class _Blocked(OSError):
     """Raised inside the resolver when address safety refuses every address of a host."""
+
+
+class _NoSuchName(socket.gaierror):
+    """Raised inside the resolver when a name cannot exist, before any query; ``why`` says why."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(socket.EAI_NONAME, why)
+        self.why = why
 
 
 @cache
@@ -301,14 +325,14 @@ class _Resolver:
                      "flags": socket.AI_NUMERICHOST}]
         if host.lower().rstrip(".").endswith(".invalid") or host.lower().rstrip(".") == "invalid":
             # RFC 6761 §6.4: resolution APIs should answer at once that .invalid names do not exist
-            raise socket.gaierror(socket.EAI_NONAME, f"{host}: .invalid names never exist (RFC 6761 §6.4)")
+            raise _NoSuchName(".invalid names never exist, RFC 6761 §6.4")
         try:
             infos = await self._system.resolve(host, port, family)
         except ValueError as e:
             # Python refuses some names before any query (its IDNA codec: a label over 63 octets, RFC
             # 1035 §2.3.4): such a name cannot exist in DNS
             why = "a label is longer than 63 octets" if isinstance(e, UnicodeError) else _one_line(e)
-            raise socket.gaierror(socket.EAI_NONAME, f"{host[:80]}: not a DNS name ({why})") from None
+            raise _NoSuchName(f"not a DNS name: {why}") from None
         self.resolved += 1
         if self._allow_private:
             return infos
@@ -348,6 +372,8 @@ def ssl_context(settings: NetSettings) -> ssl.SSLContext:
 
 @lru_cache(maxsize=8)
 def _ssl_context(insecure: bool, cacert: str | None, stamp: tuple[int, ...] | None) -> ssl.SSLContext:
+    import ssl
+
     ctx = ssl.create_default_context()
     if insecure:
         ctx.check_hostname = False
@@ -361,8 +387,56 @@ def _ssl_context(insecure: bool, cacert: str | None, stamp: tuple[int, ...] | No
     return ctx
 
 
+async def address_of(settings: NetSettings, host: str, port: int) -> str | None:
+    """The address a request to HOST:PORT connects to under ``settings`` (its ``--resolve`` entry, else
+    the system resolver's first answer that address safety allows; an IP literal is its own address),
+    or None when there is none. For a browser told where to connect (``--render`` of a crawl)."""
+    host = host.strip("[]")
+    entries = {(h.lower(), p): a for h, p, a in settings.resolve}
+    pinned = entries.get((host.lower(), port))
+    if pinned is not None:
+        return pinned
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host if settings.allow_private or is_public_address(host) else None
+    resolver = _resolver_class()(entries, settings.allow_private)
+    try:
+        infos = await asyncio.wait_for(resolver.resolve(host, port), settings.connect_timeout)
+    except (OSError, TimeoutError):
+        return None
+    finally:
+        await resolver.close()
+    return str(infos[0]["host"]) if infos else None
+
+
+async def peer_certificate(settings: NetSettings, host: str, port: int, address: str) -> bytes | None:
+    """The certificate (DER) HOST:PORT presents at ADDRESS, if it verifies under ``settings`` (the
+    system store plus ``cacert``; any with ``insecure``), else None. One TLS handshake, no request."""
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(address, port, ssl=ssl_context(settings), server_hostname=host.strip("[]")),
+            settings.connect_timeout)
+    except (OSError, TimeoutError, ValueError):
+        return None
+    try:
+        tls = writer.get_extra_info("ssl_object")
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        return bytes(der) if der else None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (OSError, ssl.SSLError):
+            pass
+
+
 def retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date)."""
+    import email.utils
+
     if value is None:
         return None
     value = value.strip()
@@ -375,14 +449,6 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _tls_reason(exc: BaseException) -> tuple[str, str]:
-    code = getattr(exc, "verify_code", None)
-    message = getattr(exc, "verify_message", None) or str(exc)
-    if isinstance(code, int) and code in _VERIFY_REASONS:
-        return _VERIFY_REASONS[code], f"certificate verify failed: {message}"
-    return "tls-error", f"certificate verify failed: {message}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -411,6 +477,107 @@ def _connect_reason(exc: BaseException) -> str:
     return "connect-refused"
 
 
+def _words(text: str) -> str:
+    """An OS or OpenSSL message as words inside a sentence: "Connection refused" -> "connection
+    refused", "WRONG_VERSION_NUMBER" -> "wrong version number"."""
+    text = " ".join(text.split())
+    if text.isupper():
+        return text.replace("_", " ").lower()
+    if text[:1].isupper() and text[1:2].islower():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _strerror(exc: BaseException | None) -> str | None:
+    """The OS's words for an error, looking through aiohttp's wrappers (None when there are none)."""
+    for e in (exc, getattr(exc, "os_error", None), getattr(exc, "__cause__", None)):
+        text = getattr(e, "strerror", None)
+        if isinstance(text, str) and text:
+            return _words(text)
+    return None
+
+
+def explain(exc: BaseException, host: str, port: int, settings: NetSettings | None = None, *,
+            connecting: bool = False) -> tuple[str, str]:
+    """The one place where a library's exception (aiohttp, ssl, OSError, a resolver's ``gaierror``)
+    raised while requesting ``host:port`` becomes (docs/probe.md reason word, one line a person reads):
+    ``("connect-refused", "connection refused by site.test:80")``. The reason words are the
+    machine-readable part and never change; the words carry no library jargon. ``connecting``: the
+    exception came while connecting (TCP and TLS), so a timeout is the connect timeout."""
+    import aiohttp
+
+    s = settings or NetSettings()
+    where = f"{host}:{port}" if port else host
+    if isinstance(exc, aiohttp.ConnectionTimeoutError) or connecting and isinstance(exc, TimeoutError):
+        return "timeout", f"timed out after {s.connect_timeout:g} s connecting to {where}"
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return "timeout", f"timed out after {s.read_timeout:g} s waiting for {where} to send data"
+    if isinstance(exc, TimeoutError):
+        return "timeout", f"timed out after {s.total_timeout:g} s waiting for {where} to answer"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        exc = exc.certificate_error
+    code = getattr(exc, "verify_code", None)
+    if isinstance(code, int) and code:  # an ssl.SSLCertVerificationError: the certificate did not pass
+        why = _words(getattr(exc, "verify_message", None) or "")
+        reason = _VERIFY_REASONS.get(code, "tls-error")
+        if reason == "tls-untrusted":
+            return reason, (f"TLS certificate not trusted for {host} ({why}; "
+                            f"use --cacert FILE to trust its CA, or --insecure)")
+        if reason == "tls-expired":
+            return reason, f"TLS certificate of {host} has expired"
+        if reason == "tls-hostname-mismatch":
+            return reason, f"TLS certificate is not valid for the name {host} (it was issued for other names)"
+        return reason, f"TLS certificate of {host} could not be verified ({why})"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(exc, socket.gaierror):
+        os_error = getattr(exc, "os_error", exc)
+        if isinstance(os_error, _Blocked) or isinstance(exc.__cause__, _Blocked):
+            return "blocked-address", _one_line(os_error)
+        if isinstance(os_error, _NoSuchName):
+            return "dns-failure", f"no address for {host} ({os_error.why})"
+        # the resolver's answer "no such name" is about the name; any other failure is our resolver's
+        if isinstance(os_error, socket.gaierror) and os_error.errno in _NO_SUCH_NAME:
+            return "dns-failure", f"no address for {host} (DNS lookup failed)"
+        return "resolver-error", (f"could not look up {host}: the resolver on this machine failed "
+                                  f"({_strerror(os_error) or _one_line(os_error)})")
+    ssl_error = getattr(exc, "os_error", None) or exc  # aiohttp's wrapper is an SSLError without a reason
+    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(ssl_error, ssl.SSLError):
+        words = getattr(ssl_error, "reason", None) or _strerror(ssl_error) or _one_line(exc)
+        return "tls-error", f"TLS handshake with {where} failed ({_words(str(words))})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection-reset", f"{where} closed the connection before answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        if "not completed" in str(exc):
+            return "connection-reset", f"{where} closed the connection before the whole body arrived"
+        return "bad-response", f"the body {where} sent could not be read ({_payload_words(exc)})"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "invalid-url", f"not a valid URL ({_one_line(exc)})"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # the parser's own words up to its details ("Bad status line: Expected HTTP/ ...": "bad status line")
+        parsed = _words((exc.message or _one_line(exc)).split(":", 1)[0])
+        return "bad-response", f"{where} did not answer in HTTP ({parsed})"
+    if isinstance(exc, (aiohttp.ClientOSError, OSError)):
+        reason = _connect_reason(exc)
+        said = _strerror(exc)
+        if reason == "connection-reset":
+            return reason, f"{where} reset the connection"
+        if reason == "network-unreachable":
+            return reason, f"no route to {where} from this machine ({said or 'network unreachable'})"
+        if reason == "local-limit":
+            return reason, (f"this machine could not open a connection to {where} "
+                            f"({said or 'out of resources'})")
+        if _errno(exc) == errno.ECONNREFUSED:
+            return reason, f"connection refused by {where}"
+        return reason, f"could not connect to {where} ({said or _one_line(exc)})"
+    return "bad-response", f"{where}: {_one_line(exc)}"
+
+
+def _payload_words(exc: BaseException) -> str:
+    """What went wrong in a body aiohttp could not read, without its wrapper's status ("400, message:")."""
+    text = _one_line(exc)
+    status, sep, rest = text.partition(", message:")
+    return _words(rest.strip() if sep and status.isdigit() else text)
+
+
 def _host_failure(got: _Attempt) -> str | None:
     """What an attempt says about its host, for the failure budget: the failure ("HTTP 503", "timeout",
     ...), None when the host answered, or ``"neutral"`` when it says nothing (``_NEUTRAL_ERRORS``)."""
@@ -423,6 +590,12 @@ def _host_failure(got: _Attempt) -> str | None:
     return None  # an answer that was too large: the host works
 
 
+def _event() -> asyncio.Event:
+    import asyncio
+
+    return asyncio.Event()
+
+
 @dataclass(slots=True)
 class _HostBudget:
     """The failure budget of one host (its origin), run-wide."""
@@ -430,7 +603,7 @@ class _HostBudget:
     authority: str  # the origin it guards (scheme, host, port)
     failures: int = 0  # failed attempts in a row
     last: str = ""  # what the last failure was
-    spent: asyncio.Event = field(default_factory=asyncio.Event)  # set once the host is given up
+    spent: asyncio.Event = field(default_factory=_event)  # set once the host is given up
 
     def record(self, failure: str | None, limit: int) -> None:
         if failure == "neutral" or self.spent.is_set():
@@ -445,7 +618,8 @@ class _HostBudget:
 
     def refusal(self) -> _Attempt:
         return _Attempt(None, (), b"", "host-failing",
-                        f"not requested: {self.authority} failed {self.failures} times in a row (last: {self.last}), "
+                        f"not requested: {self.authority} failed {plural(self.failures, 'time')} in a row "
+                        f"(last: {self.last}), "
                         f"so this run stopped asking it")
 
 
@@ -480,6 +654,8 @@ class Net:
         return {a: b.last for a, b in self._budgets.items() if b.spent.is_set()}
 
     async def __aenter__(self) -> Self:
+        import asyncio
+
         import aiohttp
 
         s = self.settings
@@ -565,6 +741,8 @@ class Net:
     async def _attempts(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
                         read_body: bool, following: bool, partial: bool) -> _Attempt:
         """One hop, retried with backoff where that is safe, within its host's failure budget."""
+        import asyncio
+
         s = self.settings
         budget = self._budget(_authority(url))
         attempt = 0
@@ -602,6 +780,8 @@ class Net:
         return self._entries.get((str(ip), port)) != str(ip)
 
     async def _pace(self, host: str) -> None:
+        import asyncio
+
         interval = self.settings.min_interval
         if interval <= 0:
             return
@@ -615,6 +795,8 @@ class Net:
 
     async def _attempt(self, url: str, method: str, headers: Mapping[str, str] | None, cap: int,
                        read_body: bool, following: bool, partial: bool, budget: _HostBudget) -> _Attempt:
+        import asyncio
+
         if self._session is None or self._global is None:
             raise RuntimeError("Net is used outside `async with`")
         from yarl import URL  # imported with aiohttp by __aenter__
@@ -646,6 +828,8 @@ class Net:
 
     async def _send(self, target: URL, method: str, headers: Mapping[str, str] | None, cap: int,
                     read_body: bool, following: bool, partial: bool) -> _Attempt:
+        import ssl
+
         import aiohttp  # imported by __aenter__ already: a dictionary lookup
 
         assert self._session is not None
@@ -667,40 +851,9 @@ class Net:
                     chunks.append(chunk)
                     size += len(chunk)
                 return _Attempt(status, raw, b"".join(chunks), None, None)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
-            return _Attempt(None, (), b"", "timeout", f"no answer in time ({type(e).__name__})")
-        except aiohttp.ClientConnectorCertificateError as e:
-            reason, detail = _tls_reason(e.certificate_error)
+        except (TimeoutError, aiohttp.ClientError, ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+            reason, detail = explain(e, target.host or "", target.port or 0, self.settings)
             return _Attempt(None, (), b"", reason, detail)
-        except aiohttp.ClientSSLError as e:
-            return _Attempt(None, (), b"", "tls-error", _one_line(e))
-        except aiohttp.ClientConnectorDNSError as e:
-            if isinstance(e.os_error, _Blocked) or isinstance(e.__cause__, _Blocked):
-                return _Attempt(None, (), b"", "blocked-address", _one_line(e.os_error))
-            # the resolver's answer "no such name" is about the name; any other failure is our resolver's
-            reason = "dns-failure" if isinstance(e.os_error, socket.gaierror) and e.os_error.errno in _NO_SUCH_NAME \
-                else "resolver-error"
-            return _Attempt(None, (), b"", reason, f"cannot resolve {target.host}: {_one_line(e.os_error)}")
-        except aiohttp.ClientConnectorError as e:
-            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
-        except aiohttp.ServerDisconnectedError as e:
-            return _Attempt(None, (), b"", "connection-reset", f"the server closed the connection: {_one_line(e)}")
-        except aiohttp.ClientOSError as e:
-            return _Attempt(None, (), b"", _connect_reason(e), _one_line(e))
-        except aiohttp.ClientPayloadError as e:
-            reason = "connection-reset" if "not completed" in str(e) else "bad-response"
-            return _Attempt(None, (), b"", reason, _one_line(e))
-        except aiohttp.InvalidURL as e:
-            return _Attempt(None, (), b"", "invalid-url", _one_line(e))
-        except aiohttp.ClientResponseError as e:
-            return _Attempt(None, (), b"", "bad-response", _one_line(e))
-        except aiohttp.ClientError as e:
-            return _Attempt(None, (), b"", "bad-response", _one_line(e))
-        except ssl.SSLError as e:
-            return _Attempt(None, (), b"", "tls-error", _one_line(e))
-        except (ConnectionResetError, BrokenPipeError) as e:
-            return _Attempt(None, (), b"", "connection-reset", _one_line(e))
-
 
 __all__ = ["DEFAULT_USER_AGENT", "OUR_SIDE", "REDIRECT_STATUSES", "Hop", "Net", "NetSettings", "Response", "is_public_address",
-           "parse_resolve", "retry_after", "ssl_context"]
+           "explain", "parse_resolve", "problem", "retry_after", "ssl_context"]

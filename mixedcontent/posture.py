@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import urls
-from .model import Finding, Issue, ScanError, ScanResult, Severity, Target, TargetKind
-from .net import Net, NetSettings, Response
+from .model import Finding, Issue, ScanError, ScanResult, Severity, Sheet, SheetPlace, Target, TargetKind
+from .net import Net, NetSettings, Response, problem
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
 
-    from .tls import TlsScan, TlsSettings
+    from .tls import TlsPool, TlsScan, TlsSettings
 
 STS = "Strict-Transport-Security"
 OBSERVATORY_MAX_AGE = 15552000  # 180 days: MDN HTTP Observatory's bar (MC506)
@@ -665,16 +665,23 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     """A fetched page's own mixed content, through the scan's one-document path (pipeline.scan_document)
     with its transport facts: URL, https or not, Content-Type charset and CSP header. Returns
     (findings, errors, pages scanned)."""
-    from .judge.document import judge_document
+    found, errors, pages, _ = _judge_page(page, select, ignore)
+    return found, errors, pages
+
+
+def _judge_page(page: Exchange, select: tuple[str, ...], ignore: tuple[str, ...],
+                ) -> tuple[list[Finding], list[ScanError], int, list[tuple[str, str, bool]]]:
+    """``page_findings`` and the stylesheets the page loads, (page, URL, upgrades insecure requests)."""
+    from .judge.document import judge_document, stylesheet_loads
     from .model import Document, DocumentKind
     from .suppress import selected
 
     if page.error is not None:  # net.py hands out no body over its cap ("too-large"): not scanned
-        return [], [_error(page.url, page, "page not scanned")], 0
+        return [], [_error(page.url, page, "page not scanned")], 0, []
     ctype = next((v for k, v in page.headers if k.lower() == "content-type"), "")
     media = ctype.split(";", 1)[0].strip().lower()
     if media not in ("text/html", "application/xhtml+xml", "") or not page.body:
-        return [], [], 0
+        return [], [], 0, []
     charset = None
     for param in ctype.split(";")[1:]:
         key, _, val = param.partition("=")
@@ -686,18 +693,83 @@ def page_findings(page: Exchange, *, select: tuple[str, ...] = (), ignore: tuple
     doc = Document(data=page.body, url=page.url, kind=kind, tls=page.tls, csp=csp, charset=charset)
     outcome, _ = judge_document(doc)
     if outcome.error is not None:
-        return [], [outcome.error], 0
-    return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1
+        return [], [outcome.error], 0, []
+    loads = [(outcome.name, url, upgrade) for url, upgrade in stylesheet_loads(doc, outcome)]
+    return [f for f in outcome.findings if selected(f.code, select, ignore)], [], 1, loads
+
+
+MAX_SHEETS = 50  # stylesheets read for one audited page at most (@import chains included)
+
+
+class _PageSheets:
+    """The stylesheet source of an audited page (judge.stylesheets.SheetSource): stylesheets on the
+    page's own host, fetched through the audit's ``Net`` (its address safety and bounds), redirects
+    followed on that host only. Stylesheets elsewhere (a CDN) are left out, as a crawl of the site
+    leaves out hosts outside its scope."""
+
+    def __init__(self, net: Net, page_url: str) -> None:
+        self.net = net
+        self.host = urls.host(page_url).lower()
+        self.keys: set[str] = set()
+
+    def _ours(self, url: str) -> bool:
+        return urls.scheme(url) in ("http:", "https:") and urls.host(url).lower() == self.host
+
+    def locate(self, url: str, referrer: str) -> SheetPlace | None:
+        if url not in self.keys:
+            if not self._ours(url) or len(self.keys) >= MAX_SHEETS:
+                return None
+            self.keys.add(url)
+        return SheetPlace(url, url)
+
+    async def fetch(self, places: Sequence[SheetPlace]) -> list[tuple[SheetPlace, Sheet | str]]:
+        got = await asyncio.gather(*(self._one(p.key) for p in places))
+        return list(zip(places, got, strict=True))
+
+    async def _one(self, url: str) -> Sheet | str:
+        async def allow(target: str) -> str | None:
+            if self._ours(target):
+                return None
+            return f"{urls.host(target) or target} is another host than the page's"
+
+        resp = await self.net.fetch(url, allow_hop=allow)
+        if resp.error is not None:
+            return f"{resp.error}: {resp.detail}" if resp.detail else resp.error
+        if resp.status is None or not 200 <= resp.status < 300:
+            return f"HTTP {resp.status}"
+        if resp.content_type not in (None, "text/css"):
+            # HTML §4.6.7.5 (rel=stylesheet): a style sheet not served as text/css is not applied
+            return f"not scanned: served as {resp.content_type}, which browsers do not apply as a stylesheet"
+        return Sheet(resp.body, urls.without_fragment(resp.final_url), resp.charset)
+
+
+async def page_and_stylesheets(
+    page: Exchange, net: Net, *, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()
+) -> tuple[list[Finding], list[ScanError], int, list[str]]:
+    """The landing page's own mixed content and that of the stylesheets it loads on its host, through the
+    one stylesheet driver (judge.stylesheets.drive) as a crawl's pages: (findings, errors, pages
+    scanned, stylesheets judged)."""
+    from .judge.findings import Policy
+    from .judge.stylesheets import drive
+
+    found, errors, pages, loads = _judge_page(page, select, ignore)
+    if not loads:
+        return found, errors, pages, []
+    phase = await drive(_PageSheets(net, page.url), loads)
+    sheet_found, sheet_errors, keys = phase.finish(Policy(select=select, ignore=ignore))
+    return found + sheet_found, errors + sheet_errors, pages, keys
 
 
 def _error(url: str, ex: Exchange, what: str) -> ScanError:
-    return ScanError(None, url, f"{what}: {ex.error}" + (f" ({ex.detail})" if ex.detail else ""))
+    return ScanError(None, url, f"{what}: {problem(ex.error, ex.detail, ex.status)}")
 
 
 async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str], None] | None = None,
-                psl: PublicSuffixList | None = None) -> tuple[ScanResult, AuditRecord]:
+                psl: PublicSuffixList | None = None, tls_pool: TlsPool | None = None
+                ) -> tuple[ScanResult, AuditRecord]:
     """Audit one site URL (docs/audit.md). Raises nothing for network trouble: what could not be checked
-    becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None)."""
+    becomes an ``errors`` entry. ``psl`` is the Public Suffix List (loaded here when None); ``tls_pool``
+    the run's threads for the TLS scan's handshakes (shared by a fleet's hosts; the scan's own when None)."""
     from publicsuffixlist import PublicSuffixList as _PSL
 
     from .judge.findings import assemble
@@ -732,7 +804,7 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     tls_task = None
     if options.tls is not None:
         # docs/audit.md#tls: the TLS of the https port, scanned in a thread while the https checks go on
-        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net))
+        tls_task = asyncio.ensure_future(_scan_tls(https_url, options.tls, net, tls_pool))
     https_chain = await rec.walk(https_url)
     record.https_chain = https_chain
     if https_url != http_start:
@@ -774,15 +846,19 @@ async def audit(url: str, options: AuditOptions, net: Net, *, log: Callable[[str
     pages = 0
     last = https_chain.last
     if options.scan_page and https_chain.end == "done" and last.status is not None and 200 <= last.status < 300:
-        page_found, page_errors, pages = page_findings(last, select=options.select, ignore=options.ignore)
+        # docs/audit.md: the landing page and the stylesheets it loads, judged as a crawl judges them
+        page_found, page_errors, pages, sheets = await page_and_stylesheets(
+            last, net, select=options.select, ignore=options.ignore)
         findings += page_found
         record.errors += page_errors
+    else:
+        sheets = []
     result = assemble(Target(kind=TargetKind.SITE, inputs=(url,), base_url=None), findings, record.errors,
-                      [last.url] if pages else [], [])
+                      [last.url] if pages else [], sheets)
     return result, record
 
 
-async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
+async def _scan_tls(https_url: str, settings: TlsSettings, net: Net, pool: TlsPool | None) -> TlsScan:
     """``tls.scan_tls`` for the host and port of ``https_url``, bounded by its timeout. It runs in a
     daemon thread of its own (not the loop's executor, which ``asyncio.run`` waits for at the end), so
     a scan given up on never holds the run back."""
@@ -805,7 +881,7 @@ async def _scan_tls(https_url: str, settings: TlsSettings, net: Net) -> TlsScan:
 
     def work() -> None:
         try:
-            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings)
+            value: TlsScan | BaseException = scan_tls(host, port, net.settings, settings, pool)
         except BaseException as e:  # noqa: BLE001 - handed to the awaiting task, which re-raises it
             value = e
         try:
@@ -856,6 +932,7 @@ __all__ = [
     "judge_hsts",
     "judge_redirects",
     "looks_sensitive",
+    "page_and_stylesheets",
     "page_findings",
     "parse_set_cookie",
     "parse_sts",

@@ -36,7 +36,6 @@ warning).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import math
@@ -45,14 +44,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import urls
 from .errors import SettingError
 from .model import ProbeResult, ProbeStatus
 from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
+from .settings import DEFAULT_CACHE_TTL
 
-DEFAULT_CACHE_TTL = 86400.0  # seconds: one day
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported when probes run, not with this module: every command makes ProbeSettings (to
+# check its flags), and a scan of files never probes (start-up, issue 19)
+
 MAX_REDIRECTS = 5  # docs/probe.md
 CACHE_VERSION = 1
 
@@ -212,6 +218,8 @@ class Prober:
             return known
         task = self._tasks.get(key)
         if task is None:
+            import asyncio
+
             task = asyncio.ensure_future(check_twin(self._net, key[0], key[1]))
             self._tasks[key] = task
         return await task
@@ -276,6 +284,8 @@ def cannot_tell(p: ProbeResult) -> bool:
 
 async def _probe_all(keys: list[tuple[str, str]], settings: NetSettings,
                      known: Mapping[tuple[str, str], ProbeResult]) -> tuple[dict[tuple[str, str], ProbeResult], int]:
+    import asyncio
+
     async with Net(settings) as net:
         prober = Prober(net, known)
         results = dict(zip(keys, await asyncio.gather(*(prober.probe_key(k) for k in keys)), strict=True))
@@ -321,6 +331,8 @@ def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeS
         for e in entries:
             if e["context"] == context:
                 known[(str(e["url"]), str(e["class"]))] = _result_of(e["result"])
+    import asyncio
+
     results, probed = asyncio.run(_probe_all(wanted, net_settings, known)) if wanted else ({}, 0)
     cached = sum(1 for k in wanted if k in known)
     this_run = [p for k, p in results.items() if k not in known]

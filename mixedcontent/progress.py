@@ -13,18 +13,19 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from .sources.crawl import CrawlStats
+from .wording import plural
 
 
 def describe(stats: CrawlStats) -> str:
     """One line: pages done and queued, stylesheets, requests, skipped, disallowed and errors."""
-    parts = [f"{stats.pages} pages", f"{stats.queued} queued", f"{stats.stylesheets} stylesheets",
-             f"{stats.requests} requests"]
+    parts = [plural(stats.pages, "page"), f"{stats.queued} queued", plural(stats.stylesheets, "stylesheet"),
+             plural(stats.requests, "request")]
     if stats.skipped:
         parts.append(f"{stats.skipped} skipped")
     if stats.disallowed:
         parts.append(f"{stats.disallowed} disallowed by robots.txt")
     if stats.errors:
-        parts.append(f"{stats.errors} errors")
+        parts.append(plural(stats.errors, "error"))
     return ", ".join(parts)
 
 

@@ -13,7 +13,9 @@ import re
 import secrets
 import stat
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TextIO
 
 from . import urls
 from .extract import charrefs
@@ -158,7 +160,8 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.DISPLAY_ONLY
     else:
         applicability = Applicability.UNSAFE
-    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=target.raw)
+    old = target.url if target.raw == target.url else target.raw  # the finding's raw (classify.finding_for)
+    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=old)
     return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
 
 
@@ -532,3 +535,27 @@ def unified_diff(rel: str, old: bytes, new: bytes) -> bytes:
 def write_atomic(path: str, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` all at once (see ``replace_file``). Raises OSError."""
     replace_file(path, text.encode("utf-8"))
+
+
+@contextmanager
+def open_atomic(path: str) -> Iterator[TextIO]:
+    """A text stream (UTF-8, no newline translation) whose content replaces the file at ``path`` when
+    the ``with`` block ends, as ``replace_file`` replaces it (a temp file beside it, fsynced, renamed
+    over it); when the block raises, ``path`` is left as it was and the temp file removed. Text goes
+    to the temp file as it is written, so a large report is never held whole in memory. Raises OSError."""
+    directory, name = os.path.split(path)
+    dir_fd = os.open(directory or ".", os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    try:
+        tmp = stage_at(dir_fd, name, b"", fsync=False)  # created exclusively, its mode settled
+        try:
+            fd = os.open(tmp, os.O_WRONLY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+            with open(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
+                yield out
+                out.flush()
+                os.fsync(fd)
+        except BaseException:
+            discard_at(dir_fd, tmp)
+            raise
+        commit_at(dir_fd, tmp, name)
+    finally:
+        os.close(dir_fd)

@@ -17,12 +17,11 @@ archives) and runs the one pipeline over them:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -43,20 +42,24 @@ from .model import (
     TargetKind,
     pickled_by_fields,
 )
-from .net import NetSettings
-from .probe import ProbeSettings
 from .report.json import dumps, error_dict, finding_dict, finding_from_dict, summary
 from .rewrite import replace_file
 from .settings import ScanSettings
 from .sources import files as file_source
-from .sources.crawl import Crawl, CrawlSettings, CrawlStats
 from .sources.files import FileSheets, SiteFile
-from .sources.warc import Archive, ArchiveIndex, Doc, Located, index_archive, is_archive, read_response
-from .sources.warc import document as archived_document
 from .version import __version__
+from .wording import plural
 
 if TYPE_CHECKING:
-    from .sources.browser import RenderSettings
+    from .net import NetSettings
+    from .probe import ProbeSettings
+    from .sources.browser import RenderedPage, RenderSettings
+    from .sources.crawl import CrawlSettings, CrawlStats
+    from .sources.warc import Archive, ArchiveIndex, Doc, Located
+
+# Start-up (issue 19): a scan of files on disk (a pre-commit run: one page) imports neither the
+# network stack (asyncio, ssl, aiohttp: net, probe, sources/crawl) nor the archive readers; those
+# modules are imported where a crawl, a probe or an archive needs them.
 
 T = TypeVar("T")
 
@@ -173,6 +176,9 @@ def _files_task(task: _FilesTask) -> _Done:
 
 def _archive_task(task: _ArchiveTask) -> _Done:
     """Judge the page records of one range of an archive, each as it was served."""
+    from .sources.warc import document as archived_document
+    from .sources.warc import read_response
+
     j = task.judging
     done = _Done(task.key)
     for d in task.docs:
@@ -197,6 +203,8 @@ def _archive_task(task: _ArchiveTask) -> _Done:
 
 def _sheets_task(reads: tuple[tuple[str, Located, int], ...]) -> tuple[tuple[str, Any], ...]:
     """Archived stylesheets' bytes, as responses (or why they cannot be read)."""
+    from .sources.warc import read_response
+
     return tuple((key, read_response(loc.path, loc.entry.offset, max_size, loc.payload, loc.headers_from_payload))
                  for key, loc, max_size in reads)
 
@@ -245,27 +253,22 @@ def read_shard(path: str) -> tuple[list[Finding], list[ScanError]]:
 
 def _merge(done: Sequence[_Done], shards: str | None) -> tuple[list[Finding], list[ScanError]]:
     """Every task's findings and errors (read back from the shards), deduplicated: a task that ran
-    twice (a worker died, a retry) counts once (a finding by its fingerprint and location, an error
-    by all it says)."""
+    twice (a worker died, a retry) counts once, by its key (the same work under the same settings has
+    the same key: ``task_key``), so no per-finding set is built."""
     findings: list[Finding] = []
     errors: list[ScanError] = []
-    seen: set[tuple[object, ...]] = set()
-    seen_errors: set[ScanError] = set()
+    seen: set[str] = set()
     for d in sorted(done, key=lambda d: d.key):
+        if d.key in seen:
+            continue
+        seen.add(d.key)
         if d.shard is not None:
             assert shards is not None
             fs, es = read_shard(os.path.join(shards, d.shard))
         else:
             fs, es = d.findings, d.errors
-        for f in fs:
-            k = (f.fingerprint, f.file, f.page, f.record.offset if f.record else None, f.offset, f.code)
-            if k not in seen:
-                seen.add(k)
-                findings.append(f)
-        for e in es:
-            if e not in seen_errors:
-                seen_errors.add(e)
-                errors.append(e)
+        findings.extend(fs)
+        errors.extend(es)
     return findings, errors
 
 
@@ -301,6 +304,15 @@ def task_key(phase: str, what: object, settings_digest: str) -> str:
     """A task's deterministic key: the same work under the same settings has the same key."""
     digest = hashlib.sha256(f"{phase}\x1f{what!r}\x1f{settings_digest}".encode("utf-8", "surrogatepass"))
     return f"mixedcontent-{phase}-{digest.hexdigest()[:24]}"
+
+
+def _digest(items: Iterable[object]) -> str:
+    """A digest of many items for a task key, made an item at a time (``task_key`` of the items' tuple
+    would hold the repr of all of them at once: a stylesheet load per page of a run)."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(repr(item).encode("utf-8", "surrogatepass") + b"\x1e")
+    return h.hexdigest()
 
 
 def _ranges(items: Sequence[T], size: Callable[[T], int], max_items: int, max_bytes: int) -> list[list[T]]:
@@ -349,6 +361,18 @@ def _size(path: str) -> int:
         return 0
 
 
+def _complete(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits for anything (the stylesheet stage over files on disk, whose
+    ``fetch`` reads them synchronously) to its end, without an event loop. Raises RuntimeError if it
+    does wait: such a source needs ``asyncio.run``."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coro.close()
+    raise RuntimeError("the stylesheet source waited for I/O: it needs an event loop")
+
+
 def _log(log: Callable[[str], None] | None, message: str) -> None:
     if log is not None:
         log(message)
@@ -374,9 +398,22 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     if page_action is not None and (probe is not None or engine.distributed):
         raise UsageError("a page action needs final findings on this machine: not with the probe stage or Dask")
     _check_shards(engine.shards)
-    found, errors, kind = file_source.collect(list(inputs), settings.base_url, root=settings.root,
-                                              follow_symlinks=settings.follow_symlinks,
-                                              follow_outside=settings.follow_outside)
+    return _scan_collected(inputs, _collect(inputs, settings), settings, engine, show_suppressed=show_suppressed,
+                           probe=probe, log=log, page_action=page_action, on_page=on_page)
+
+
+def _collect(inputs: Sequence[str], settings: ScanSettings) -> file_source.Collected:
+    """The files of ``inputs`` (sources/files.py): the one place a run decides which files it reads."""
+    return file_source.collect(list(inputs), settings.base_url, root=settings.root,
+                               follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside)
+
+
+def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, settings: ScanSettings,
+                    engine: EngineSettings, *, show_suppressed: bool, probe: ProbeSettings | None,
+                    log: Callable[[str], None] | None, page_action: PageAction | None = None,
+                    on_page: Callable[[object], None] | None = None) -> ScanResult:
+    found, errors, kind = collected
+    errors = list(errors)
     tls = settings.base_url.startswith("https:") or settings.assume_https
     judging = _Judging(Policy.of(settings), settings.scripting, probe is not None, settings.max_file_size, tls,
                        settings.csp_header)
@@ -389,6 +426,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
         else:
             pages.append((f, root.directory))
             sheets.add(f.rel, root)
+    del found  # memory: the listing is held once, in ``pages``, for the rest of the scan
     digest = _settings_digest(settings, engine.shards)
     sizes = [_size(f.path) for f, _ in pages]
     done: list[_Done] = []
@@ -400,8 +438,7 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
             size_of = {f.path: n for (f, _), n in zip(pages, sizes, strict=True)}
             parts = _ranges(pages, lambda p: size_of[p[0].path], _per_task(len(pages), runner.workers), RANGE_BYTES)
             inline = False
-            _log(log, f"scanning {len(pages)} pages in {len(parts)} task{'s' if len(parts) != 1 else ''} "
-                      f"{runner.where}")
+            _log(log, f"scanning {plural(len(pages), 'page')} in {plural(len(parts), 'task')} {runner.where}")
         tasks = [_FilesTask(task_key("tree", tuple((f.path, f.rel) for f, _ in part), digest),
                             tuple(part), judging, engine.shards, page_action) for part in parts]
         for d in runner.run(_files_task, tasks, [t.key for t in tasks], inline=inline):
@@ -410,10 +447,12 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                     on_page(acted)
             done.append(d)
     loads = [load for d in done for load in d.loads]
-    phase = asyncio.run(drive(sheets, loads, given_sheets)) if loads or given_sheets else StylesheetPhase()
+    # files are read synchronously: no event loop (asyncio is not even imported for a scan of files)
+    phase = (_complete(drive(sheets, loads, given_sheets, judging.policy)) if loads or given_sheets
+             else StylesheetPhase())
     held = [h for d in done for h in d.held]
     sheet_findings, sheet_errors, sheet_keys = phase.finish(judging.policy, held if probe is not None else None)
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), sheet_findings, sheet_errors),
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), sheet_findings, sheet_errors),
                         engine.shards))
     findings, task_errors = _merge(done, engine.shards)
     if probe is not None:
@@ -425,27 +464,58 @@ def scan_files(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     return result
 
 
-def scan_rendered(inputs: list[str], settings: ScanSettings, render: RenderSettings,
-                  engine: EngineSettings | None = None, *, show_suppressed: bool = False,
-                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None) -> ScanResult:
-    """``--render``: the static scan, then the browser pass over the same pages (sources/browser.py),
-    merged by judge/runtime.py. The static scan keeps every finding (no
-    selection, suppressed ones shown) so a verdict is matched against what the markup says, whatever is
-    reported; ``merge_runtime`` then applies the selection and suppression to static and runtime
-    findings alike."""
+def scan_rendered(inputs: Sequence[str], settings: ScanSettings, render: RenderSettings,
+                  engine: EngineSettings | None = None, *, crawl: CrawlSettings | None = None,
+                  net: NetSettings | None = None, show_suppressed: bool = False,
+                  probe: ProbeSettings | None = None, log: Callable[[str], None] | None = None,
+                  progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+    """``--render`` (docs/render.md): the static scan, then the browser pass over the same pages
+    (sources/browser.py), merged by judge/runtime.py. Files: the pages collected once for both passes,
+    served by the tool on loopback. A crawl (``crawl`` given; ``inputs`` its start URLs): the pages it
+    fetched, loaded from the live site within the crawl's reach (``--resolve``, ``--cacert`` honoured).
+    Web archives: the page records, replayed to the browser from the archive on loopback
+    (sources/replay.py); an MC402 is named by the archive and record of its page.
+    The static scan keeps every finding (no selection, suppressed ones shown) so a verdict is matched
+    against what the markup says, whatever is reported; ``merge_runtime`` then applies the selection and
+    suppression to static and runtime findings alike."""
     from .judge.runtime import merge_runtime
-    from .sources.browser import render_paths
+    from .net import NetSettings
+    from .sources import is_archive
+    from .sources.browser import find_chromium, render_paths, render_urls
 
+    find_chromium(render)  # no browser: one line naming the package, before any work
     everything = replace(settings, select=(), ignore=())
-    result = scan_files(inputs, everything, engine, show_suppressed=True, probe=probe, log=log)
-    run = render_paths(inputs, settings.base_url, render, root=settings.root,
-                       follow_symlinks=settings.follow_symlinks, follow_outside=settings.follow_outside,
-                       csp_header=settings.csp_header)
-    if log is not None:
-        failed = sum(1 for p in run.pages if p.error is not None)
-        log(f"rendered {len(run.pages) - failed} page{'' if len(run.pages) - failed == 1 else 's'} in Chromium"
-            + (f" ({failed} could not be rendered)" if failed else ""))
+    if crawl is not None:
+        result, pages = _crawl_site(crawl, net or NetSettings(), everything, show_suppressed=True, probe=probe,
+                                    log=log, progress=progress)
+        run = render_urls(pages, render, net or NetSettings(), allow_hosts=crawl.allow_hosts)
+    elif inputs and all(is_archive(t) for t in inputs):
+        from .sources.replay import render_archive
+
+        result, archive, docs = _scan_archives(inputs, everything, engine, show_suppressed=True, log=log)
+        run = render_archive(archive, [d.uri for d in docs], render, settings.max_file_size)
+        # an MC402 is named by its archive and record, as the page's static findings are
+        names = {index.path: index.name for index in archive.indexes}
+        records = {d.uri: (names.get(d.path, d.path), ArchiveRecord(d.offset, d.uri)) for d in reversed(docs)}
+        _log_rendered(log, run.pages)
+        return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed, records=records)
+    else:
+        if any(is_archive(t) for t in inputs):
+            raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+        engine = engine or EngineSettings(jobs=settings.jobs)
+        _check_shards(engine.shards)
+        collected = _collect(inputs, settings)  # one collection: the browser loads the pages the static pass read
+        result = _scan_collected(inputs, collected, everything, engine, show_suppressed=True, probe=probe, log=log)
+        run = render_paths(collected[0], settings.base_url, render, csp_header=settings.csp_header)
+    _log_rendered(log, run.pages)
     return merge_runtime(result, run.pages, settings, show_suppressed=show_suppressed)
+
+
+def _log_rendered(log: Callable[[str], None] | None, pages: Sequence[RenderedPage]) -> None:
+    if log is not None:
+        failed = sum(1 for p in pages if p.error is not None)
+        log(f"rendered {len(pages) - failed} page{'' if len(pages) - failed == 1 else 's'} in Chromium"
+            + (f" ({failed} could not be rendered)" if failed else ""))
 
 
 # ---- live sites ------------------------------------------------------------------------------------------
@@ -461,12 +531,25 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
     Content-Type header. Stylesheets are fetched once each and judged by every page that loads them,
     as in a directory scan. Findings name the page by URL (``file`` is null) and their spans index
     into the response body as received (decompressed)."""
+    return _crawl_site(crawl, net, settings, show_suppressed=show_suppressed, probe=probe, log=log,
+                       progress=progress)[0]
+
+
+def _crawl_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings, *, show_suppressed: bool,
+                probe: ProbeSettings | None, log: Callable[[str], None] | None,
+                progress: Callable[[CrawlStats], None] | None) -> tuple[ScanResult, list[str]]:
+    """``scan_site``, and the pages it judged (their final URLs, in crawl order)."""
+    import asyncio
+
+    from .sources.crawl import Crawl
+
     policy = Policy.of(settings)
     probing = probe is not None
 
     async def run() -> tuple[_Done, StylesheetPhase, list[ScanError], list[str]]:
         done = _Done("site")
-        async with Crawl(crawl, net, tls_assumed=settings.assume_https, progress=progress) as source:
+        async with Crawl(crawl, net, tls_assumed=settings.assume_https, progress=progress,
+                         excluded=policy.excludes if policy.exclude else None) as source:
             async for doc, follow in source.documents():
                 judged, _ = judge_document(doc, policy, scripting=settings.scripting, probing=probing,
                                            links=follow)
@@ -475,17 +558,18 @@ def scan_site(crawl: CrawlSettings, net: NetSettings, settings: ScanSettings = _
                     done.errors.append(judged.error)
                     continue
                 _take(done, judged, stylesheet_loads(doc, judged))
-            phase = await drive(source, done.loads)
+            phase = await drive(source, done.loads, policy=policy)
             return done, phase, source.errors, source.pages
 
     done, phase, crawl_errors, _ = asyncio.run(run())
+    pages = list(done.pages)
     sheet_findings, sheet_errors, sheet_keys = phase.finish(policy, done.held if probing else None)
     findings = done.findings + sheet_findings
     if probe is not None:
         findings.extend(probe_and_judge(done.held, policy, probe, log))
     return assemble(Target(kind=TargetKind.SITE, inputs=crawl.start, base_url=None), findings,
                     [*crawl_errors, *done.errors, *sheet_errors], done.pages, sheet_keys,
-                    show_suppressed=show_suppressed)
+                    show_suppressed=show_suppressed), pages
 
 
 # ---- web archives ----------------------------------------------------------------------------------------
@@ -553,6 +637,17 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     Findings name the archive (``file``, as given), the page (``page``, the target URI) and the
     record (``record``); their offsets index into the record's HTTP payload as the browser received
     it (de-chunked, Content-Encoding decoded). Raises InputError when an input does not exist."""
+    return _scan_archives(inputs, settings, engine, show_suppressed=show_suppressed, log=log)[0]
+
+
+def _scan_archives(inputs: Sequence[str], settings: ScanSettings, engine: EngineSettings | None, *,
+                   show_suppressed: bool, log: Callable[[str], None] | None
+                   ) -> tuple[ScanResult, Archive, list[Doc]]:
+    """``scan_archives``, and the archive and the page records it judged (for ``--render``)."""
+    import asyncio
+
+    from .sources.warc import Archive
+
     engine = engine or EngineSettings(jobs=settings.jobs)
     names = list(dict.fromkeys(inputs))
     for name in names:
@@ -587,12 +682,12 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
                 tasks.append(_ArchiveTask(task_key("pages", what, digest), index.name, tuple(part), judging,
                                           engine.shards))
         records = sum(i.records for i in archive.indexes)
-        _log(log, f"{records} records, {len(docs)} pages; scanning them in {len(tasks)} "
-                  f"task{'s' if len(tasks) != 1 else ''} {runner.where}")
+        _log(log, f"{plural(records, 'record')}, {plural(len(docs), 'page')}; scanning them in "
+                  f"{plural(len(tasks), 'task')} {runner.where}")
         done = list(runner.run(_archive_task, tasks, [t.key for t in tasks]))
         loads = sorted({load for d in done for load in d.loads})
         source = _ArchiveSheets(archive, runner, digest, settings.max_file_size)
-        phase = asyncio.run(drive(source, loads))
+        phase = asyncio.run(drive(source, loads, policy=policy))
     findings, sheet_errors, sheet_keys = phase.finish(policy)
     # name each stylesheet's findings and errors by its archive and record, like the pages'
     where = {found.url: found for found in source.located.values()}
@@ -605,15 +700,17 @@ def scan_archives(inputs: Sequence[str], settings: ScanSettings = _DEFAULTS,
     for e in sheet_errors:
         sheet = where.get(e.url or "") or source.located.get(e.url or "")
         named_errors.append(e if sheet is None else replace(e, file=source.name(sheet.path)))
-    done.append(_finish(_Done(task_key("stylesheets", tuple(loads), digest), named, named_errors), engine.shards))
+    done.append(_finish(_Done(task_key("stylesheets", _digest(loads), digest), named, named_errors), engine.shards))
     merged, task_errors = _merge(done, engine.shards)
     result = assemble(Target(kind=TargetKind.WARC, inputs=tuple(inputs), base_url=None), merged, errors + task_errors,
                       [p for d in done for p in d.pages], sheet_keys, show_suppressed=show_suppressed)
     _write_manifest(engine.shards, done, result)
-    return result
+    return result, archive, docs
 
 
 def _index_task(job: tuple[str, str]) -> ArchiveIndex | ScanError:
+    from .sources.warc import index_archive
+
     path, name = job
     try:
         return index_archive(path, name)
@@ -636,17 +733,25 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
          engine: EngineSettings | None = None, crawl: CrawlSettings | None = None, net: NetSettings | None = None,
          probe: ProbeSettings | None = None, show_suppressed: bool = False,
          log: Callable[[str], None] | None = None,
-         progress: Callable[[CrawlStats], None] | None = None) -> ScanResult:
+         progress: Callable[[CrawlStats], None] | None = None,
+         render: RenderSettings | None = None) -> ScanResult:
     """Scan targets of one kind: built sites, pages and stylesheets on disk; web archives (.warc,
     .warc.gz, .arc, .arc.gz); or live sites (http(s) URLs, crawled with ``crawl``, default limits
-    when None, over ``net``)."""
+    when None, over ``net``). With ``render``, the browser pass too (``scan_rendered``; not for web
+    archives)."""
     targets = list(targets)
     if not targets:
         raise InputError("nothing to scan: give a directory, files, web archives or URLs")
+    from .sources import is_archive
+
     if all(is_url(t) for t in targets):
-        from .sources.crawl import start_url
+        from .net import NetSettings
+        from .sources.crawl import CrawlSettings, start_url
 
         crawl = crawl or CrawlSettings(start=tuple(dict.fromkeys(start_url(t) for t in targets)))
+        if render is not None:
+            return scan_rendered(targets, settings, render, crawl=crawl, net=net, show_suppressed=show_suppressed,
+                                 probe=probe, log=log, progress=progress)
         return scan_site(crawl, net or NetSettings(), settings, show_suppressed=show_suppressed, probe=probe,
                          log=log, progress=progress)
     if any(is_url(t) for t in targets):
@@ -654,9 +759,14 @@ def scan(targets: Sequence[str], settings: ScanSettings = _DEFAULTS, *,
     if all(is_archive(t) for t in targets):
         if probe is not None:
             raise UsageError("--probe does not apply to web archives yet")
+        if render is not None:
+            return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, log=log)
         return scan_archives(targets, settings, engine, show_suppressed=show_suppressed, log=log)
     if any(is_archive(t) for t in targets):
         raise UsageError("give either web archives (.warc, .warc.gz, .arc, .arc.gz) or site paths, not both")
+    if render is not None:
+        return scan_rendered(targets, settings, render, engine, show_suppressed=show_suppressed, probe=probe,
+                             log=log)
     return scan_files(targets, settings, engine, show_suppressed=show_suppressed, probe=probe, log=log)
 
 

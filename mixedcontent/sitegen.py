@@ -28,6 +28,7 @@ from .settings import (
     load_config,
 )
 from .suppress import load_baseline
+from .wording import plural
 
 # configuration keys that mean something for a built output directory, and the ScanSettings field each sets
 _BOOLEAN_KEYS = {"assume-https": "assume_https", "follow-symlinks": "follow_symlinks",
@@ -61,8 +62,8 @@ class BuildReport:
 
     def summary(self) -> str:
         n = len(self.result.findings)
-        return (f"{n} finding{'' if n == 1 else 's'} in {self.result.pages} page{'' if self.result.pages == 1 else 's'}"
-                f", {len(self.failing)} at or above {self.fail_on}")
+        return (f"{plural(n, 'finding')} in {plural(self.result.pages, 'page')}, "
+                f"{len(self.failing)} at or above {self.fail_on}")
 
 
 def _absolute(path: str, base_dir: str) -> str:
@@ -86,7 +87,7 @@ def settings_for(check: BuildCheck) -> tuple[ScanSettings, str]:
     if check.use_config:
         path = _absolute(check.config_file, check.project_dir) if check.config_file else find_config(check.project_dir)
         if path is not None:
-            config = load_config(path)
+            config = load_config(path, "scan")
             config_dir = os.path.dirname(os.path.abspath(path))
     fail_on = check.fail_on if check.fail_on is not None else str(config.get("fail-on", "error"))
     if fail_on not in FAIL_ON:

@@ -1,4 +1,4 @@
-"""Which findings are reported: selection by code prefix, per-path ignores, inline markers
+"""Which findings are reported: URLs excluded by pattern, selection by code prefix, per-path ignores, inline markers
 (``data-mixedcontent-ignore`` on the element or an ancestor; ``/* mixedcontent-ignore: MC101 */`` in
 CSS, covering its own line and the next), and baselines of fingerprints.
 
@@ -21,6 +21,19 @@ from .rewrite import write_atomic
 
 _CSS_MARKER = re.compile(r"/\*\s*mixedcontent-ignore\b:?([^*]*)\*/", re.IGNORECASE)
 _CODE = re.compile(r"MC[0-9]+", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+def url_excluded(url: str | None, patterns: tuple[str, ...]) -> bool:
+    """docs/configuration.md#excluding-urls: does any ``--exclude-url`` pattern match ``url``? Each is a
+    Python regular expression searched (``re.search``, so unanchored unless it says ``^``) in the absolute
+    URL as the report's ``url`` field shows it: resolved against the page and its ``<base href>``, scheme
+    as written (``//cdn.example/a.js`` on an https page is ``https://cdn.example/a.js``)."""
+    return bool(patterns) and url is not None and any(p.search(url) for p in _compiled(patterns))
 
 
 def selected(code: str, select: tuple[str, ...], ignore: tuple[str, ...]) -> bool:

@@ -7,7 +7,9 @@ runs it in a thread) and ``judge_tls`` turns them into ``model.Issue`` values (p
 What is measured with what:
 - versions, cipher suites, groups, the certificate chain as sent, and Mozilla's compliance check:
   SSLyze (its scan commands and ``check_server_against_tls_configuration``, with the Mozilla profile
-  JSON it ships, guidelines version 5.7). SSLyze's bundled OpenSSL (nassl) still speaks SSL 3.0 to
+  JSON it ships, guidelines version 5.7), its jobs run by ``sslyze_scan`` on a pool of threads the
+  run's hosts share (``TlsPool``), cipher suites tried alone only within groups the server accepts.
+  SSLyze's bundled OpenSSL (nassl) still speaks SSL 3.0 to
   TLS 1.1, which a modern OpenSSL refuses, so legacy protocols are seen.
 - trust: one handshake through the standard library's OpenSSL with the system store plus
   ``--cacert``, exactly as every other request of the tool (net.py); time checks are switched off
@@ -26,27 +28,40 @@ SSLyze is handed that address (``ServerNetworkLocation.ip_address``), so it neve
 from __future__ import annotations
 
 import ipaddress
+import queue
 import re
 import socket
 import ssl
+import threading
+import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from traceback import TracebackException
+from typing import TYPE_CHECKING, Any, Self
+from uuid import uuid4
 
 from .model import Issue
-from .net import NetSettings, is_public_address
+from .net import NetSettings, explain, is_public_address
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
     from sslyze.mozilla_tls_profile.tls_config_checker import TlsConfigurationAsJson
+    from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuite
+    from sslyze.scanner.models import ServerScanResult
+    from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
 EXPIRING_DAYS = 30  # docs/rules/index.md: MC513: the leaf expires within 30 days
 MIN_RSA_BITS = 2048  # docs/rules/index.md: MC512
 DEFAULT_SCAN_TIMEOUT = 60.0  # seconds for one host's whole TLS scan
+DEFAULT_TLS_THREADS = 4  # handshakes in flight for one audited host (SSLyze's scanner uses 5 per server)
 LEGACY = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")  # docs/audit.md#tls: must not be accepted (MC510)
 VERSION_ORDER = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 SHOWN = {
@@ -141,8 +156,10 @@ def pick_address(host: str, port: int, settings: NetSettings) -> tuple[str | Non
         return None, f"blocked-address: {low} is a non-public address (use --allow-private to allow it)"
     try:
         infos = socket.getaddrinfo(low, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as e:
-        return None, f"dns-failure: cannot resolve {low}: {e}"
+    except UnicodeError:
+        return None, f"dns-failure: no address for {low} (not a DNS name)"
+    except OSError as e:
+        return None, ": ".join(explain(e, low, port, settings))
     addresses = [str(i[4][0]) for i in infos]
     good = addresses if settings.allow_private else [a for a in addresses if is_public_address(a)]
     if not good:
@@ -235,7 +252,7 @@ def _handshake(
     except ssl.SSLCertVerificationError as e:
         return None, None, (int(e.verify_code), str(e.verify_message)), None
     except (OSError, ssl.SSLError) as e:
-        return None, None, None, " ".join(str(e).split())[:300] or type(e).__name__
+        return None, None, None, explain(e, host, port, settings, connecting=True)[1]
 
 
 def _clean(message: str) -> str:
@@ -277,61 +294,402 @@ def _expectation(key: str, config: TlsConfigurationAsJson) -> str:
     return ""
 
 
+class TlsPool:
+    """Threads that run SSLyze's scan jobs (one handshake each) for every host of a run. Made once per
+    run, so hosts share them: no threads started per host, and the run's handshakes in flight are
+    bounded by ``threads`` whatever the number of hosts. Daemon threads, so a scan given up on never
+    holds the process's exit (each handshake is bounded by the connect timeout anyway)."""
+
+    def __init__(self, threads: int = DEFAULT_TLS_THREADS) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None]
+        self._jobs = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"tls-job-{i}", daemon=True)
+            for i in range(max(1, threads))
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, call, args = item
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while queued (its host was given up on)
+            try:
+                future.set_result(call(*args))
+            except BaseException as e:  # noqa: BLE001 - the job's outcome, read by the host that queued it
+                future.set_exception(e)
+            del future, call, args, item
+
+    def submit(self, call: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((future, call, args))
+        return future
+
+    def close(self) -> None:
+        """The threads end once the queued jobs are done (nothing waits for them)."""
+        for _ in self._threads:
+            self._jobs.put(None)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_REFUSED_AS_GROUP = "rejected: the server refused a handshake offering this suite among others"
+
+
+@dataclass(frozen=True, slots=True)
+class _SuiteGroup:
+    """Cipher suites of one protocol version offered together through one client (legacy or modern
+    OpenSSL): level 0 all of the version's, level 1 those of one key exchange and authentication."""
+
+    version: TlsVersionEnum
+    legacy: bool
+    suites: tuple[CipherSuite, ...]
+    level: int
+
+    def split(self) -> list[_SuiteGroup]:
+        """The next level: per key exchange and authentication (the RFC name before ``_WITH_``), then
+        each suite alone."""
+        if self.level > 0:
+            return [_SuiteGroup(self.version, self.legacy, (s,), 2) for s in self.suites]
+        families: dict[str, list[CipherSuite]] = {}
+        for suite in self.suites:
+            families.setdefault(suite.name.split("_WITH_")[0], []).append(suite)
+        return [_SuiteGroup(self.version, self.legacy, tuple(f), 1) for f in families.values()]
+
+
+def _probe_group(
+    info: ServerConnectivityInfo, version: TlsVersionEnum, names: str, legacy: bool
+) -> bool | None:
+    """One handshake at ``version`` offering every suite in ``names`` (OpenSSL names, colon-separated)
+    through the client SSLyze uses for them: True when the server accepts one, False when it rejects
+    the handshake (so it accepts none of them alone either), None when it cannot be told (a timeout,
+    a reset: the group is then split, as if accepted)."""
+    from nassl.ssl_client import ClientCertificateRequested
+    from sslyze.connection_helpers.tls_connection import NoCiphersAvailableBugInSSlyze
+    from sslyze.errors import ServerRejectedTlsHandshake, ServerTlsConfigurationNotSupported
+    from sslyze.server_connectivity import TlsVersionEnum
+
+    connection = info.get_preconfigured_tls_connection(
+        override_tls_version=version, should_use_legacy_openssl=legacy
+    )
+    try:
+        client: Any = connection.ssl_client
+        if version == TlsVersionEnum.TLS_1_3:
+            client.set_ciphersuites(names)
+        else:
+            client.set_cipher_list(names)
+        connection.connect()
+    except (ServerTlsConfigurationNotSupported, ClientCertificateRequested):
+        return True  # as connect_with_cipher_suite counts them: the suite is accepted
+    except (ServerRejectedTlsHandshake, NoCiphersAvailableBugInSSlyze):
+        return False  # rejected; or no suite of the list exists in this client (SSLyze skips each alone)
+    except Exception:  # noqa: BLE001 - anything else: enumerate this version as SSLyze does
+        return None
+    finally:
+        connection.close()
+    return True
+
+
+@lru_cache(maxsize=1)
+def _legacy_suites() -> frozenset[str]:
+    """The suites nassl's legacy OpenSSL offers at TLS 1.2 (SSLyze's own test, made once)."""
+    from nassl.legacy_ssl_client import LegacySslClient
+    from nassl.ssl_client import OpenSslVerifyEnum, OpenSslVersionEnum
+
+    client = LegacySslClient(ssl_version=OpenSslVersionEnum.TLSV1_2, ssl_verify=OpenSslVerifyEnum.NONE)
+    client.set_cipher_list("ALL:COMPLEMENTOFALL")
+    return frozenset(client.get_cipher_list())
+
+
+def _requires_legacy_openssl(_cls: object, openssl_cipher_name: str) -> bool:
+    return openssl_cipher_name in _legacy_suites()
+
+
+def _answer_legacy_once() -> None:
+    """SSLyze asks, for each TLS 1.2 suite it tries, whether its legacy OpenSSL offers it, by making a
+    legacy client and listing its suites every time (a quarter of a host's CPU, measured); the answer
+    is a constant of the installed nassl, so it is computed once and SSLyze's check answers from it."""
+    from sslyze.plugins.openssl_cipher_suites._tls12_workaround import WorkaroundForTls12ForCipherSuites
+
+    workaround: Any = WorkaroundForTls12ForCipherSuites
+    workaround.requires_legacy_openssl = classmethod(_requires_legacy_openssl)
+
+
+@lru_cache(maxsize=4)
+def _mozilla(profile: Profile) -> TlsConfigurationAsJson:
+    """Mozilla's configuration for ``profile`` (SSLyze parses its JSON file on every call)."""
+    from sslyze.mozilla_tls_profile.tls_config_checker import MozillaTlsConfiguration, TlsConfigurationEnum
+
+    return MozillaTlsConfiguration.get(TlsConfigurationEnum(profile.value))
+
+
+def _forget_traceback(error: BaseException | None) -> None:
+    """Drop the frames a job's exception holds. SSLyze re-raises a job's exception in the command's
+    result (``ScanJobResult.get_result``) and catches it there: its traceback then holds that frame,
+    whose locals hold the job results, which hold the exception, a cycle through every frame below
+    (this scan's, with all its results). Only the collector's rare full passes free such cycles, so a
+    fleet's memory grew with its hosts; without the traceback each scan is freed when it ends."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.with_traceback(None)  # not ``__traceback__ =``: SSLyze's errors are frozen dataclasses
+        if error.__cause__ is not None:
+            _forget_traceback(error.__cause__)
+        error = error.__context__
+
+
+def _job_result(future: Future[Any]) -> Any:
+    """A finished job as SSLyze's ``ScanJobResult`` (its value, or the exception it raised)."""
+    from sslyze.plugins.plugin_base import ScanJobResult
+
+    failed = future.exception()
+    if failed is not None and not isinstance(failed, Exception):
+        raise failed  # KeyboardInterrupt, SystemExit: not a job's outcome
+    return ScanJobResult(_return_value=None if failed else future.result(), _exception=failed)
+
+
+def sslyze_scan(
+    host: str,
+    port: int,
+    address: str,
+    settings: NetSettings,
+    tls: TlsSettings,
+    pool: TlsPool,
+) -> ServerScanResult | str:
+    """SSLyze's scan commands that Mozilla's compliance check needs, their jobs run on ``pool``: the
+    scan result as SSLyze's ``Scanner`` gives it, or why there is none.
+
+    What is not SSLyze's own driver (``Scanner``), and why the result is the same (a test compares
+    both on real servers): the scan commands, their jobs and their results are SSLyze's
+    (``scan_jobs_for_scan_command`` / ``result_for_completed_scan_jobs``, as its mass scanner calls
+    them, and ``connect_with_cipher_suite`` for each cipher suite); two things differ.
+    - The jobs of every host run on the run's pool, not on threads a ``Scanner`` starts per host.
+    - SSLyze tries each of its ~550 cipher suites alone, one handshake each, at every protocol
+      version. Here suites are first offered in groups, through the client SSLyze would use for them
+      (legacy or modern OpenSSL): all of a version's, then those of one key exchange and
+      authentication (``TLS_ECDHE_RSA``), and only the suites of accepted groups are tried alone. A
+      server that accepts a suite alone accepts a handshake offering it among others (it picks one
+      of the offered suites it accepts), so a rejected group holds no accepted suite; a group whose
+      probe cannot tell (a timeout, a reset) is split as if accepted. A server speaking TLS 1.2 and
+      1.3 with one certificate then costs ~100 handshakes instead of ~550."""
+    from cryptography.utils import CryptographyDeprecationWarning
+    from sslyze.connection_helpers.tls_connection import NoCiphersAvailableBugInSSlyze
+    from sslyze.errors import ConnectionToServerFailed
+    from sslyze.mozilla_tls_profile.tls_config_checker import SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER
+    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
+    from sslyze.plugins.openssl_cipher_suites._test_cipher_suite import (
+        CipherSuiteAcceptedByServer,
+        CipherSuiteRejectedByServer,
+        connect_with_cipher_suite,
+    )
+    from sslyze.plugins.openssl_cipher_suites._tls12_workaround import WorkaroundForTls12ForCipherSuites
+    from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
+    from sslyze.plugins.openssl_cipher_suites.implementation import CipherSuitesScanResult
+    from sslyze.plugins.scan_commands import ScanCommand, ScanCommandsRepository
+    from sslyze.scanner.models import (
+        AllScanCommandsAttempts,
+        ServerConnectivityStatusEnum,
+        ServerScanResult,
+        ServerScanStatusEnum,
+        get_scan_command_attempt_cls,
+    )
+    from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum, ScanCommandErrorReasonEnum
+    from sslyze.server_connectivity import (
+        ServerConnectivityInfo,
+        TlsVersionEnum,
+        check_connectivity_to_server,
+    )
+    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
+
+    # SSLyze's bundled trust stores
+    warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+    _answer_legacy_once()
+    deadline = time.monotonic() + tls.timeout
+    timeout = f"timeout: the TLS scan took more than {tls.timeout:g} s"
+    location = ServerNetworkLocation(host.strip("[]"), port, ip_address=address)
+    network = ServerNetworkConfiguration(
+        tls_server_name_indication=host.strip("[]"),
+        network_timeout=max(1, round(settings.connect_timeout)),
+        network_max_retries=1,
+    )
+    try:
+        probing = check_connectivity_to_server(location, network)
+    except (ConnectionToServerFailed, OSError) as e:
+        return f"tls-error: {' '.join(str(e).split())[:300] or type(e).__name__}"
+    info = ServerConnectivityInfo(location, network, probing)
+
+    def wait(futures: list[Future[Any]]) -> bool:
+        _, pending = futures_wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        for f in pending:
+            f.cancel()
+        return not pending
+
+    commands = set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
+    by_version = {
+        TlsVersionEnum.SSL_2_0: ScanCommand.SSL_2_0_CIPHER_SUITES,
+        TlsVersionEnum.SSL_3_0: ScanCommand.SSL_3_0_CIPHER_SUITES,
+        TlsVersionEnum.TLS_1_0: ScanCommand.TLS_1_0_CIPHER_SUITES,
+        TlsVersionEnum.TLS_1_1: ScanCommand.TLS_1_1_CIPHER_SUITES,
+        TlsVersionEnum.TLS_1_2: ScanCommand.TLS_1_2_CIPHER_SUITES,
+        TlsVersionEnum.TLS_1_3: ScanCommand.TLS_1_3_CIPHER_SUITES,
+    }
+    extra = (
+        {"certificate_info": CertificateInfoExtraArgument(custom_ca_file=Path(settings.cacert))}
+        if settings.cacert
+        else {}
+    )
+    jobs: dict[ScanCommand, list[Future[Any]]] = {}
+    attempts: dict[str, Any] = {}
+    for command in sorted(commands - set(by_version.values()), key=lambda c: c.value):
+        implementation = ScanCommandsRepository.get_implementation_cls(command)
+        try:
+            planned = implementation.scan_jobs_for_scan_command(info, extra.get(command.value))
+        except Exception as e:  # noqa: BLE001 - as SSLyze's scanner: the command's error, not the scan's
+            attempts[command.value] = get_scan_command_attempt_cls(command)(
+                status=ScanCommandAttemptStatusEnum.ERROR,
+                error_reason=ScanCommandErrorReasonEnum.BUG_IN_SSLYZE,
+                error_trace=TracebackException.from_exception(e),
+                result=None,
+            )
+            continue
+        jobs[command] = [pool.submit(j.function_to_call, *j.function_arguments) for j in planned]
+
+    # The cipher suites, by groups (docstring): each version's suites per client, then per key exchange and
+    # authentication ("TLS_ECDHE_RSA"), then one by one with SSLyze's own job (connect_with_cipher_suite)
+    groups: list[_SuiteGroup] = []
+    for version in by_version:
+        per_client: dict[bool, list[CipherSuite]] = {}
+        for suite in CipherSuitesRepository.get_all_cipher_suites(version):
+            legacy = version not in (TlsVersionEnum.TLS_1_2, TlsVersionEnum.TLS_1_3) or (
+                version == TlsVersionEnum.TLS_1_2
+                and WorkaroundForTls12ForCipherSuites.requires_legacy_openssl(suite.openssl_name)
+            )
+            per_client.setdefault(legacy, []).append(suite)
+        groups += [_SuiteGroup(version, legacy, tuple(suites), 0) for legacy, suites in per_client.items()]
+    tried: dict[TlsVersionEnum, list[Future[Any]]] = {v: [] for v in by_version}
+    refused: dict[TlsVersionEnum, list[CipherSuiteRejectedByServer]] = {v: [] for v in by_version}
+    while groups:
+        probes = []
+        for group in groups:
+            if len(group.suites) == 1:
+                tried[group.version].append(
+                    pool.submit(connect_with_cipher_suite, info, group.version, group.suites[0])
+                )
+            else:
+                names = ":".join(suite.openssl_name for suite in group.suites)
+                probes.append((group, pool.submit(_probe_group, info, group.version, names, group.legacy)))
+        if not wait([f for _, f in probes]):
+            return timeout
+        groups = []
+        for group, probe in probes:
+            if probe.result() is False:
+                refused[group.version] += [
+                    CipherSuiteRejectedByServer(cipher_suite=suite, error_message=_REFUSED_AS_GROUP)
+                    for suite in group.suites
+                ]
+            else:
+                groups += group.split()
+    if not wait([f for fs in (*jobs.values(), *tried.values()) for f in fs]):
+        return timeout
+    for version, futures in tried.items():
+        command = by_version[version]
+        accepted: list[CipherSuiteAcceptedByServer] = []
+        rejected = list(refused[version])
+        failed: BaseException | None = None
+        for future in futures:  # as SSLyze's result_for_completed_scan_jobs
+            raised = future.exception()
+            if isinstance(raised, NoCiphersAvailableBugInSSlyze):
+                continue
+            if raised is not None:
+                failed = raised
+                continue
+            outcome = future.result()
+            (accepted if isinstance(outcome, CipherSuiteAcceptedByServer) else rejected).append(outcome)
+        if failed is not None:
+            attempts[command.value] = get_scan_command_attempt_cls(command)(
+                status=ScanCommandAttemptStatusEnum.ERROR,
+                error_reason=ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE,
+                error_trace=TracebackException.from_exception(failed),
+                result=None,
+            )
+            continue
+        accepted.sort(key=attrgetter("cipher_suite.name"), reverse=True)
+        rejected.sort(key=attrgetter("cipher_suite.name"), reverse=True)
+        attempts[command.value] = get_scan_command_attempt_cls(command)(
+            status=ScanCommandAttemptStatusEnum.COMPLETED,
+            error_reason=None,
+            error_trace=None,
+            result=CipherSuitesScanResult(
+                tls_version_used=version, accepted_cipher_suites=accepted, rejected_cipher_suites=rejected
+            ),
+        )
+    for command, futures in jobs.items():
+        results = [_job_result(f) for f in futures]
+        cls = get_scan_command_attempt_cls(command)
+        try:
+            implementation = ScanCommandsRepository.get_implementation_cls(command)
+            value = implementation.result_for_completed_scan_jobs(info, results)
+            attempts[command.value] = cls(
+                status=ScanCommandAttemptStatusEnum.COMPLETED,
+                error_reason=None,
+                error_trace=None,
+                result=value,
+            )
+        except Exception as e:  # noqa: BLE001 - as SSLyze's scanner: the command's error, not the scan's
+            attempts[command.value] = cls(
+                status=ScanCommandAttemptStatusEnum.ERROR,
+                error_reason=ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE,
+                error_trace=TracebackException.from_exception(e),
+                result=None,
+            )
+    for f in fields(AllScanCommandsAttempts):
+        if f.name not in attempts:
+            attempts[f.name] = get_scan_command_attempt_cls(ScanCommand(f.name))(
+                status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED,
+                error_reason=None,
+                error_trace=None,
+                result=None,
+            )
+    for future in (f for fs in (*jobs.values(), *tried.values()) for f in fs):
+        _forget_traceback(future.exception())
+    return ServerScanResult(
+        uuid=uuid4(),
+        server_location=location,
+        network_configuration=network,
+        connectivity_status=ServerConnectivityStatusEnum.COMPLETED,
+        connectivity_error_trace=None,
+        connectivity_result=probing,
+        scan_status=ServerScanStatusEnum.COMPLETED,
+        scan_result=AllScanCommandsAttempts(**attempts),
+    )
+
+
 def _sslyze(
     host: str,
     port: int,
     address: str,
     settings: NetSettings,
-    profile: Profile,
+    tls: TlsSettings,
+    pool: TlsPool,
 ) -> tuple[tuple[str, ...], list[Certificate], tuple[tuple[str, str], ...], str | None]:
-    """SSLyze's scan of one server and Mozilla's compliance check: (accepted versions, chain as sent,
-    deviations, error)."""
-    from cryptography.utils import CryptographyDeprecationWarning
+    """``sslyze_scan`` and Mozilla's compliance check: (accepted versions, chain as sent, deviations,
+    error)."""
     from sslyze.mozilla_tls_profile.tls_config_checker import (
-        SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER,
-        MozillaTlsConfiguration,
         ServerNotCompliantWithTlsConfiguration,
         ServerScanResultIncomplete,
-        TlsConfigurationEnum,
         check_server_against_tls_configuration,
     )
 
-    # SSLyze's documented API, imported from the modules that define it (its __init__ has no __all__)
-    from sslyze.plugins.certificate_info.implementation import CertificateInfoExtraArgument
-    from sslyze.scanner.models import ScanCommandsExtraArguments, ServerScanRequest, ServerScanStatusEnum
-    from sslyze.scanner.scanner import Scanner
-    from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
-
-    warnings.filterwarnings(
-        "ignore", category=CryptographyDeprecationWarning
-    )  # SSLyze's bundled trust stores
-    extra = (
-        ScanCommandsExtraArguments(
-            certificate_info=CertificateInfoExtraArgument(custom_ca_file=Path(settings.cacert))
-        )
-        if settings.cacert
-        else ScanCommandsExtraArguments()
-    )
-    request = ServerScanRequest(
-        server_location=ServerNetworkLocation(host.strip("[]"), port, ip_address=address),
-        network_configuration=ServerNetworkConfiguration(
-            tls_server_name_indication=host.strip("[]"),
-            network_timeout=max(1, round(settings.connect_timeout)),
-            network_max_retries=1,
-        ),
-        scan_commands=set(SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER),
-        scan_commands_extra_arguments=extra,
-    )
-    scanner = Scanner(per_server_concurrent_connections_limit=4, concurrent_server_scans_limit=1)
-    scanner.queue_scans([request])
-    # consume the generator to its end: SSLyze joins and ends its threads only then (taking just the
-    # first result left a producer thread blocked for ever, holding the scan: memory grew per host)
-    [result] = list(scanner.get_results())
-    if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-        why = result.connectivity_error_trace
-        text = " ".join(str(why).split())[:300] if why is not None else "no TLS connection could be made"
-        return (), [], (), f"tls-error: {text}"
+    result = sslyze_scan(host, port, address, settings, tls, pool)
+    if isinstance(result, str):
+        return (), [], (), result
     scan = result.scan_result
+    assert scan is not None
     versions: list[str] = []
     for attr, name in (
         ("ssl_2_0_cipher_suites", "SSLv2"),
@@ -345,10 +703,10 @@ def _sslyze(
         if attempt.result is not None and attempt.result.is_tls_version_supported:
             versions.append(name)
     chain: list[Certificate] = []
-    info = scan.certificate_info.result
-    if info is not None and info.certificate_deployments:
-        chain = list(info.certificate_deployments[0].received_certificate_chain)
-    config = MozillaTlsConfiguration.get(TlsConfigurationEnum(profile.value))
+    cert_info = scan.certificate_info.result
+    if cert_info is not None and cert_info.certificate_deployments:
+        chain = list(cert_info.certificate_deployments[0].received_certificate_chain)
+    config = _mozilla(tls.profile)
     deviations: list[tuple[str, str]] = []
     error = None
     try:
@@ -367,8 +725,11 @@ def _sslyze(
     return tuple(versions), chain, tuple(sorted(deviations)), error
 
 
-def scan_tls(host: str, port: int, settings: NetSettings, tls: TlsSettings = TlsSettings()) -> TlsScan:
-    """Record one host's TLS (blocking: seconds). Never raises for network or TLS trouble."""
+def scan_tls(
+    host: str, port: int, settings: NetSettings, tls: TlsSettings = TlsSettings(), pool: TlsPool | None = None
+) -> TlsScan:
+    """Record one host's TLS (blocking: seconds). Never raises for network or TLS trouble. SSLyze's
+    handshakes run on ``pool`` (the run's, shared by its hosts), else on threads of this scan's own."""
     from cryptography import x509
 
     host = host.lower().rstrip(".")
@@ -382,7 +743,11 @@ def scan_tls(host: str, port: int, settings: NetSettings, tls: TlsSettings = Tls
         der, alpn, _, error = _handshake(host, port, address, settings, verify=False)
     if error is not None:
         return TlsScan(host, port, address, error=f"tls-error: {error}", profile=tls.profile)
-    versions, chain, deviations, scan_error = _sslyze(host, port, address, settings, tls.profile)
+    if pool is None:
+        with TlsPool() as own:
+            versions, chain, deviations, scan_error = _sslyze(host, port, address, settings, tls, own)
+    else:
+        versions, chain, deviations, scan_error = _sslyze(host, port, address, settings, tls, pool)
     leaf = None
     if der is not None:
         cert = x509.load_der_x509_certificate(der)
@@ -545,10 +910,12 @@ __all__ = [
     "MIN_RSA_BITS",
     "Leaf",
     "Profile",
+    "TlsPool",
     "TlsScan",
     "TlsSettings",
     "hostname_matches",
     "judge_tls",
     "pick_address",
     "scan_tls",
+    "sslyze_scan",
 ]

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from .model import ServerConfig, ServerSnippet
+
 SERVERS = ("nginx", "apache", "caddy", "haproxy")
 FULLCHAIN = "/etc/ssl/site/fullchain.pem"
 PRIVKEY = "/etc/ssl/site/privkey.pem"
@@ -207,4 +209,23 @@ def render_all(profile: str = "intermediate", servers: Sequence[str] | None = No
     return "".join(out)
 
 
-__all__ = ["FIXED_BY_CONFIG", "SERVERS", "ProfileData", "profile_data", "render_all", "snippet"]
+def server_config(profile: str = "intermediate", servers: Sequence[str] | None = None) -> ServerConfig:
+    """Every server's configuration as data (the JSON reports' ``server_config``)."""
+    return ServerConfig(
+        profile=profile,
+        guidelines=GUIDELINES,
+        snippets=tuple(
+            ServerSnippet(name, TITLE[name], snippet(name, profile)) for name in servers or SERVERS
+        ),
+    )
+
+
+__all__ = [
+    "FIXED_BY_CONFIG",
+    "SERVERS",
+    "ProfileData",
+    "profile_data",
+    "render_all",
+    "server_config",
+    "snippet",
+]

@@ -19,6 +19,21 @@ _C0_SPACE = "".join(chr(c) for c in range(0x21))
 _TAB_NL = str.maketrans("", "", "\t\n\r")
 
 TRUSTWORTHY_SCHEMES = frozenset({"https:", "wss:", "data:", "file:", "blob:"})
+# a host name (dotted labels, an alphabetic top-level label), an optional port and path: "example.org",
+# "www.example.org/docs/"; the top-level label must not be a file suffix ("index.html", "report.json")
+_HOST_LIKE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})(?::[0-9]{1,5})?(?:/.*)?",
+                        re.IGNORECASE | re.DOTALL)
+_FILE_SUFFIXES = frozenset(("html", "htm", "xhtml", "shtml", "css", "warc", "arc", "gz", "txt", "md", "xml",
+                            "json"))
+
+
+def meant_url(text: str) -> str | None:
+    """The https URL a target written without a scheme probably means (``example.org`` ->
+    ``https://example.org``), or None when it does not look like a host name."""
+    m = _HOST_LIKE.fullmatch(text)
+    if m is None or m.group(1).lower() in _FILE_SUFFIXES:
+        return None
+    return "https://" + text
 
 
 def strip_ascii_whitespace(value: str) -> tuple[int, int]:

@@ -15,8 +15,9 @@ context — img/srcset/picture, scripts, stylesheets, iframes, media, CSS url() 
 hosts, URLs in comments, <template>, <pre>, raw text and <a href>; upper-case tags, unquoted
 attributes, tables, JSON-LD) and times the whole process as a user runs it (`python -m mixedcontent
 scan DIR --format json -o FILE`, in a subprocess, start-up included) against the lxml floor of the
-same files in the same run; then peak RSS at N and 4N pages with its growth per finding, and the wall
-time of a one-page scan (pre-commit's case) against `python3 -c pass`.
+same files in the same run; then peak RSS at N and 4N pages with its growth per finding (and, on the
+same pages without findings, per page), and the wall time of a one-page scan (pre-commit's case)
+against `python3 -c pass`.
 """
 
 from __future__ import annotations
@@ -172,12 +173,14 @@ def make_dense_page(rng: random.Random, i: int, target: int = 40_000) -> str:
     return "".join(parts)
 
 
-def make_dense_site(directory: str, pages: int, seed: int = 1) -> int:
+def make_dense_site(directory: str, pages: int, seed: int = 1, *, clean: bool = False) -> int:
+    """The dense site; ``clean``: the same pages with every http:// written https:// (no finding at all)."""
     rng = random.Random(seed)
     total = 0
     os.makedirs(os.path.join(directory, "d"), exist_ok=True)
     for i in range(pages):
-        page = make_dense_page(rng, i).encode()
+        text = make_dense_page(rng, i)
+        page = (text.replace("http://", "https://") if clean else text).encode()
         with open(os.path.join(directory, "d", f"{i}.html"), "wb") as f:
             f.write(page)
         total += len(page)
@@ -196,17 +199,33 @@ def whole_process(site: str, out: str, *extra: str) -> tuple[float, float, int, 
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"scan failed: {cmd}")
-    with open(out) as f:
-        findings = json.load(f)["summary"]["findings"]
-    # wait4's usage is the scan's own process and the worker processes it waited for
-    return elapsed, usage.ru_maxrss / 1024, findings, usage.ru_utime + usage.ru_stime
+    # wait4's usage is the scan's own process and the worker processes it waited for; Linux also
+    # counts the peak of the memory a child had before its exec, which is this (vforking) process's:
+    # so this process must stay small. The report's summary is read from its end, never the whole
+    # report (json.load of 44,000 findings would take ~150 MB here and show up in every later figure)
+    return elapsed, usage.ru_maxrss / 1024, summary_findings(out), usage.ru_utime + usage.ru_stime
+
+
+def summary_findings(report: str) -> int:
+    """``summary.findings`` of a JSON report, read from the last bytes of the file (the summary is
+    the report's last member)."""
+    with open(report, "rb") as f:
+        f.seek(max(0, os.path.getsize(report) - 65536))
+        tail = f.read().decode("utf-8", "replace")
+    start = tail.rindex('"summary": ') + len('"summary": ')
+    value, _ = json.JSONDecoder().raw_decode(tail, start)
+    return int(value["findings"])
 
 
 def startup(tmp: str, repeat: int) -> None:
-    """A one-page scan (what a pre-commit run pays) against the interpreter alone."""
+    """A one-page scan (what a pre-commit run pays) against the interpreter alone. The package's
+    bytecode is written first (an installed package has it; with PYTHONDONTWRITEBYTECODE set, a source
+    tree would compile every module on every run, ~250 ms more)."""
     page = os.path.join(tmp, "one.html")
     with open(page, "w") as f:
         f.write(make_dense_page(random.Random(7), 0, 4000))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(ROOT, "mixedcontent")], check=True,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     t_pass = t_one = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -254,7 +273,16 @@ def dense(args: argparse.Namespace) -> int:
             _, rss4, findings4, _ = whole_process(big, out)
             per = (rss4 - rss) * 1e6 / max(1, findings4 - findings)
             print(f"peak RSS: N={args.pages}: {rss:.0f} MB ({findings} findings), 4N: {rss4:.0f} MB "
-                  f"({findings4} findings): {per:.0f} bytes per added finding")
+                  f"({findings4} findings): {per:.0f} bytes per added finding (its JSON: "
+                  f"{os.path.getsize(out) / max(1, findings4):.0f} bytes)")
+            # pages without findings (every http:// made https://) should cost nothing that stays
+            clean, clean4 = os.path.join(tmp, "clean"), os.path.join(tmp, "clean4")
+            make_dense_site(clean, args.pages, clean=True)
+            make_dense_site(clean4, 4 * args.pages, clean=True)
+            _, c1, _, _ = whole_process(clean, out)
+            _, c4, _, _ = whole_process(clean4, out)
+            print(f"peak RSS without findings: N={args.pages}: {c1:.0f} MB, 4N: {c4:.0f} MB: "
+                  f"{(c4 - c1) * 1e6 / (3 * args.pages):.0f} bytes per added page")
         startup(tmp, args.repeat)
     return 0
 

@@ -488,6 +488,8 @@ http {{
 {blocks}
 }}
 """)
+        if workers:
+            os.chmod(d, 0o755)  # worker processes of a master started as root read the page as nobody
         args = [exe, "-p", d + "/", "-e", f"{d}/error.log", "-c", conf]
         _check(args + ["-t"])
         with _process(args, http_port, f"{d}/error.log"):

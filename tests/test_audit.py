@@ -399,6 +399,36 @@ def test_landing_page_csp_header_upgrade_is_honoured(run, site) -> None:
     assert codes(report) == []
 
 
+def test_landing_page_stylesheets_are_judged_as_a_crawl_judges_them(run, site) -> None:
+    """docs/audit.md: the stylesheets the landing page loads on its host (and their @imports) go through
+    the one stylesheet driver; a stylesheet on another host is not fetched."""
+    sheets = {
+        "/css/site.css": '@import "http://cdn.example/theme.css";\n@import url(more.css);\n'
+                         "body { background: url(http://cdn.example/bg.png) }\n",
+        "/css/more.css": "@font-face { font-family: f; src: url(http://cdn.example/f.woff) }\n",
+    }
+    asked: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        if request.path in sheets:
+            return web.Response(text=sheets[request.path], content_type="text/css")
+        return await page(body='<!doctype html><link rel="stylesheet" href="/css/site.css">'
+                               '<link rel="stylesheet" href="https://cdn.example/x.css">')(request)
+
+    site.https = handler
+    _, report = audit(run, site)
+    found = {(f["page"], f["code"], f["url"]) for f in report["findings"]}
+    assert found == {
+        (site.https_url("/css/site.css"), "MC102", "http://cdn.example/theme.css"),
+        (site.https_url("/css/site.css"), "MC101", "http://cdn.example/bg.png"),
+        (site.https_url("/css/more.css"), "MC102", "http://cdn.example/f.woff"),
+    }
+    assert all(f["referrers"] == [site.https_url()] for f in report["findings"])
+    assert (report["summary"]["pages"], report["summary"]["stylesheets"]) == (1, 2)
+    assert sorted(set(asked)) == ["/", "/css/more.css", "/css/site.css"] and report["errors"] == []
+
+
 def test_no_page_scan_skips_the_landing_page(run, site) -> None:
     site.https = page(body='<script src="http://cdn.example/app.js"></script>')
     _, report = audit(run, site, None, "--no-page-scan")

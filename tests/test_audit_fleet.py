@@ -327,4 +327,48 @@ def test_progress_shows_on_a_terminal_and_not_elsewhere(fleet: Fleet, tmp_path) 
     out, plain = io.StringIO(), io.StringIO()
     assert main(["audit", *args], out, plain) == 2
     assert "auditing hosts" not in plain.getvalue()
-    assert plain.getvalue() == "mixedcontent: 1 of 1 hosts could not be judged (see the rows' error)\n"
+    assert plain.getvalue() == "mixedcontent: 1 of 1 host could not be judged (see the rows' error)\n"
+
+
+def test_hosts_are_started_only_as_outcomes_are_handed_out() -> None:
+    """Bounded by construction (docs/audit.md#hosts): with 2 hosts audited at once, no more than
+    WINDOW x 2 entries are taken from the list before the first row is handed out, and each row is
+    handed out in input order while later hosts are still to come."""
+    import asyncio
+
+    from mixedcontent.fleet import WINDOW, FleetSettings, HostEntry, audit_in_order
+    from mixedcontent.net import NetSettings
+    from mixedcontent.posture import AuditOptions
+
+    taken: list[int] = []
+
+    def entries() -> Iterator[HostEntry]:
+        for i in range(100):
+            taken.append(i)
+            yield HostEntry(i, f"line {i}", None, f"line {i}: not a host")
+
+    settings = FleetSettings(options=AuditOptions(), net=NetSettings(), parallel=2)
+
+    async def first_rows() -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        async for outcome in audit_in_order(entries(), settings):
+            seen.append((outcome.index, len(taken)))
+        return seen
+
+    seen = asyncio.run(first_rows())
+    assert [index for index, _ in seen] == list(range(100))
+    assert seen[0][1] <= WINDOW * 2 and max(t - i for i, t in seen) <= WINDOW * 2
+
+
+def test_rows_file_is_replaced_whole_and_a_bad_rows_path_is_a_one_line_error(fleet: Fleet, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = tmp_path / "rows.csv"
+    rows.write_text("old\n", encoding="utf-8")
+    hosts = tmp_path / "bad.txt"
+    hosts.write_text("ftp://x.example/\nftp://y.example/\n", encoding="utf-8")
+    code, _, _ = run(["--hosts", str(hosts), "--rows", str(rows), "--quiet"])
+    assert code == 2
+    assert rows.read_text(encoding="utf-8").splitlines()[0].startswith("host,https,")
+    assert len(rows.read_text(encoding="utf-8").splitlines()) == 3
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    code, _, err = run(["--hosts", str(hosts), "--rows", str(tmp_path / "missing" / "rows.csv")])
+    assert code == 2 and "--rows" in err and err.count("\n") == 1

@@ -402,6 +402,31 @@ def test_csp_text_ends_with_the_tls_configuration_of_the_chosen_profile(tmp_path
     assert "Server TLS configuration" not in out.getvalue()
 
 
+def test_csp_json_carries_the_tls_configuration_as_added_fields(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "index.html").write_text('<img src="http://cdn.example/a.png">', encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["csp", str(tmp_path), "--format", "json", "--tls-profile", "modern"], out, err) == 0
+    config = json.loads(out.getvalue())["server_config"]
+    assert config["profile"] == "modern" and config["guidelines"] == "5.7"
+    assert sorted(config["servers"]) == ["apache", "caddy", "haproxy", "nginx"]
+    assert config["servers"]["nginx"] == {"title": "nginx", "text": snippet("nginx", "modern")}
+    out = io.StringIO()
+    assert main(["csp", str(tmp_path), "--format", "json", "--tls-profile", "none"], out, err) == 0
+    assert "server_config" not in json.loads(out.getvalue())
+
+
+def test_audit_json_carries_the_configuration_that_fixes_its_findings(audited: Audited) -> None:
+    _, legacy, _ = audited.reports["legacy"]
+    config = legacy["server_config"]
+    assert isinstance(config, dict) and config["profile"] == "intermediate"
+    assert {name: s["text"] for name, s in config["servers"].items()} == {
+        name: snippet(name, "intermediate") for name in ("nginx", "apache", "caddy", "haproxy")
+    }
+    assert "server_config" not in audited.reports["good"][1]  # nothing to fix: the contract's fields only
+    code, report, _ = run_audit([*audit_args(audited.sites, "legacy", audited.ca_file), "--server-config", "caddy"])
+    assert list(report["server_config"]["servers"]) == ["caddy"]  # type: ignore[index]
+
+
 # --- address safety (SPEC §8, as net.py applies it) -----------------------------------------------
 
 

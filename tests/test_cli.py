@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import EXAMPLE, ROOT
 
 from mixedcontent import __version__
@@ -34,8 +35,9 @@ def test_console_script_and_module_entry_points() -> None:
 def test_findings_exit_1_and_text_summary(run) -> None:  # type: ignore[no-untyped-def]
     r = run("scan", EXAMPLE)
     assert r.code == 1
-    last = r.out.strip().splitlines()[-1]
-    assert last.startswith("26 findings (14 errors, 11 warnings, 1 info) in 6 pages, 2 stylesheets: ")
+    summary, fix = r.out.strip().splitlines()[-2:]  # the counts, then what `fix` would fix
+    assert summary.startswith("26 findings (14 errors, 11 warnings, 1 info) in 6 pages, 2 stylesheets: ")
+    assert fix.startswith("23 of 26 findings can be fixed by `mixedcontent fix ")
     assert "index.html:11:16: MC102 <script src> http://widgets.example/analytics.js is blocked" in r.out
 
 
@@ -66,6 +68,27 @@ def test_missing_path_is_one_line_exit_2(run) -> None:  # type: ignore[no-untype
     assert r.err == "mixedcontent: /nonexistent/site: no such file or directory\n"
 
 
+@pytest.mark.parametrize("given", ["example.org", "www.example.org/docs/", "site.example:8443"])
+def test_missing_path_that_looks_like_a_host_suggests_its_url(run, given: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # where nothing has these names
+    r = run("scan", given)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == (f"mixedcontent: {given}: no such file or directory (to crawl the website, give its URL: "
+                     f"https://{given})\n")
+
+
+def test_audit_of_a_host_name_suggests_its_url(run) -> None:  # type: ignore[no-untyped-def]
+    r = run("audit", "example.org")
+    assert (r.code, r.err) == (2, "mixedcontent: audit needs an http:// or https:// URL, got 'example.org' "
+                                  "(did you mean https://example.org?)\n")
+
+
+@pytest.mark.parametrize("given", ["index.html", "public/site.css", "build", "report.json"])
+def test_missing_file_names_get_no_url_suggestion(run, given: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)  # where nothing has these names
+    assert run("scan", given).err == f"mixedcontent: {given}: no such file or directory\n"
+
+
 def test_directory_without_pages_exit_2(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "readme.txt").write_text("hi")
     r = run("scan", str(tmp_path))
@@ -74,7 +97,11 @@ def test_directory_without_pages_exit_2(run, tmp_path) -> None:  # type: ignore[
 
 def test_bad_option_is_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     r = run("scan", EXAMPLE, "--format", "yaml")
-    assert r.code == 2 and r.err.startswith("mixedcontent: ") and r.err.count("\n") == 1
+    assert r.code == 2 and r.err.startswith("mixedcontent: scan: argument --format: invalid choice: 'yaml'")
+    assert r.err.count("\n") == 1
+    # the program is named once, the command after it
+    assert run("scan").err == "mixedcontent: scan: the following arguments are required: PATH\n"
+    assert run("bogus").err.startswith("mixedcontent: argument COMMAND: invalid choice: 'bogus'")
     r = run("scan", EXAMPLE, "--base-url", "ftp://x.example/")
     assert (r.code, r.err) == (2, "mixedcontent: base-url must be an absolute http(s) URL, got 'ftp://x.example/'\n")
 
@@ -133,6 +160,20 @@ def test_rule_docs(run) -> None:  # type: ignore[no-untyped-def]
     assert run("rule", "MC999").code == 2
 
 
+def test_rule_prefix_lists_its_family_as_select_takes_it(run) -> None:  # type: ignore[no-untyped-def]
+    from mixedcontent.rules import RULES
+
+    family = run("rule", "mc1")
+    assert family.code == 0 and family.err == ""
+    listed = [line.split()[0] for line in family.out.splitlines()]
+    assert listed == [c for c in RULES if c.startswith("MC1")] and "MC101" in listed and "MC201" not in listed
+    assert family.out.splitlines()[0] == run("rule").out.splitlines()[0]  # the same lines as the full list
+    assert run("scan", EXAMPLE, "--select", "MC1").code in (0, 1)  # the prefix --select takes
+    bad = run("rule", "XY1")
+    assert (bad.code, bad.err) == (2, "mixedcontent: unknown rule code or prefix 'XY1' (run `mixedcontent rule` "
+                                      "for the list)\n")
+
+
 def test_text_output_escapes_control_characters(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "evil\x1b[31m.html").write_text('<img src="http://cdn.example/a\x1b]0;x\x07.png">')
     r = run("scan", str(tmp_path))
@@ -151,14 +192,30 @@ def test_pre_commit_manifest_is_valid_and_hook_runs_on_files(run) -> None:  # ty
     assert r.code == 1 and "index.html:11:16: MC102" in r.out
 
 
-def test_a_scan_of_files_does_not_import_the_network_archive_or_progress_libraries(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Start-up is paid by every pre-commit run: aiohttp, warcio and rich (~200 ms together) are
-    imported only by the commands that use them."""
-    (tmp_path / "p.html").write_text('<img src="http://cdn.example/a.png">')
-    code = ("import sys\nfrom mixedcontent.cli import main\ncode = main(['scan', sys.argv[1], '--format', 'json'])\n"
-            "loaded = [m for m in ('aiohttp', 'yarl', 'warcio', 'rich', 'dask') if m in sys.modules]\n"
-            "print(loaded, file=sys.stderr)\nsys.exit(code)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
-                       check=False)
-    assert r.returncode == 0 and json.loads(r.stdout)["summary"]["findings"] == 1  # a warning: exit 0
-    assert r.stderr.strip().splitlines()[-1] == "[]"
+# what a plain scan of files must not import (issue 19: start-up is paid by every pre-commit run): the
+# network stack, archives, the browser pass, the fix stage, clusters, TLS scanning, worker pools
+_NOT_FOR_A_SCAN_OF_FILES = (
+    "aiohttp", "yarl", "asyncio", "ssl", "warcio", "rich", "dask", "distributed", "sslyze", "bs4", "markdown_it",
+    "lxml", "protego", "multiprocessing", "concurrent.futures", "mixedcontent.fixer",
+    "mixedcontent.sources.crawl", "mixedcontent.sources.warc", "mixedcontent.sources.browser",
+    "mixedcontent.engine.dask", "mixedcontent.posture", "mixedcontent.tls")
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_a_scan_of_files_does_not_import_what_only_other_commands_need(tmp_path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """``python -m mixedcontent scan PAGE`` (a pre-commit run): none of the heavy libraries (aiohttp,
+    Dask, sslyze, …) nor the modules of other commands are imported, and no worker process starts."""
+    (tmp_path / "p.html").write_text('<style>.a{background:url(/a.png)}</style><img src="http://cdn.example/a.png">'
+                                     '<link rel=stylesheet href=s.css>')
+    (tmp_path / "s.css").write_text(".b{background:url(http://cdn.example/b.png)}")
+    code = ("import runpy, sys\nsys.argv = ['mixedcontent', 'scan', sys.argv[1], '--format', sys.argv[2]]\n"
+            "try:\n    runpy.run_module('mixedcontent', run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            f"loaded = [m for m in {_NOT_FOR_A_SCAN_OF_FILES!r} if m in sys.modules]\n"
+            "import multiprocessing as mp\n"  # only now: counting the children it started
+            "print(loaded, len(mp.active_children()), file=sys.stderr)\nsys.exit(code)\n")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.html"), fmt], capture_output=True, text=True,
+                       cwd=ROOT, check=False)
+    assert r.returncode == 0, r.stderr  # two MC101 warnings: the page's image and the stylesheet's
+    assert "http://cdn.example/a.png" in r.stdout and "http://cdn.example/b.png" in r.stdout
+    assert r.stderr.strip().splitlines()[-1] == "[] 0"

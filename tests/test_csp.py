@@ -115,6 +115,21 @@ def test_text_output_names_each_breaking_url_and_why(run, tmp_path, cdn) -> None
             f"[MC302; index.html]") in r.out
 
 
+def test_text_output_counts_agree_with_their_nouns(run, tmp_path, cdn) -> None:
+    html = f'<script src="http://cdn.example:{cdn.port}/gone.js"></script>'
+    unsafe = run("csp", site(tmp_path, html), *probe_args(cdn))
+    assert "   Not yet: 1 of 1 insecure URL would still break after the upgrade (it would be MC303):\n" in unsafe.out
+    header = next(h for h in csp_json(run, site(tmp_path, html), *probe_args(cdn))["headers"]
+                  if h["name"] == "Content-Security-Policy")
+    assert header["why"] == "1 insecure URL has no working https twin: fix it first"
+    html = f'<img src="http://cdn.example:{cdn.port}/a.png"><script>fetch("http://api.example/x")</script>'
+    safe = run("csp", site(tmp_path, html), *probe_args(cdn))
+    assert "   Safe to deploy: the one insecure URL has a working https twin (probed).\n" in safe.out
+    assert "1 http:// literal in inline scripts (MC401) is not in the allowlist: whatever it fetches" in safe.out
+    unknown = run("csp", site(tmp_path, '<img src="http://cdn.example/a.png"><img src="http://cdn.example/b.png">'))
+    assert "   Unknown: 2 of 2 insecure URLs are not proven to work over https (run with --probe):\n" in unknown.out
+
+
 # --- 2. the Report-Only allowlist ------------------------------------------------------------------
 
 ALL_KINDS = """<!doctype html><html><head>
@@ -222,6 +237,29 @@ def test_meta_snippet_says_what_a_meta_policy_cannot_do(run, tmp_path) -> None:
     for word in ("Report-Only", "report-uri", "frame-ancestors", "sandbox", "only to content after it",
                  "HSTS cannot be set from HTML"):
         assert word in notes
+
+
+def test_snippet_comments_show_their_text_as_written(run, tmp_path) -> None:
+    # a comment decodes nothing: "csp command's" is written with its quote, not as &#x27;
+    d = csp_json(run, site(tmp_path, '<img src="http://cdn.example/a.png">'))
+    why = "not proven safe: the https twins were not checked (the csp command's probe option checks them)"
+    assert d["snippets"]["meta"]["text"] == (
+        f"<!-- not yet: {why} -->\n"
+        '<!-- <meta http-equiv="Content-Security-Policy" content="upgrade-insecure-requests"> -->\n')
+    iis = d["snippets"]["iis"]["text"]
+    assert f'<!-- not yet: {why}. <add name="Content-Security-Policy" value="upgrade-insecure-requests" /> -->' in iis
+    assert "&#x27;" not in iis and "&#x27;" not in d["snippets"]["meta"]["text"]
+    assert "'self'" in iis  # the Report-Only policy's quotes, in an attribute value, stay as they are
+
+
+def test_origins_a_policy_cannot_name_are_left_out_and_said(run, tmp_path) -> None:
+    html = '<img src="http://a;b.example/x.png"><img src="http://a$b.example/y.png"><img src="http://ok.example/z.png">'
+    d = csp_json(run, site(tmp_path, html))
+    policy = next(h["value"] for h in d["headers"] if h["name"] == "Content-Security-Policy-Report-Only")
+    assert policy.startswith("default-src 'self'; img-src 'self' https://ok.example; form-action 'self'; report-uri ")
+    assert "$" not in d["snippets"]["nginx"]["text"]
+    assert ("2 origins are left out of the allowlist: a CSP source can only name host names of letters, digits and "
+            "hyphens ('https://a$b.example', 'https://a;b.example').") in d["notes"]
 
 
 def test_meta_snippet_carries_upgrade_when_safe(run, tmp_path) -> None:

@@ -61,4 +61,4 @@ def test_an_interrupted_fix_removes_its_temp_files_and_names_what_it_rewrote(tmp
     named = {line[len("mixedcontent: "):-len(": rewritten")] for line in text.splitlines()
              if line.endswith(": rewritten")}
     assert named == rewritten
-    assert f"interrupted: rewrote {len(rewritten)} file(s)" in text
+    assert f"interrupted: rewrote {len(rewritten)} file{'' if len(rewritten) == 1 else 's'} before" in text

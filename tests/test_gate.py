@@ -64,7 +64,7 @@ def test_mixedcontent_toml_and_explicit_config(run, tmp_path, monkeypatch) -> No
     ("select = 'MC1'", "select must be a list"),
     ("select = ['XX1']", "unknown rule code"),
     ("fail-on = 'sometimes'", "fail-on must be one of"),
-    ("jobs = true", "jobs must be a int"),
+    ("jobs = true", "jobs must be an integer"),
     ("select = [", "not valid TOML"),
 ])
 def test_bad_config_is_a_one_line_usage_error(run, tmp_path, monkeypatch, config, message) -> None:  # type: ignore[no-untyped-def]

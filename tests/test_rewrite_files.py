@@ -17,6 +17,7 @@ from mixedcontent.rewrite import (
     FileChangedError,
     commit_at,
     is_temp_name,
+    open_atomic,
     open_directory,
     read_at,
     stage_at,
@@ -146,3 +147,36 @@ def test_fix_over_many_chunks_in_worker_processes(tmp_path, durable: bool) -> No
         assert data.endswith(f'<img src="https://i.example/{i}b.png">')
     assert len(result.edits) == 160
     assert _temps(str(tmp_path)) == []
+
+
+def test_open_atomic_streams_text_into_place_and_keeps_the_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Reports written with --output: text goes to a temp file beside the target as it is written (the
+    target keeps its old bytes meanwhile), then replaces it whole, UTF-8, newlines untranslated."""
+    p = tmp_path / "report.json"
+    p.write_bytes(b"old")
+    os.chmod(p, 0o640)
+    with open_atomic(str(p)) as out:
+        out.write("caf\u00e9\r\n")
+        out.flush()
+        assert p.read_bytes() == b"old" and len(_temps(str(tmp_path))) == 1
+        out.write("x" * 3_000_000)
+    assert p.read_bytes() == "caf\u00e9\r\n".encode() + b"x" * 3_000_000
+    assert stat.S_IMODE(os.stat(p).st_mode) == 0o640
+    assert _temps(str(tmp_path)) == []
+
+
+def test_open_atomic_leaves_the_file_alone_when_writing_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "report.txt"
+    p.write_bytes(b"old")
+    with pytest.raises(ZeroDivisionError):
+        with open_atomic(str(p)) as out:
+            out.write("half a report")
+            1 / 0  # noqa: B018
+    with pytest.raises(UnicodeEncodeError):
+        with open_atomic(str(p)) as out:
+            out.write("\ud800")  # not UTF-8: refused, as write_atomic refuses it
+    assert p.read_bytes() == b"old"
+    assert _temps(str(tmp_path)) == []
+    with pytest.raises(FileNotFoundError):
+        with open_atomic(str(tmp_path / "missing" / "r.txt")):
+            pass

@@ -151,3 +151,184 @@ def test_setting_errors_carry_their_key() -> None:
         with pytest.raises(SettingError) as refused:
             make()
         assert refused.value.key == key
+
+
+# ---- every command-line option has a configuration key (issue 18) ----------------------------------------
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+from collections import Counter  # noqa: E402
+
+from aiohttp import web  # noqa: E402
+from servers import make_ca, serve  # noqa: E402
+
+from mixedcontent.cli import NOT_CONFIG, _parser, config_key, configure  # noqa: E402
+from mixedcontent.settings import CONFIG_KEYS, CONFIG_ONLY, PATH_KEYS  # noqa: E402
+
+TARGET = {"scan": "site", "fix": "site", "csp": "site", "audit": "https://site.example/"}
+
+
+def _options() -> list[tuple[str, argparse.Action]]:
+    commands = _parser(io.StringIO()).commands
+    return [(name, a) for name, p in commands.items() for a in p._actions if a.option_strings]
+
+
+def _type(action: argparse.Action) -> type:
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        return bool
+    if isinstance(action, argparse._AppendAction):
+        return list
+    return action.type if isinstance(action.type, type) else str
+
+
+def test_every_option_of_every_command_has_a_configuration_key() -> None:
+    # what may stay off the file, each for a reason (cli.NOT_CONFIG says which)
+    assert set(NOT_CONFIG) == {"help", "config", "no-config", "write-baseline", "hosts"}
+    missing, mistyped, seen = [], [], set()
+    for command, action in _options():
+        key = config_key(action)
+        if key is None:
+            assert action.option_strings[-1].lstrip("-") in NOT_CONFIG or action.option_strings[0] == "-h"
+            continue
+        seen.add(key)
+        if key not in CONFIG_KEYS:
+            missing.append(f"{command} {action.option_strings}")
+        elif CONFIG_KEYS[key] is not _type(action):
+            mistyped.append(f"{command} {key}: {CONFIG_KEYS[key].__name__} vs {_type(action).__name__}")
+    assert missing == [] and mistyped == []
+    # and no key names an option that does not exist
+    assert set(CONFIG_KEYS) - seen == set(CONFIG_ONLY)
+
+
+def _sample(command: str, action: argparse.Action) -> tuple[object, object]:
+    """A value for the option's key in a file, and what the command then sees in its arguments."""
+    kind = _type(action)
+    if kind is bool:
+        return True, not isinstance(action, argparse._StoreFalseAction)
+    if kind is list:
+        value = ["MC1"] if action.dest in ("select", "ignore") else ["a.example"]
+        return value, value
+    if action.choices is not None:
+        choice = sorted(action.choices)[0]
+        return choice, choice
+    if kind is int:
+        return 3, 3
+    if kind is float:
+        return 2.5, 2.5
+    return "value", "value"
+
+
+CASES = [(c, a) for c, a in _options() if config_key(a) is not None]
+
+
+@pytest.mark.parametrize("level", ["table", "top"])
+@pytest.mark.parametrize(("command", "action"), CASES, ids=[f"{c}-{config_key(a)}" for c, a in CASES])
+def test_every_option_is_read_from_the_configuration_file(tmp_path: Path, command: str, action: argparse.Action,
+                                                          level: str) -> None:
+    key = config_key(action)
+    assert key is not None
+    value, expected = _sample(command, action)
+    config = tmp_path / "mixedcontent.toml"
+    line = f"{key} = {json.dumps(value)}\n"
+    config.write_text(f"[{command}]\n{line}" if level == "table" else line)
+    if key in PATH_KEYS:
+        expected = str(tmp_path / str(value))  # relative to the file's directory
+    argv = [command, TARGET[command], "--config", str(config)]
+    parser = _parser(io.StringIO())
+    args = parser.parse_args(argv)
+    configure(args, argv, parser)
+    if level == "top" and key == "format" and command in ("fix", "csp"):
+        expected = "text"  # a top-level format is the report's: fix and csp read theirs from their tables
+    assert getattr(args, action.dest) == expected
+
+
+def test_the_command_line_wins_over_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "mixedcontent.toml"
+    config.write_text('timeout = 9\nresolve = ["a.example:443:127.0.0.1"]\n[scan]\nmax-pages = 4\n')
+    argv = ["scan", "https://a.example/", "--config", str(config), "--timeout", "3", "--max-pages", "7"]
+    parser = _parser(io.StringIO())
+    args = parser.parse_args(argv)
+    configure(args, argv, parser)
+    assert (args.timeout, args.max_pages, args.resolve) == (3.0, 7, ["a.example:443:127.0.0.1"])
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ('timeout = "5"', "timeout must be a number, got '5'"),
+    ("timeout = 0", "timeout must be a positive number of seconds, got 0"),
+    ("per-host = 0", "per-host must be 1 or more, got 0"),
+    ("retries = true", "retries must be an integer, got True"),
+    ('resolve = "a:1:127.0.0.1"', "resolve must be a list, got 'a:1:127.0.0.1'"),
+    ("resolve = [1]", "resolve must be a list of strings, got 1"),
+    ('format = "xml"', "format must be one of github, html, json, junit, markdown, sarif, text for "
+                       "`mixedcontent scan`, got 'xml'"),
+    ("probe-cache-ttl = -1", "probe-cache-ttl must be 0 or more seconds, got -1"),
+    ('cacert = "missing.pem"', "cacert {dir}/missing.pem: no such file"),
+    ("[tool.mixedcontent.fix]\nmax-pages = 3", "fix.max-pages: `mixedcontent fix` has no such option"),
+    ("[tool.mixedcontent.scan]\nmax-pagez = 3",
+     "unknown key 'scan.max-pagez' (did you mean 'max-pages'? keys are the long option names of the commands, "
+     "tables scan, fix, csp, audit hold one command's keys)"),
+    ("scan = 3", "scan must be a table of scan's options, got 3"),
+])
+def test_a_bad_configured_network_or_probe_value_names_the_file(run: Callable[..., Run], tmp_path: Path,
+                                                                 config: str, message: str) -> None:
+    proj = _project(tmp_path, config)
+    r = run("scan", str(proj / "site"), "--probe", "--config", str(proj / "pyproject.toml"))
+    expected = f"mixedcontent: config {proj / 'pyproject.toml'}: {message.format(dir=proj)}\n"
+    assert (r.code, r.err) == (2, expected)
+
+
+def test_network_and_probe_settings_come_from_the_file(run: Callable[..., Run], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """probe, resolve and cacert (a path relative to the file) from [tool.mixedcontent]: the scan probes the
+    loopback server the file routes cdn.example to, from a subdirectory."""
+    hits: Counter[str] = Counter()
+
+    async def handle(request: web.Request) -> web.Response:
+        hits[request.path] += 1
+        return web.Response(body=b"img", content_type="image/png")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    ca = make_ca()
+    with serve(app, ca=ca, hostnames=["cdn.example"]) as srv:
+        assert srv.ca_file is not None
+        proj = _project(tmp_path, "")
+        (proj / "site" / "a.html").write_text(f'<img src="http://cdn.example:{srv.port}/a.png">')
+        (proj / "ca.pem").write_bytes(Path(srv.ca_file).read_bytes())
+        (proj / "pyproject.toml").write_text(
+            f'[tool.mixedcontent]\nresolve = ["cdn.example:{srv.port}:127.0.0.1"]\ncacert = "ca.pem"\n'
+            f'timeout = 5\nretries = 0\n[tool.mixedcontent.scan]\nprobe = true\nformat = "json"\n')
+        monkeypatch.chdir(proj / "sub")
+        r = run("scan", "../site")
+    assert r.code == 0, r.err
+    [finding] = json.loads(r.out)["findings"]
+    assert finding["https"]["status"] == "available" and finding["fix"]["applicability"] == "safe"
+    assert hits["/a.png"] >= 1
+
+
+def test_a_configured_key_that_does_not_apply_to_the_run_is_not_used(run: Callable[..., Run],
+                                                                      tmp_path: Path) -> None:
+    proj = _project(tmp_path, 'max-pages = 5\nrender-timeout = 5.0\nprobe-cache = "cache.json"\nshards = "out"\n'
+                              'format = "json"')
+    r = run("scan", str(proj / "site"), "--config", str(proj / "pyproject.toml"))
+    assert r.code == 1, r.err
+    assert [f["code"] for f in json.loads(r.out)["findings"]] == ["MC102"]
+    assert not (proj / "out").exists() and not (proj / "cache.json").exists()
+    # the same as flags: refused
+    r = run("scan", str(proj / "site"), "--config", str(proj / "pyproject.toml"), "--max-pages", "5")
+    assert r.code == 2 and "--max-pages applies only" in r.err
+    # fix writes its own output: the top-level (report) format is not its; its table's is
+    r = run("fix", str(proj / "site"), "--config", str(proj / "pyproject.toml"), "--dry-run", "--unsafe")
+    assert r.code == 0 and r.out.startswith("---"), r.out
+    (proj / "pyproject.toml").write_text('[tool.mixedcontent.fix]\nformat = "json"\ndry-run = true\nunsafe = true\n')
+    r = run("fix", str(proj / "site"), "--config", str(proj / "pyproject.toml"))
+    assert r.code == 0 and json.loads(r.out)["dry_run"] is True and len(json.loads(r.out)["edits"]) == 1
+    assert "http://cdn.example" in (proj / "site" / "a.html").read_text()  # dry run: nothing written
+
+
+def test_the_configuration_page_documents_every_key() -> None:
+    from conftest import ROOT
+
+    page = Path(ROOT, "docs", "configuration.md").read_text(encoding="utf-8")
+    table = page[page.index("### Every key"):]
+    assert [k for k in CONFIG_KEYS if f"`{k}`" not in table] == []

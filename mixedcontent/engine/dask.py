@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..errors import InputError
+from ..wording import plural
 from . import EngineSettings
 
 T = TypeVar("T")
@@ -61,8 +62,8 @@ def dask_engine(engine: EngineSettings) -> Iterator[DaskEngine]:
             raise InputError(f"--scheduler {engine.scheduler}: cannot reach the Dask scheduler ({e})") from None
         try:
             workers = len(client.scheduler_info().get("workers", {}))
-            yield DaskEngine(client, engine.retries, f"on the Dask cluster at {engine.scheduler} ({workers} workers)",
-                             workers)
+            where = f"on the Dask cluster at {engine.scheduler} ({plural(workers, 'worker')})"
+            yield DaskEngine(client, engine.retries, where, workers)
         finally:
             client.close()  # type: ignore[no-untyped-call]
         return
@@ -74,7 +75,7 @@ def dask_engine(engine: EngineSettings) -> Iterator[DaskEngine]:
     try:
         client = Client(cluster, set_as_default=False)  # type: ignore[no-untyped-call]
         try:
-            yield DaskEngine(client, engine.retries, f"on a local Dask cluster of {engine.workers} workers",
+            yield DaskEngine(client, engine.retries, f"on a local Dask cluster of {plural(engine.workers, 'worker')}",
                              engine.workers)
         finally:
             client.close()  # type: ignore[no-untyped-call]

@@ -3,10 +3,8 @@ streamed back in input order."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -38,6 +36,10 @@ class LocalEngine:
             for item in items:
                 yield fn(item)
             return
+        # imported only when a pool is started (a one-page scan never starts one: start-up, issue 19)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
         with ProcessPoolExecutor(max_workers=self._workers, mp_context=ctx) as pool:

@@ -1,7 +1,7 @@
 """From judged references to findings, and from findings to the one ``ScanResult``.
 
-- ``Policy``: what decides whether a finding is reported (selection, per-path ignores, inline markers,
-  the baseline), the part of the settings that travels to worker processes;
+- ``Policy``: what decides whether a finding is reported (excluded URLs, selection, per-path ignores,
+  inline markers, the baseline), the part of the settings that travels to worker processes;
 - ``fingerprint``: the stable digest of docs/json-report.md;
 - ``judge_held``: codes (with probe results when ``--probe`` ran), fingerprints, suppression, fixes;
 - ``assemble``: the only place a ``ScanResult`` is made, for every entry point (files, crawl,
@@ -14,6 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .. import urls
 from ..classify import decide, finding_for, needs_probe
@@ -31,12 +32,17 @@ from ..model import (
     Target,
     pickled_by_fields,
 )
-from ..probe import ProbeSettings, probe_key, run_probes
 from ..rewrite import propose_fix
 from ..rules import RULES
 from ..settings import ScanSettings
-from ..suppress import css_marker_lines, inline_reason, path_ignored, selected
+from ..suppress import css_marker_lines, inline_reason, path_ignored, selected, url_excluded
 from ..version import __version__
+from ..wording import plural
+
+if TYPE_CHECKING:
+    from ..probe import ProbeSettings
+
+# the probe stage (and the network stack under it) is imported only when a run probes (issue 19: start-up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +54,18 @@ class Policy:
     per_path: tuple[tuple[str, tuple[str, ...]], ...] = ()
     baseline: frozenset[str] = frozenset()
     inline: bool = True
+    exclude: tuple[str, ...] = ()  # --exclude-url patterns (validated by ScanSettings)
 
     @classmethod
     def of(cls, s: ScanSettings) -> Policy:
-        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores)
+        return cls(s.select, s.ignore, s.per_path_ignores, s.baseline, s.inline_ignores, s.exclude_urls)
 
     def selects(self, code: str) -> bool:
         return selected(code, self.select, self.ignore)
+
+    def excludes(self, url: str | None) -> bool:
+        """docs/configuration.md#excluding-urls: a URL no finding is about, never probed, fetched or followed."""
+        return url_excluded(url, self.exclude)
 
 
 @pickled_by_fields
@@ -78,7 +89,11 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
     is selected; with it, also every request the probe may turn into MC301/302/303 (docs/rules/index.md)."""
     kept = []
     codes = []
+    exclude = policy.exclude
     for ref in refs:
+        # docs/configuration.md#excluding-urls: an excluded URL is dropped here, before the probe and the fix see it
+        if exclude and url_excluded(ref.url, exclude):
+            continue
         code = decide(ref)
         if probing:
             if code is None and not needs_probe(ref):
@@ -122,6 +137,8 @@ def judge_held(held: Held, policy: Policy,
     Two digests per finding: ``fingerprint`` over docs/json-report.md's key (``file``, else the page URL), and
     ``path_fingerprint`` over the same key with the file's working-directory ``path`` instead, which
     does not depend on how the files were named on the command line (a baseline matches either)."""
+    if probes is not None:
+        from ..probe import probe_key
     file = held.file
     judged = []
     for i, ref in enumerate(held.refs):
@@ -165,7 +182,7 @@ def judge_now(refs: Iterable[Reference], src: SourceText, file: str | None, path
 def served_insecurely(url: str, policy: Policy) -> Finding | None:
     """MC508 (docs/rules/index.md): a page in scope that answered over plain http without redirecting to https.
     Loopback and localhost pages are exempt (they are potentially trustworthy)."""
-    if urls.is_potentially_trustworthy(url) or not policy.selects("MC508"):
+    if urls.is_potentially_trustworthy(url) or not policy.selects("MC508") or policy.excludes(url):
         return None
     finding = header_finding("MC508", f"page {url} is served over plain http without a redirect to https: "
                                       f"nothing on it, forms included, is protected", url)
@@ -192,13 +209,15 @@ def probe_and_judge(held: list[Held], policy: Policy, probe: ProbeSettings,
                     log: Callable[[str], None] | None) -> list[Finding]:
     """docs/probe.md: probe the https twin of each unique insecure URL once (one event loop and one Net for
     the run), then judge every held reference with the results, fanned back to each finding."""
+    from ..probe import probe_key, run_probes
+
     keys = {probe_key(ref.url, ref.destination) for h in held for ref in h.refs
             if ref.url is not None and needs_probe(ref)}
     outcome = run_probes(keys, probe)
     if log is not None:
         for warning in outcome.warnings:
             log(warning)
-        log(f"probed {outcome.probed} https twin{'' if outcome.probed == 1 else 's'}"
+        log(f"probed {plural(outcome.probed, 'https twin')}"
             + (f" ({outcome.cached} more from --probe-cache)" if outcome.cached else ""))
     findings: list[Finding] = []
     for h in held:

@@ -19,15 +19,16 @@ potentially trustworthy hosts draw a warning but load, and are never mixed conte
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 
 from .. import urls
-from ..model import Category, Context, Destination, Finding, ScanError, ScanResult, Severity
+from ..model import ArchiveRecord, Category, Context, Destination, Finding, ScanError, ScanResult, Severity
 from ..rules import RULES, MessageFacts
 from ..settings import ScanSettings
 from ..sources.browser import RenderedPage, RuntimeVerdict, Verdict
-from ..suppress import path_ignored, selected
+from ..suppress import path_ignored, selected, url_excluded
 from .findings import fingerprint, reassemble
 
 CONFIRMED_BY = "chromium"
@@ -167,6 +168,7 @@ def merge_runtime(
     *,
     show_suppressed: bool = False,
     errors: Sequence[ScanError] = (),
+    records: Mapping[str, tuple[str, ArchiveRecord]] = MappingProxyType({}),
 ) -> ScanResult:
     """The static ``result`` with the browser's verdicts merged in.
 
@@ -174,6 +176,9 @@ def merge_runtime(
     ``select=(), ignore=()`` and ``show_suppressed=True``): a verdict matched to a finding that is
     then not reported is still accounted for, not an MC402. Selection (``--select``/``--ignore``),
     per-path ignores and the baseline are applied here, to static and runtime findings alike.
+    ``records``: for the pages of web archives (by URL), the archive and record an MC402 is named by,
+    as the page's static findings are (its fingerprint stays the page URL's, as theirs does); a page
+    that could not be rendered is an error of its archive, at its URL.
     """
     pages = list(pages)
     by_doc: dict[tuple[str, str], list[int]] = {}
@@ -194,14 +199,20 @@ def merge_runtime(
     # type, those the browser names an initiator for first (the preload scanner's twin names none)
     for page in sorted(pages, key=lambda p: (p.file or "", p.page)):
         if page.error is not None:
-            page_errors.append(
-                ScanError(page.file, None if page.file else page.page, f"--render: {page.error}")
-            )
+            if page.file is None and page.page in records:  # an archived page: its archive and URL
+                page_errors.append(ScanError(records[page.page][0], page.page, f"--render: {page.error}"))
+            else:
+                page_errors.append(
+                    ScanError(page.file, None if page.file else page.page, f"--render: {page.error}")
+                )
         seen: set[tuple[str, Verdict, str]] = set()
         counts: Counter[tuple[str, str, Verdict]] = Counter()
         for v in sorted(page.verdicts, key=_verdict_order):
             # docs/judging.md: loopback and localhost are never mixed (Chromium warns, then loads them)
             if urls.is_potentially_trustworthy(v.url):
+                continue
+            # docs/configuration.md#excluding-urls: no finding is about an excluded URL
+            if url_excluded(v.url, settings.exclude_urls):
                 continue
             # a frame that is itself a page of this run is judged when that page is loaded
             if v.frame_url != page.loaded and v.frame_url in loaded:
@@ -224,7 +235,11 @@ def merge_runtime(
                 confirmed.update(matches)
                 continue
             counts[(v.url, v.resource_type, v.verdict)] += 1
-            runtime.append(runtime_finding(page, v, counts[(v.url, v.resource_type, v.verdict)] - 1))
+            found = runtime_finding(page, v, counts[(v.url, v.resource_type, v.verdict)] - 1)
+            if page.file is None and page.page in records:
+                name, record = records[page.page]
+                found = replace(found, file=name, record=record)
+            runtime.append(found)
     merged = [
         replace(f, confirmed_by=CONFIRMED_BY) if i in confirmed else f for i, f in enumerate(result.findings)
     ]

@@ -193,18 +193,22 @@ class StylesheetPhase:
 
 
 async def drive(source: SheetSource, loads: Iterable[tuple[str, str, bool]],
-                given: Sequence[SheetPlace] = ()) -> StylesheetPhase:
+                given: Sequence[SheetPlace] = (), policy: Policy | None = None) -> StylesheetPhase:
     """Read every stylesheet the pages load (``loads``: (page, stylesheet URL, the page upgrades
     insecure requests)) and every stylesheet ``given`` on its own (judged as loaded by an https page
     that does not upgrade insecure requests) from ``source``, level by level of ``@import``, each
     once; returns the phase, ready for ``finish``. The verdict does not depend on the order of
-    ``loads``."""
+    ``loads``. A stylesheet whose URL (as the page or the @import names it) ``policy`` excludes is not
+    read (docs/configuration.md#excluding-urls)."""
     phase = StylesheetPhase()
     queue: dict[str, SheetPlace] = {}
+    excluded = policy.excludes if policy is not None and policy.exclude else None
     for own in given:
         if phase.page_load(own, "", False):
             queue[own.key] = own
     for page, url, upgrade in loads:
+        if excluded is not None and excluded(url):
+            continue
         target = phase.page_target(url, upgrade)
         if target is None:
             continue  # an http stylesheet is blocked (MC102 on the page); its content never loads
@@ -219,6 +223,8 @@ async def drive(source: SheetSource, loads: Iterable[tuple[str, str, bool]],
                 phase.add_error(place.key, sheet)
                 continue
             for imported in phase.add(place.key, sheet.data, url=sheet.url, transport_charset=sheet.charset):
+                if excluded is not None and excluded(imported):
+                    continue
                 target, via_http = phase.import_target(imported)
                 found = source.locate(urls.without_fragment(target), place.key)
                 if found is not None and phase.import_load(found, place.key, via_http):

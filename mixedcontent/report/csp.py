@@ -9,15 +9,17 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..csp import Readiness, Suggestion
-from .json import dumps
+from ..model import ServerConfig
+from ..wording import agree, plural
+from .json import dumps, server_config_dict
 from .text import safe
 
 CSP_REPORT_VERSION = 1
 CSP_ONE_LINE = "Content-Security-Policy-Report-Only"
 
 
-def to_dict(s: Suggestion, tool_version: str) -> dict[str, Any]:
-    return {
+def to_dict(s: Suggestion, tool_version: str, server_config: ServerConfig | None = None) -> dict[str, Any]:
+    out = {
         "version": CSP_REPORT_VERSION,
         "tool": {"name": "mixedcontent", "version": tool_version},
         "target": {"kind": s.target.kind, "inputs": list(s.target.inputs), "base_url": s.target.base_url},
@@ -41,10 +43,14 @@ def to_dict(s: Suggestion, tool_version: str) -> dict[str, Any]:
         "snippets": {sn.server: {"title": sn.title, "text": sn.text, "notes": list(sn.notes)} for sn in s.snippets},
         "notes": list(s.notes),
     }
+    if server_config is not None:  # added field (docs/csp.md): --tls-profile's server TLS configuration
+        out["server_config"] = server_config_dict(server_config)
+    return out
 
 
-def write_json(s: Suggestion, out: TextIO, tool_version: str) -> None:
-    out.write(dumps(to_dict(s, tool_version), indent=2))
+def write_json(s: Suggestion, out: TextIO, tool_version: str,
+               server_config: ServerConfig | None = None) -> None:
+    out.write(dumps(to_dict(s, tool_version, server_config), indent=2))
     out.write("\n")
 
 
@@ -55,15 +61,17 @@ def write_text(s: Suggestion, out: TextIO) -> None:
     w("1. upgrade-insecure-requests (Content-Security-Policy: upgrade-insecure-requests)\n")
     if v.readiness is Readiness.SAFE:
         if n:
-            w(f"   Safe to deploy: all {n} insecure URL(s) have a working https twin (probed).\n")
+            every = "the one insecure URL has" if n == 1 else f"all {n} insecure URLs have"
+            w(f"   Safe to deploy: {every} a working https twin (probed).\n")
         else:
             w("   Safe to deploy: the scan found no insecure reference; the header guards against new ones.\n")
     elif v.readiness is Readiness.UNSAFE:
-        w(f"   Not yet: {len(v.breaks)} of {n} insecure URL(s) would still break after the upgrade "
-          f"(they would be MC303):\n")
+        w(f"   Not yet: {len(v.breaks)} of {plural(n, 'insecure URL')} would still break after the upgrade "
+          f"({agree(len(v.breaks), 'it', 'they')} would be MC303):\n")
     else:
-        w(f"   Unknown: {len(v.unchecked)} of {n} insecure URL(s) are not proven to work over https "
-          f"(run with --probe):\n")
+        unchecked = len(v.unchecked)
+        w(f"   Unknown: {unchecked} of {plural(n, 'insecure URL')} {agree(unchecked, 'is', 'are')} not proven to "
+          f"work over https (run with --probe):\n")
     for r in v.references:
         if r.status == "works":
             continue

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ..fixer import FixResult
+from ..wording import plural
 from .json import dump, report_dict
 from .text import safe as clean
 
 
 def fix_dict(result: FixResult) -> dict[str, Any]:
     """The JSON shape of a fix run: every edit with its file, byte offset and length, old and new text."""
-    scan = report_dict(result.scan)
+    scan = report_dict(result.scan, lazy=True)  # its findings are not written
     edits = [{"file": e.file, "offset": e.offset, "length": e.length, "old": e.old, "new": e.new,
               "codes": [c for c in e.codes if c], "url": e.url, "kind": e.why} for e in result.edits]
     return {
@@ -65,7 +66,7 @@ def write_text(result: FixResult, out: TextIO, notes: TextIO) -> None:
         if f.status == "would-rewrite" and f.diff:
             _write_bytes(out, f.diff)
         elif f.status == "rewritten":
-            lines.write(f"{clean(f.file)}: rewrote {len(f.edits)} reference{'s' * (len(f.edits) != 1)}"
+            lines.write(f"{clean(f.file)}: rewrote {plural(len(f.edits), 'reference')}"
                         + (f" ({clean(f.message)})" if f.message else "") + "\n")
         if f.status in ("skipped", "error"):
             lines.write(f"{clean(f.file)}: not rewritten: {clean(f.message or f.status)}\n")
@@ -81,8 +82,8 @@ def write_text(result: FixResult, out: TextIO, notes: TextIO) -> None:
     verb = "would rewrite" if result.dry_run else "rewrote"
     metas = sum(1 for e in result.edits if e.why == "csp-meta")
     refs = s["edits"] - metas
-    lines.write(f"{verb} {refs} reference{'s' * (refs != 1)}"
+    lines.write(f"{verb} {plural(refs, 'reference')}"
                 + (f" and {'would add' if result.dry_run else 'added'} {metas} CSP <meta>" if metas else "")
-                + f" in {s['files_changed']} file{'s' * (s['files_changed'] != 1)}; "
-                f"{s['unfixed']} finding{'s' * (s['unfixed'] != 1)} left as is"
-                + (f"; {s['files_skipped']} file(s) not rewritten" if s["files_skipped"] else "") + "\n")
+                + f" in {plural(s['files_changed'], 'file')}; {plural(s['unfixed'], 'finding')} left as is"
+                + (f"; {plural(s['files_skipped'], 'file')} not rewritten" if s["files_skipped"] else "")
+                + "\n")

@@ -28,8 +28,10 @@ from typing import Any, TextIO
 
 from ..model import Applicability, Finding, ScanResult
 from ..rules import RULES
+from ..wording import agree, plural
+from .text import fix_outlook, safe, unscanned
 from .text import host as _host
-from .text import safe
+from .text import severities as by_severity
 
 CONTEXT_CHARS = 120  # characters of the source line shown on each side of the reference
 _BAR_WIDTH = 180
@@ -280,8 +282,7 @@ def write(result: ScanResult, out: TextIO) -> None:
     lines = source_lines(result)
     codes = sorted({f.code for f in findings})
     rules = {code: _rule_summary(code) for code in codes}
-    severities = Counter(f.severity.value for f in live)
-    fixable = sum(1 for f in live if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY_ONLY)
+    outlook = fix_outlook(result, lambda text: f"<code>{_e(text)}</code>")  # docs/fix.md#what-scan-says
     csp = (f"default-src 'none'; style-src '{_hash(_STYLE)}'; script-src '{_hash(_SCRIPT)}'; base-uri 'none'; "
            "form-action 'none'")
     parts = [
@@ -292,10 +293,11 @@ def write(result: ScanResult, out: TextIO) -> None:
         "<title>mixedcontent report</title>",
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Mixed content report</h1>",
-        f"<p id='totals'><span id='total'>{len(live)}</span> findings "
-        f"({severities['error']} errors, {severities['warning']} warnings, {severities['info']} info) in "
-        f"{result.pages} pages and {result.stylesheets} stylesheets; {len(result.errors)} could not be scanned; "
-        f"{result.suppressed} suppressed; {fixable} fixable by <code>mixedcontent fix</code>. "
+        f"<p id='totals'><span id='total'>{len(live)}</span> {agree(len(live), 'finding')}"
+        + (f" ({by_severity(live)})" if live else "")
+        + f" in {plural(result.pages, 'page')} and {plural(result.stylesheets, 'stylesheet')}; "
+        + (f"{_e(unscanned(result.errors))}; " if result.errors else "")
+        + f"{result.suppressed} suppressed" + (f"; {outlook}" if outlook else "") + ". "
         f"Target: {_e(', '.join(result.target.inputs))}"
         + (f" at {_e(result.target.base_url)}" if result.target.base_url else "") + ".</p>",
         "<div class='summary'>",

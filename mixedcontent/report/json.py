@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TextIO, TypeVar
 
 from ..model import (
     Applicability,
@@ -32,10 +33,31 @@ from ..model import (
     ReportOptions,
     ScanError,
     ScanResult,
+    ServerConfig,
     Severity,
 )
 
 CONTRACT_VERSION = 1
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A JSON array whose items are made as ``dump`` writes them: a report's findings become dicts one
+    at a time, so writing a report never holds a second copy of every finding (a finding's dict costs
+    about three times its JSON text). Only ``dump`` writes it (``json.dumps`` does not know it)."""
+
+    __slots__ = ("_items", "_make")
+
+    def __init__(self, items: Sequence[T], make: Callable[[T], Any]) -> None:
+        self._items = items
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._make, self._items)
 
 
 def _probe(p: ProbeResult | None) -> dict[str, Any] | None:
@@ -122,23 +144,36 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "by_category": dict(sorted(Counter(str(f.category) for f in findings).items())),
         "by_severity": {s.value: by_severity[s.value] for s in Severity if by_severity[s.value]},
         "errors": len(result.errors), "suppressed": result.suppressed,
+        # docs/json-report.md#added-fields: directory and file scans only (fix rewrites files)
+        **({"fixable": {str(route): n for route, n in fixable.items()}}
+           if (fixable := result.fixable) is not None else {}),
     }
 
 
-def report_dict(result: ScanResult) -> dict[str, Any]:
+def report_dict(result: ScanResult, *, lazy: bool = False) -> dict[str, Any]:
+    """The report as JSON values; ``lazy``: its findings as a ``Lazy`` array, for ``dump`` to write."""
     return {
         "version": CONTRACT_VERSION,
         "tool": {"name": "mixedcontent", "version": result.tool_version},
         "target": {"kind": result.target.kind, "inputs": list(result.target.inputs),
                    "base_url": result.target.base_url},
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": Lazy(result.findings, finding_dict) if lazy else [finding_dict(f) for f in result.findings],
         "errors": [error_dict(e) for e in result.errors],
         "summary": summary(result),
     }
 
 
+def server_config_dict(config: ServerConfig) -> dict[str, Any]:
+    """docs/json-report.md#added-fields: the server TLS configuration, one entry per server."""
+    return {"profile": config.profile, "guidelines": config.guidelines,
+            "servers": {sn.server: {"title": sn.title, "text": sn.text} for sn in config.snippets}}
+
+
 def write(result: ScanResult, out: TextIO, options: ReportOptions | None = None) -> None:
-    dump(report_dict(result), out)
+    report = report_dict(result, lazy=True)
+    if options is not None and options.server_config is not None:
+        report["server_config"] = server_config_dict(options.server_config)
+    dump(report, out)
     out.write("\n")
 
 
@@ -164,12 +199,19 @@ def dumps(value: Any, *, replace_surrogates: bool = False, **kwargs: Any) -> str
     return _LONE_SURROGATE.sub(_replace_surrogate if replace_surrogates else _escape_surrogate, text)
 
 
+def _listed(value: object) -> list[Any]:
+    """A ``Lazy`` array below ``dump``'s outer levels, for the C encoder (anything else: its TypeError)."""
+    if isinstance(value, Lazy):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def dump(doc: Any, out: TextIO, *, levels: int = 2, replace_surrogates: bool = False, _level: int = 0) -> None:
     """``json.dump(doc, out, indent=2, ensure_ascii=False)`` for the outer ``levels`` levels, and each
     value below them on one line: a report reads as one finding per line, and the C encoder writes
     it (Python's pretty printer is pure Python, ~8x slower: 0.4 s for 3000 findings). Lone
-    surrogates as ``dumps`` writes them."""
-    if _level < levels and isinstance(doc, (dict, list)) and doc:
+    surrogates as ``dumps`` writes them. A ``Lazy`` array is written as a list, an item at a time."""
+    if _level < levels and isinstance(doc, (dict, list, Lazy)) and doc:
         inner, outer = "  " * (_level + 1), "  " * _level
         items = doc.items() if isinstance(doc, dict) else ((None, v) for v in doc)
         out.write("{" if isinstance(doc, dict) else "[")
@@ -182,4 +224,4 @@ def dump(doc: Any, out: TextIO, *, levels: int = 2, replace_surrogates: bool = F
             sep = ",\n"
         out.write("\n" + outer + ("}" if isinstance(doc, dict) else "]"))
     else:
-        out.write(dumps(doc, replace_surrogates=replace_surrogates))
+        out.write(dumps(doc, replace_surrogates=replace_surrogates, default=_listed))

@@ -14,9 +14,10 @@ import re
 from collections import Counter
 from typing import TextIO
 
-from ..model import Applicability, Finding, ScanResult
+from ..model import Finding, ScanResult
+from ..wording import plural
+from .text import fix_outlook, label, safe, severities, unscanned
 from .text import host as _host
-from .text import safe
 
 FIRST_FINDINGS = 30
 TOP_HOSTS = 15
@@ -37,29 +38,18 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _where(f: Finding) -> str:
     return f"{f.where}:{f.line}:{f.column}" if f.line is not None else f.where
-
-
-def _element(f: Finding) -> str:
-    if f.element is None:
-        return ""
-    return f"<{f.element} {f.attribute}>" if f.attribute else f"<{f.element}>"
 
 
 def headline(result: ScanResult) -> str:
     """One line: findings by severity, pages, stylesheets, errors, suppressed."""
     live = [f for f in result.findings if f.suppressed_by is None]
-    sev = Counter(f.severity.value for f in live)
-    parts = [_plural(sev[s], s) for s in ("error", "warning") if sev[s]] + ([f"{sev['info']} info"] if sev["info"] else [])
-    line = _plural(len(live), "finding") + (f" ({', '.join(parts)})" if parts else "")
-    line += f" in {_plural(result.pages, 'page')} and {_plural(result.stylesheets, 'stylesheet')}"
+    parts = severities(live)
+    line = plural(len(live), "finding") + (f" ({parts})" if parts else "")
+    line += f" in {plural(result.pages, 'page')} and {plural(result.stylesheets, 'stylesheet')}"
     if result.errors:
-        line += f"; {len(result.errors)} could not be scanned"
+        line += f"; {unscanned(result.errors)}"
     if result.suppressed:
         line += f"; {result.suppressed} suppressed"
     return line
@@ -84,21 +74,18 @@ def write(result: ScanResult, out: TextIO) -> None:
             lines += [f"| {code(h)} | {n} |" for h, n in ranked[:TOP_HOSTS]]
             if len(ranked) > TOP_HOSTS:
                 rest = sum(n for _, n in ranked[TOP_HOSTS:])
-                lines.append(f"| {len(ranked) - TOP_HOSTS} more hosts | {rest} |")
+                lines.append(f"| {plural(len(ranked) - TOP_HOSTS, 'more host')} | {rest} |")
             lines.append("")
-        fixable = [f for f in live if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY_ONLY]
-        if fixable:
-            safe_n = sum(1 for f in fixable if f.fix is not None and f.fix.applicability is Applicability.SAFE)
-            lines += [(f"{_plural(len(fixable), 'finding')} can be rewritten by `mixedcontent fix` ({safe_n} proven "
-                       "by the https probe; the others once the probe proves their https twin, or with `--unsafe`)."),
-                      ""]
+        outlook = fix_outlook(result, code)  # docs/fix.md#what-scan-says
+        if outlook is not None:
+            lines += [outlook + ".", ""]
     if findings:
         shown = findings[:FIRST_FINDINGS]
         title = "Findings" if len(findings) <= FIRST_FINDINGS else f"First {len(shown)} of {len(findings)} findings"
-        lines += [f"### {title}", "", "| location | code | severity | element | URL |", "|---|---|---|---|---|"]
+        lines += [f"### {title}", "", "| location | code | severity | found in | URL |", "|---|---|---|---|---|"]
         for f in shown:
             sev = f.severity.value + (" (suppressed)" if f.suppressed_by is not None else "")
-            element = _element(f)
+            element = label(f)
             lines.append(f"| {code(_where(f))} | {f.code} {f.name} | {sev} | {code(element) if element else ''} | "
                          f"{code(f.url) if f.url else ''} |")
         lines.append("")

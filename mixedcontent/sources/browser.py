@@ -5,8 +5,10 @@ A directory is served by the tool itself: an https server on a loopback port ans
 ``--base-url`` host with the files under the root, with a certificate made for the run that the
 browser is told to trust (by its public key hash), and Chromium's host resolver sends every other host
 to a loopback *sink* that records the request and answers 404. The browser judges a request before it
-leaves, so nothing leaves the machine during a directory render. Live URLs (``render_urls``) are loaded
-as a visitor's browser would.
+leaves, so nothing leaves the machine during a directory render. The pages of a crawl (``render_urls``)
+are loaded from the live site as a visitor's browser loads them, within the crawl's reach: the hosts and
+ports the crawl fetched pages from, ``--allow-host`` hosts and ``--resolve`` entries, each at the address
+the crawler connects to; every other host goes to the sink (``live_access``, docs/render.md).
 
 Pages settle before their verdicts are read: the load event, a scroll to the bottom two viewports at
 a time (lazy content), then network quiet (``idle`` seconds without a request in flight), all within
@@ -38,13 +40,15 @@ from typing import TYPE_CHECKING, Any, Self
 
 from ..errors import UsageError
 from ..model import InitiatorLocation
+from ..settings import DEFAULT_RENDER_JOBS, DEFAULT_RENDER_TIMEOUT
 from .cdp import CDPError, Connection
 
 if TYPE_CHECKING:
+    from ..net import NetSettings
     from .files import Root, SiteFile
 
-DEFAULT_TIMEOUT = 15.0  # seconds a page may take to load and settle
-DEFAULT_JOBS = 4  # tabs loading at once: on 2 cores more tabs only queue for the CPU
+DEFAULT_TIMEOUT = DEFAULT_RENDER_TIMEOUT  # seconds a page may take to load and settle
+DEFAULT_JOBS = DEFAULT_RENDER_JOBS  # tabs loading at once: on 2 cores more tabs only queue for the CPU
 DEFAULT_IDLE = 0.25  # seconds without a request in flight that count as network idle
 VIEWPORT = (1280, 900)  # CSS pixels; the device scale factor is 2 (srcset picks its 2x candidates)
 MAX_SCROLL_STEPS = 40  # viewports scrolled at most on one page
@@ -549,8 +553,10 @@ class Browser:
             error = "the tab crashed"
         if tab is not None:
             cdp.listen(tab.session, None)
-            # a tab that hung or crashed is not used again; the worker opens a fresh one
-            tab.healthy = (error is None or error.startswith("could not load")) and not watch.overran
+            # a tab that hung, crashed or failed a navigation is not used again; the worker opens a fresh
+            # one (a renderer can die after its navigation answered, as chrome://crash does: used again,
+            # its crash was blamed on the next page)
+            tab.healthy = error is None and not watch.overran
             if own:
                 await self.close_tab(tab)
         return RenderedPage(
@@ -809,58 +815,131 @@ async def render_site(
     finally:
         await server.close()
         await sink.close()
-    located = [locate_inline(r, j.path) for r, j in zip(rendered, jobs)]
+    located = [locate_inline(r, j.path) for r, j in zip(rendered, jobs, strict=True)]
     return RenderRun(tuple(located), tuple(sink.requests), tuple(server.served))
+
+
+def hostport(host: str, port: int) -> str:
+    """HOST:PORT as Chromium's host mapping rules write it (IPv6 in brackets)."""
+    host = host.strip("[]")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def spki_sha256(der: bytes) -> str:
+    """The base64 SHA-256 of a certificate's public key (DER): what --ignore-certificate-errors-spki-list names."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    spki = x509.load_der_x509_certificate(der).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAccess:
+    """Where the browser may connect during a live render: ``addresses`` as (host, port, address)
+    triples (each HOST:PORT connects to ADDRESS, every other host to the sink), and ``trust_spki`` the
+    public keys of server certificates the run trusts besides the system store."""
+
+    addresses: tuple[tuple[str, int, str], ...] = ()
+    trust_spki: tuple[str, ...] = ()
+
+
+async def live_access(urls: Sequence[str], allow_hosts: Sequence[str], net: NetSettings) -> LiveAccess:
+    """The reach of a crawl's browser pass, the crawl's own (sources/crawl.py: other hosts are never
+    contacted): every ``--resolve`` entry, the host and port of each page, and the ``--allow-host`` hosts
+    on port 443, each at the address the crawler would connect to (``net.address_of``: address safety
+    applies). With ``--cacert`` or ``--insecure`` the certificate each https page's host presents is
+    checked as the crawler checks it (one handshake) and its public key trusted by the browser."""
+    from ada_url import URL
+
+    from ..net import address_of, peer_certificate
+
+    pairs: dict[tuple[str, int], bool] = {}  # (host, port) -> an https origin
+    for u in urls:
+        parsed = URL(u)
+        if parsed.protocol in ("http:", "https:"):
+            default = 443 if parsed.protocol == "https:" else 80
+            key = (parsed.hostname.strip("[]"), int(parsed.port) if parsed.port else default)
+            pairs[key] = pairs.get(key, False) or parsed.protocol == "https:"
+    for h in allow_hosts:
+        pairs.setdefault((h.strip("[]"), 443), True)
+    for h, p, _ in net.resolve:
+        pairs.setdefault((h, p), p == 443)  # a pin on 443 is taken for an https origin
+    keys = list(pairs)
+    found = await asyncio.gather(*(address_of(net, h, p) for h, p in keys))
+    addresses = tuple((h, p, a) for (h, p), a in zip(keys, found, strict=True) if a is not None)
+    trust: list[str] = []
+    if net.cacert is not None or net.insecure:
+        tls = [(h, p, a) for h, p, a in addresses if pairs[(h, p)]]
+        certs = await asyncio.gather(*(peer_certificate(net, h, p, a) for h, p, a in tls))
+        trust = list(dict.fromkeys(spki_sha256(der) for der in certs if der is not None))
+    return LiveAccess(addresses, tuple(trust))
 
 
 async def render_live(
     urls: Sequence[str],
     settings: RenderSettings,
-    *,
-    resolver_rules: str | None = None,
-    trust_spki: Sequence[str] = (),
+    access: LiveAccess = LiveAccess(),
 ) -> RenderRun:
-    """Render live pages as a visitor's browser would (``resolver_rules`` and ``trust_spki`` let tests
-    route hosts to loopback, as ``--resolve`` and ``--cacert`` do for the crawler)."""
-    jobs = [PageToRender(u, u) for u in urls]
-    async with Browser(settings, resolver_rules=resolver_rules, trust_spki=trust_spki) as browser:
-        rendered = await render_pages(browser, jobs)
-    return RenderRun(tuple(rendered))
+    """Render live pages as a visitor's browser would, within ``access``: each of its HOST:PORT pairs
+    connects to its address, every other host (IP literals and Chromium's own services included) to the
+    loopback sink, which records the request and answers 404. A request's mixed-content verdict is made
+    before it leaves the browser, so the verdicts are a visitor's; a third-party https script outside
+    the reach does not run (``--allow-host`` lets it)."""
+    cert = RunCertificate.make(["*.invalid", "localhost"])
+    sink = Sink(cert.context)
+    await sink.start()
+    try:
+        # the first MAP that matches wins: a pair's own rule, else the sink
+        rules = ", ".join(
+            [*(f"MAP {hostport(h, p)} {hostport(a, p)}" for h, p, a in access.addresses),
+             f"MAP * 127.0.0.1:{sink.port}"]
+        )
+        jobs = [PageToRender(u, u) for u in urls]
+        trust = [*access.trust_spki, cert.spki_sha256]
+        async with Browser(settings, resolver_rules=rules, trust_spki=trust) as browser:
+            rendered = await render_pages(browser, jobs)
+    finally:
+        await sink.close()
+    return RenderRun(tuple(rendered), tuple(sink.requests))
 
 
 def render_paths(
-    inputs: list[str],
+    files: Sequence[tuple[Root, SiteFile]],
     base_url: str,
     settings: RenderSettings,
     *,
-    root: str | None = None,
-    follow_symlinks: bool = False,
-    follow_outside: bool = False,
     csp_header: str | None = None,
 ) -> RenderRun:
-    """Render the pages of built sites and files (the same pages a static scan of ``inputs`` reads;
-    stylesheets given on their own are not pages)."""
-    from .files import collect
-
+    """Render the pages among ``files``, the files ``sources.files.collect`` found for the run (the
+    same the static pass judged: one way to collect files, with its include rules, root and symlink
+    safety); stylesheets given on their own are served, not loaded as pages."""
     find_chromium(settings)
-    found, _, _ = collect(
-        list(inputs), base_url, root=root, follow_symlinks=follow_symlinks, follow_outside=follow_outside
-    )
-    pages = [(r, f) for r, f in found if not f.stylesheet]
+    pages = [(r, f) for r, f in files if not f.stylesheet]
     if not pages:
         return RenderRun(())
     return asyncio.run(render_site(pages, base_url, settings, csp_header=csp_header))
 
 
 def render_urls(
-    urls: list[str],
+    urls: Sequence[str],
     settings: RenderSettings,
+    net: NetSettings | None = None,
     *,
-    resolver_rules: str | None = None,
-    trust_spki: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
 ) -> RenderRun:
+    """Render the pages of a crawl (their final URLs) within the crawl's reach (``live_access``)."""
+    from ..net import NetSettings
+
     find_chromium(settings)
-    return asyncio.run(render_live(urls, settings, resolver_rules=resolver_rules, trust_spki=trust_spki))
+
+    async def run() -> RenderRun:
+        access = await live_access(urls, allow_hosts, net or NetSettings())
+        return await render_live(urls, settings, access)
+
+    return asyncio.run(run())
 
 
 # ---- inline initiators -----------------------------------------------------------------------------

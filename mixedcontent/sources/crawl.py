@@ -46,9 +46,9 @@ from .. import urls
 from ..errors import SettingError, UsageError
 from ..extract.source import looks_binary
 from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
-from ..net import Net, NetSettings, Response
+from ..net import Net, NetSettings
+from ..settings import DEFAULT_MAX_PAGES
 
-DEFAULT_MAX_PAGES = 1000
 ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 §2.5: a crawler must parse at least the first 500 KiB
 SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # sitemaps.org: at most 50 MB (uncompressed) per sitemap file
 SITEMAP_MAX_URLS = 50_000  # sitemaps.org: at most 50,000 URLs per sitemap; also our total per crawl
@@ -207,13 +207,6 @@ def parse_sitemap(data: bytes, limit: int = SITEMAP_MAX_URLS) -> Sitemap | None:
     return Sitemap(root == "sitemapindex", tuple(locations))
 
 
-def _problem(resp: Response) -> str:
-    """One line for an errors entry: the reason word and its explanation, or the HTTP status."""
-    if resp.error is not None:
-        return f"{resp.error}: {resp.detail}" if resp.detail else resp.error
-    return f"HTTP {resp.status}"
-
-
 # ---- the crawler ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +214,7 @@ class _Robots:
     parser: Protego | None  # None: no rules (everything allowed, or nothing with ``allow`` False)
     allow: bool = True
     why: str | None = None  # why nothing is allowed
+    unreachable: bool = False  # the host gave no answer at all (``why`` is the request's problem)
 
     def allows(self, url: str, agent: str) -> bool:
         if self.parser is None:
@@ -257,8 +251,11 @@ class Crawl:
     Never raises for network or HTTP problems: they become ``errors`` entries."""
 
     def __init__(self, settings: CrawlSettings, net_settings: NetSettings, *, tls_assumed: bool = False,
-                 progress: Callable[[CrawlStats], None] | None = None) -> None:
+                 progress: Callable[[CrawlStats], None] | None = None,
+                 excluded: Callable[[str], bool] | None = None) -> None:
         self.s = settings
+        # docs/configuration.md#excluding-urls: page URLs (links, sitemap entries) never admitted; start URLs are
+        self.excluded = excluded
         self.net_settings = net_settings
         self.tls_assumed = tls_assumed  # pages judged as https whatever they came over (csp --assume-https)
         self.progress = progress
@@ -306,7 +303,7 @@ class Crawl:
         return urls.scheme(url) in ("http:", "https:") and urls.host(url) in self.hosts
 
     def in_scope(self, url: str) -> bool:
-        if not self.host_in_scope(url):
+        if not self.host_in_scope(url) or self.excluded is not None and self.excluded(url):
             return False
         return self.s.path_prefix is None or URL(url).pathname.startswith(self.s.path_prefix)
 
@@ -394,7 +391,8 @@ class Crawl:
             self.stats.disallowed += 1
             if seed:
                 why = robots.why or f"robots.txt disallows it for {self.agent}"
-                self.errors.append(ScanError(None, url, f"not crawled: {why}"))
+                # an unreachable host is said as a failed fetch of the start URL would say it
+                self.errors.append(ScanError(None, url, why if robots.unreachable else f"not crawled: {why}"))
             return
         self.admitted += 1
         self.push(_Request(url, depth, self.next_seq))
@@ -460,13 +458,13 @@ class Crawl:
             return _Outcome(skipped=True)  # already scanned: a redirect reached it first
         resp = await self.net.fetch(url, allow_hop=self.hop_check(anywhere=request.depth == 0))
         if resp.error is not None:
-            return _Outcome(errors=[ScanError(None, url, _problem(resp))])
+            return _Outcome(errors=[ScanError(None, url, resp.problem)])
         final = urls.without_fragment(resp.final_url)
         if request.depth > 0 and not self.host_in_scope(final):
             return _Outcome(skipped=True)  # redirected off-site
         if resp.status is None or not 200 <= resp.status < 300:
             via = f" (after redirects, at {final})" if final != url else ""
-            return _Outcome(errors=[ScanError(None, url, _problem(resp) + via)])
+            return _Outcome(errors=[ScanError(None, url, resp.problem + via)])
         xml = page_kind(resp.content_type, resp.body)
         if xml is None:
             return _Outcome(skipped=True)  # not a page (images, PDFs, stylesheets reached by a link, ...)
@@ -506,7 +504,14 @@ class Crawl:
         if resp.error is None and resp.status is not None and 400 <= resp.status < 500:
             return _Robots(None, allow=True)
         # RFC 9309 §2.3.1.4: "unreachable" (5xx, network errors) means complete disallow
-        why = f"robots.txt unreachable ({_problem(resp)}), so nothing on {origin} is crawled (RFC 9309 §2.3.1.4)"
+        rule = f"nothing on {origin} is crawled (RFC 9309 §2.3.1.4)"
+        if resp.status is None:
+            # no answer at all: the host cannot be reached, which is what a person needs to read first
+            self.errors.append(ScanError(None, url, f"{resp.problem}; robots.txt could not be read, so "
+                                                    f"{rule}"))
+            self.stats.errors += 1
+            return _Robots(None, allow=False, why=resp.problem, unreachable=True)
+        why = f"robots.txt unreachable ({resp.problem}), so {rule}"
         self.errors.append(ScanError(None, url, why))
         self.stats.errors += 1
         return _Robots(None, allow=False, why=why)
@@ -554,7 +559,7 @@ class Crawl:
     async def fetch_sitemap(self, url: str) -> tuple[Sitemap | None, str | None]:
         resp = await self.net.fetch(url, max_body=SITEMAP_MAX_BYTES, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
-            return None, _problem(resp)
+            return None, resp.problem
         data = resp.body
         if data[:2] == _GZIP_MAGIC:  # sitemap.xml.gz served as a file (not Content-Encoding)
             unpacked = gunzip(data, SITEMAP_MAX_BYTES)
@@ -584,7 +589,7 @@ class Crawl:
             return f"not fetched: robots.txt disallows it for {self.agent}"
         resp = await self.net.fetch(key, allow_hop=self.hop_check())
         if resp.error is not None or resp.status is None or not 200 <= resp.status < 300:
-            return _problem(resp)
+            return resp.problem
         media = resp.content_type
         if media not in (None, "text/css"):
             # HTML §4.6.7.5 (rel=stylesheet): a style sheet not served as text/css is not applied

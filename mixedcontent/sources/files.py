@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote
 
 from ada_url import URL
 
+from .. import urls
 from ..errors import InputError
 from ..model import Document, DocumentKind, ScanError, Sheet, SheetPlace
 
@@ -108,12 +109,25 @@ class Root:
         return f"{self.prefix}{rel}" if self.prefix else rel
 
 
+def missing_input(given: str) -> InputError:
+    """The error for an input that does not exist; one that looks like a host name gets the URL it
+    may have meant (``example.org`` -> ``https://example.org``)."""
+    meant = urls.meant_url(given)
+    if meant is None:
+        return InputError(f"{given}: no such file or directory")
+    return InputError(f"{given}: no such file or directory (to crawl the website, give its URL: {meant})")
+
+
+# what ``collect`` returns: (files, per-file errors, target kind)
+Collected = tuple[list[tuple[Root, SiteFile]], list[ScanError], str]
+
+
 def _base_for(base_url: str) -> str:
     return base_url if base_url.endswith("/") else base_url + "/"
 
 
 def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow_symlinks: bool = False,
-            follow_outside: bool = False) -> tuple[list[tuple[Root, SiteFile]], list[ScanError], str]:
+            follow_outside: bool = False) -> Collected:
     """Pages (and stylesheets given on their own) to scan for the given inputs, in a stable order;
     per-file problems as ScanErrors. ``root``: the directory files given on their own are served
     from (None: the working directory).
@@ -129,7 +143,7 @@ def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow
     top = os.path.realpath(root if root is not None else os.curdir)
     for given in inputs:
         if not os.path.lexists(given):
-            raise InputError(f"{given}: no such file or directory")
+            raise missing_input(given)
         if os.path.isdir(given):
             kinds.add("directory")
             site = Root(os.path.realpath(given), base, _prefix(given) if multi else "", follow)

@@ -28,6 +28,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import ARCHIVE_SUFFIXES, is_archive  # told apart by name in the package (start-up: issue 19)
+
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
 
@@ -44,18 +46,12 @@ from ..model import ArchiveRecord, Document, DocumentKind, ScanError
 from ..net import Hop, Response, media_type
 from .crawl import PAGE_TYPES, page_kind
 
-ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 MAX_REDIRECTS = 10  # followed inside the archive when a stylesheet URL was captured as a redirect
 _DOCUMENT_TYPES = (*PAGE_TYPES, "text/css")
 _RESYNC_WINDOW = 1 << 20  # bytes read at a time while looking for the next record start
 _RECORD_START = re.compile(rb"(?:^|\n)(WARC/[01]\.[0-9]\r?\n)")
 _GZIP_MEMBER = b"\x1f\x8b\x08"
 _BLANK = re.compile(rb"[\r\n\t \x00]*\Z")
-
-
-def is_archive(path: str) -> bool:
-    """A web archive, by name: .warc, .warc.gz, .arc, .arc.gz (any case)."""
-    return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,3 +137,15 @@ def test_per_path_ignores_suppress_runtime_findings(tmp_path: Path) -> None:
     shown = merge_runtime(static, [page], settings, show_suppressed=True)
     assert [(f.code, f.suppressed_by) for f in shown.findings] == [("MC402", "per-path-ignores")]
     assert shown.suppressed == 1
+
+
+def test_an_excluded_url_gives_no_runtime_finding(tmp_path: Path) -> None:
+    """docs/configuration.md#excluding-urls: --exclude-url covers the browser's verdicts too."""
+    static = scan(tmp_path, {"a.html": "<p>scripts load things</p>"})
+    pages = [rendered("a.html", v("http://legacy.example/x.js", Verdict.BLOCKED, "Script"),
+                      v("http://cdn.example/y.png", Verdict.BLOCKED, "Resource"))]
+    assert sorted(f.url or "" for f in merge_runtime(static, pages, SETTINGS).findings) == [
+        "http://cdn.example/y.png", "http://legacy.example/x.js"]
+    excluding = ScanSettings(base_url=BASE, exclude_urls=("^http://legacy\\.example/",))
+    merged = merge_runtime(static, pages, excluding)
+    assert [f.url for f in merged.findings] == ["http://cdn.example/y.png"] and merged.suppressed == 0

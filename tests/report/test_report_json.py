@@ -136,3 +136,39 @@ def test_report_has_one_finding_per_line(report) -> None:  # type: ignore[no-unt
     finding_lines = [line for line in lines if line.startswith('    {"code": ')]
     assert len(finding_lines) == len(report["findings"]) > 0
     assert [json.loads(line.rstrip(",")) for line in finding_lines] == report["findings"]
+
+
+def test_a_lazy_array_is_written_as_the_list_it_stands_for() -> None:
+    import io
+
+    from mixedcontent.report.json import Lazy, dump
+
+    doc = {"a": [{"x": 1}, {"y": [2, 3]}], "b": []}
+    lazy = {"a": Lazy([1, 2], lambda i: doc["a"][i - 1]), "b": Lazy([], str)}
+    for levels in range(4):
+        a, b = io.StringIO(), io.StringIO()
+        dump(doc, a, levels=levels)
+        dump(lazy, b, levels=levels)
+        assert a.getvalue() == b.getvalue()
+
+
+def test_the_report_makes_each_finding_dict_as_it_writes_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Memory (issue 19): a report's findings are turned into dicts one at a time, each after the one
+    before it was written, so writing a report never holds every finding twice."""
+    import io
+
+    from mixedcontent.report import json as json_report
+    from mixedcontent.scan import scan_files
+
+    result = scan_files([EXAMPLE])
+    out = io.StringIO()
+    written_before: list[int] = []
+    make = json_report.finding_dict
+
+    def finding_dict(f):  # type: ignore[no-untyped-def]
+        written_before.append(out.getvalue().count('\n    {"code": '))
+        return make(f)
+
+    monkeypatch.setattr(json_report, "finding_dict", finding_dict)
+    json_report.write(result, out)
+    assert len(result.findings) > 2 and written_before == list(range(len(result.findings)))

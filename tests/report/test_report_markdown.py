@@ -97,3 +97,36 @@ def test_a_clean_scan_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
     text = render(scan_paths([str(tmp_path)], ScanSettings(jobs=1)))
     assert text.startswith("## mixedcontent: 0 findings in 1 page and 0 stylesheets\n")
     assert "No mixed content found." in text
+
+
+def test_css_and_header_findings_are_labelled_as_a_person_reads_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mixedcontent.judge.findings import header_finding
+    from mixedcontent.report.text import label
+
+    (tmp_path / "site.css").write_text("@import 'http://c.example/i.css';\n"
+                                       "@font-face { font-family: f; src: url(http://c.example/f.woff) }\n"
+                                       "body { background-image: url(http://c.example/b.png) }\n")
+    (tmp_path / "index.html").write_text(
+        "<link rel=stylesheet href=site.css>"
+        "<style>@import 'http://c.example/j.css'; @font-face { font-family: g; src: url(http://c.example/g.woff) }\n"
+        "p { background-image: url(http://c.example/p.png) }</style>"
+        "<div style='background-image: url(http://c.example/d.png)'></div>"
+        "<iframe srcdoc=\"<style>a{cursor:url(http://c.example/c.cur),auto}</style><img src=http://c.example/i.png>\">"
+        "</iframe><img src=http://c.example/x.png>")
+    result = scan_paths([str(tmp_path)], ScanSettings(jobs=1, base_url="https://site.example/"))
+    labels = {f.url.rsplit("/", 1)[1]: label(f) for f in result.findings if f.url}
+    assert labels == {
+        "i.css": "@import in stylesheet", "f.woff": "@font-face src in stylesheet",
+        "b.png": "CSS background-image in stylesheet",
+        "j.css": "@import in <style>", "g.woff": "@font-face src in <style>", "p.png": "CSS background-image in <style>",
+        "d.png": "style attribute of <div>",
+        "c.cur": "CSS cursor in <style> in <iframe srcdoc>", "i.png": "<img src> in <iframe srcdoc>",
+        "x.png": "<img src>"}
+    table = rows(to_html(render(result)), "location")
+    assert sorted(r[3] for r in table) == sorted(labels.values())
+    hsts = header_finding("MC506", "m", "https://site.example/", element="Strict-Transport-Security",
+                          attribute="max-age")
+    redirect = header_finding("MC501", "m", "http://site.example/", element="http", attribute="redirect")
+    tls = header_finding("MC510", "m", "https://site.example/", element="tls", attribute="versions")
+    assert [label(f) for f in (hsts, redirect, tls)] == ["Strict-Transport-Security: max-age", "http redirect",
+                                                         "TLS versions"]

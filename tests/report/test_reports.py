@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 from importlib import resources
 
 import jsonschema
@@ -230,7 +231,7 @@ def test_text_names_files_by_path(with_paths: ScanResult) -> None:
     lines = render(with_paths, "text").splitlines()
     assert lines[0].startswith("fixtures/example-site/about.html:7:32: MC102 ")
     assert "fixtures/example-site/broken.html: error: not an HTML file" in lines
-    assert all(line.startswith("fixtures/example-site/") for line in lines[:-1])
+    assert all(line.startswith("fixtures/example-site/") for line in lines[:-2])  # then the two summary lines
 
 
 def test_github_names_files_by_path(with_paths: ScanResult) -> None:
@@ -298,3 +299,30 @@ def test_formats_fall_back_to_file_without_path(without_paths: ScanResult) -> No
     assert render(without_paths, "github").startswith("::error file=about.html,line=7,")
     location = json.loads(render(without_paths, "sarif"))["runs"][0]["results"][0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"] == {"uri": "about.html", "uriBaseId": "SCANROOT"}
+
+
+def _summary(text: str) -> str:
+    """The text report's counts line (the fix outlook may follow it)."""
+    return next(line for line in text.splitlines() if re.match(r"\d+ findings? \(", line))
+
+
+def test_counts_agree_with_their_nouns_in_every_human_format(result: ScanResult) -> None:
+    # one of everything: "1 error", "1 page", never "1 errors" / "1 pages"; an error about a URL is a URL
+    one_error = next(f for f in result.findings if f.severity is Severity.ERROR)
+    one_info = dataclasses.replace(one_error, severity=Severity.INFO)
+    single = dataclasses.replace(result, findings=(one_error, one_info), pages=1, stylesheets=1, suppressed=0,
+                                 errors=(ScanError(None, "https://site.example/a.html", "connect-refused: ..."),))
+    text = _summary(render(single, "text"))
+    assert text == (f"2 findings (1 error, 1 info) in 1 page, 1 stylesheet: {one_error.code} ×2; "
+                    f"{one_error.category} 2; 1 URL could not be scanned")
+    assert render(single, "markdown").splitlines()[0] == ("## mixedcontent: 2 findings (1 error, 1 info) in 1 page "
+                                                          "and 1 stylesheet; 1 URL could not be scanned")
+    html = render(single, "html")
+    assert "</span> findings (1 error, 1 info) in 1 page and 1 stylesheet; 1 URL could not be scanned; " in html
+    one = dataclasses.replace(single, findings=(one_error,), errors=(ScanError("broken.html", None, "x"),) * 2)
+    assert _summary(render(one, "text")).startswith("1 finding (1 error) in 1 page, 1 stylesheet: ")
+    assert _summary(render(one, "text")).endswith("; 2 files could not be scanned")
+    assert "</span> finding (1 error) in 1 page" in render(one, "html")
+    mixed = dataclasses.replace(one, errors=(ScanError("a.warc", "https://site.example/", "x"),
+                                             ScanError("b.css", None, "y")))
+    assert _summary(render(mixed, "text")).endswith("; 1 file and 1 URL could not be scanned")

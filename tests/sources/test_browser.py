@@ -1,7 +1,7 @@
 """The browser pass (``--render``) with Debian's real headless Chromium (.ci/run installs it): pages of our
 own where scripts build each kind of request, the browser's verdicts asserted, merged with the static
 findings and located; and proof that a directory render sends nothing beyond loopback. One browser for
-the whole module (one ``render_paths`` run over every page)."""
+the whole module (one ``render_paths`` run over every page the site's files hold)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mixedcontent.model import Category, Finding, ScanResult, Severity
 from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 from mixedcontent.sources.browser import RenderedPage, RenderRun, RenderSettings, Verdict, render_paths
+from mixedcontent.sources.files import collect
 
 BASE = "https://example.invalid/"
 
@@ -106,7 +107,9 @@ def site() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def rendered(site: str) -> RenderRun:
     needs_chromium()
-    run = render_paths([site], BASE, RenderSettings(timeout=30, jobs=4))
+    files, errors, _ = collect([site], BASE)
+    assert not errors
+    run = render_paths(files, BASE, RenderSettings(timeout=30, jobs=4))
     assert [p.error for p in run.pages] == [None] * len(PAGES)
     return run
 

@@ -153,13 +153,12 @@ def test_render_flags_are_checked_at_the_edge(
     assert (r.code, r.err) == (2, f"mixedcontent: {message}\n")
 
 
-def test_render_of_a_crawl_is_refused_for_now(run: Any) -> None:
-    r = run("scan", "https://site.example/", "--render", "--no-config")
-    assert r.code == 2
-    assert r.err == (
-        "mixedcontent: --render applies to site directories and files; rendering a crawl is not "
-        "wired in yet\n"
-    )
+def test_render_of_web_archives_does_not_run_on_a_cluster(tmp_path: Any, run: Any) -> None:
+    archive = tmp_path / "site.warc"
+    archive.write_bytes(b"")
+    r = run("scan", str(archive), "--render", "--workers", "2", "--no-config")
+    assert (r.code, r.out) == (2, "")
+    assert r.err == "mixedcontent: --render does not run on --workers/--scheduler: scan without them to render\n"
 
 
 def test_scan_without_render_writes_no_added_fields(site: str, run: Any) -> None:
@@ -167,3 +166,16 @@ def test_scan_without_render_writes_no_added_fields(site: str, run: Any) -> None
     assert all(
         "confirmed_by" not in f and "initiator_location" not in f for f in json.loads(r.out)["findings"]
     )
+
+
+@pytest.mark.parametrize("target", ["https://site.example/", "site.warc.gz", "index.html"])
+def test_scan_with_render_needs_chromium_before_any_work(target: str, tmp_path: Any) -> None:
+    """``scan(targets, render=...)`` runs the browser pass for every kind of target; without the browser
+    it stops before crawling, indexing or reading anything (nothing here exists, nothing is contacted)."""
+    from mixedcontent.errors import UsageError
+    from mixedcontent.scan import scan
+    from mixedcontent.sources.browser import RenderSettings
+
+    missing = RenderSettings(chromium=str(tmp_path / "no-chromium"))
+    with pytest.raises(UsageError, match="^--render needs Chromium: install the Debian package chromium"):
+        scan([str(tmp_path / target) if "://" not in target else target], render=missing)

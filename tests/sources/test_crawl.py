@@ -396,7 +396,32 @@ def test_unreachable_start_url_is_a_one_line_error_exit_2(run) -> None:  # type:
         port = s.getsockname()[1]
     r = run("scan", f"https://site.example:{port}/", "--resolve", f"site.example:{port}:127.0.0.1", "--retries", "0")
     assert r.code == 2 and r.out == ""
-    assert r.err.count("\n") == 1 and r.err.startswith("mixedcontent: nothing could be scanned from")
+    # the host's problem in plain words, said about the start URL (not about its robots.txt)
+    assert r.err == (f"mixedcontent: nothing could be scanned from https://site.example:{port}/: connect-refused: "
+                     f"connection refused by site.example:{port}\n")
+
+
+def test_untrusted_start_url_says_so_and_suggests_cacert(run) -> None:  # type: ignore[no-untyped-def]
+    with hosting({"/": Page(MIXED)}) as (site, srv):
+        r = run("scan", srv.url("site.example"), *srv.resolve("site.example"), "--retries", "0")
+    assert (r.code, r.out) == (2, "") and site.fetched("/") == 0
+    assert r.err == (f"mixedcontent: nothing could be scanned from {srv.url('site.example')}: tls-untrusted: TLS "
+                     "certificate not trusted for site.example (unable to get local issuer certificate; use --cacert "
+                     "FILE to trust its CA, or --insecure)\n")
+
+
+def test_an_unreachable_allowed_host_is_said_first_then_its_robots_txt(run) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    link = f'<a href="https://cdn.example:{port}/p.html">p</a>'
+    with hosting({"/": Page(MIXED + link)}) as (_, srv):
+        c = crawl(run, srv, "--allow-host", "cdn.example", "--resolve", f"cdn.example:{port}:127.0.0.1",
+                  "--retries", "0")
+    assert c.code == 1 and c.report["errors"] == [{
+        "file": None, "url": f"https://cdn.example:{port}/robots.txt",
+        "message": f"connect-refused: connection refused by cdn.example:{port}; robots.txt could not be read, so "
+                   f"nothing on https://cdn.example:{port} is crawled (RFC 9309 §2.3.1.4)"}]
 
 
 def test_ftp_start_url_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
@@ -528,3 +553,21 @@ def test_crawl_report_validates_against_the_json_schema(run) -> None:  # type: i
     jsonschema.validate(c.report, schema, cls=jsonschema.Draft202012Validator)
     assert c.report["target"] == {"kind": "site", "inputs": [srv.url("site.example", "/")], "base_url": None}
     assert len(c.report["findings"]) == 3 and len(c.report["errors"]) == 1
+
+
+def test_a_page_that_could_not_be_fetched_is_a_url_not_a_file(run) -> None:  # type: ignore[no-untyped-def]
+    with hosting({"/": Page(MIXED + '<a href="/gone.html">g</a>')}) as (_, srv):
+        c = crawl(run, srv, "--retries", "0", fmt="text")
+    lines = c.out.splitlines()
+    assert f"{srv.url('site.example', '/gone.html')}: error: HTTP 404" in lines
+    assert lines[-1].endswith("; 1 URL could not be scanned") and "file" not in lines[-1]
+
+
+def test_progress_line_counts_agree_with_their_nouns() -> None:
+    from mixedcontent.progress import describe
+    from mixedcontent.sources.crawl import CrawlStats
+
+    assert describe(CrawlStats(pages=1, queued=0, stylesheets=1, errors=1, requests=1)) == \
+        "1 page, 0 queued, 1 stylesheet, 1 request, 1 error"
+    assert describe(CrawlStats(pages=2, stylesheets=0, errors=3, requests=5)) == \
+        "2 pages, 0 queued, 0 stylesheets, 5 requests, 3 errors"
