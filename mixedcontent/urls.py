@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 from ada_url import URL, HostType
+from ada_url._ada_wrapper import ffi, lib  # type: ignore[import-not-found]  # ada's C entry points (cffi)
 
 _ASCII_WS = "\t\n\f\r "
 _C0_SPACE = "".join(chr(c) for c in range(0x21))
@@ -56,19 +57,41 @@ def may_be_http(value: str) -> bool:
     return head[:5].lower() == "http:"
 
 
+def _text(s: object) -> str:
+    """An ada_string (pointer and length into the parsed URL) as ``str``."""
+    return ffi.unpack(s.data, s.length).decode() if s.length else ""  # type: ignore[attr-defined]
+
+
 @lru_cache(maxsize=8192)
 def resolve(value: str, base: str) -> str | None:
-    """WHATWG URL parse of ``value`` against ``base``; None when it fails (not fetched, docs/judging.md)."""
+    """WHATWG URL parse of ``value`` against ``base``; None when it fails (not fetched, docs/judging.md).
+
+    Through ada's C entry points: the same parse as ``ada_url.URL(value, base).href`` (a property test
+    checks it) without a Python object per URL (measured 24 us → 9 us a call)."""
     try:
-        return URL(value, base).href
-    except ValueError:
-        return None
+        v, b = value.encode(), base.encode()
+    except UnicodeEncodeError:
+        return None  # a lone surrogate (an undecodable byte kept as U+DC80-U+DCFF): as URL() refuses it
+    parsed = lib.ada_parse_with_base(v, len(v), b, len(b))
+    try:
+        return _text(lib.ada_get_href(parsed)) if lib.ada_is_valid(parsed) else None
+    finally:
+        lib.ada_free(parsed)
 
 
 @lru_cache(maxsize=8192)
 def _parts(url: str) -> tuple[str, str, int]:
-    u = URL(url)
-    return u.protocol, u.hostname, int(u.host_type)
+    """(protocol, hostname, host type) of an absolute URL, through ada's C entry points (as ``resolve``);
+    ValueError when it does not parse, as ``ada_url.URL``."""
+    u = url.encode()
+    parsed = lib.ada_parse(u, len(u))
+    try:
+        if not lib.ada_is_valid(parsed):
+            raise ValueError("Invalid input")
+        return (_text(lib.ada_get_protocol(parsed)), _text(lib.ada_get_hostname(parsed)),
+                int(lib.ada_get_host_type(parsed)))
+    finally:
+        lib.ada_free(parsed)
 
 
 def scheme(url: str) -> str:
@@ -82,6 +105,20 @@ def host(url: str) -> str:
 
 def is_http(url: str) -> bool:
     return _parts(url)[0] == "http:"
+
+
+# A serialised http URL whose host is loopback or localhost (Secure Contexts §3.2 steps 3-4): the
+# parser writes "http://", userinfo (its "@" percent-encoded), the host (IPv4 in dotted decimal, IPv6
+# compressed in brackets, a domain in lower case), an optional port, then the path, which starts with "/"
+_TRUSTWORTHY_HTTP_HREF = re.compile(
+    r"http://(?:[^/@]*+@)?(?:127\.[0-9]++\.[0-9]++\.[0-9]++|\[::1\]|(?:[^/:@]*\.)?localhost\.?)(?::[0-9]*+)?/")
+
+
+def is_insecure_href(href: str) -> bool:
+    """``is_http(href) and not is_potentially_trustworthy(href)`` for a URL as the parser serialises it
+    (every ``resolve`` result), read from the text without parsing it again: a serialised http URL
+    starts with "http://" and its host is one of the forms above exactly when it is trustworthy."""
+    return href.startswith("http://") and _TRUSTWORTHY_HTTP_HREF.match(href) is None
 
 
 def _loopback_or_localhost(hostname: str, host_type: int) -> bool:

@@ -3,7 +3,7 @@ and the fast skip pattern never changes what is found."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mixedcontent.classify import classify
@@ -28,6 +28,15 @@ FRAGMENTS = [
     "<input type=image src=", "<button formaction=", "<input type=submit formaction=", "<a href=", " href=",
     " alt=", " title=\"", " POSTER=", " OnLoad=", " srcset=", " data=", " action=", " src=", " srcdoc=",
     " style=", " datax=", " =", "</p title=\"",
+    # loopback hosts the fast pattern skips as trustworthy, and look-alikes that are not loopback
+    "http://127.0.0.1/", "http://LOCALHOST/", "http://localhost:8080/", "http://127.0.0.1?", "http://127.1/",
+    "http://127.0.0.1", "http://127.0.0.256/", "localhost", "127.0.0.1", ".evil.example/", "@cdn.example/",
+    ":80", "#", "?",
+    # what <template> content skipped whole must still end at: raw text, nested templates, foreign content
+    "<template><img src=http://t.example/a.png>", "<template ", "</template ", "<TEMPLATE>", "</TEMPLATE>",
+    "<xmp>", "</xmp>", "<title>", "<noembed>", "<noframes>", "</noscript>", "<plaintext>", "<video>",
+    "<picture><img src=http://p.example/a.png>", "<base href=http://b.example/>", "<iframe src=",
+    "<link rel=next href=", "<a href=http://l.example/>", "<area href=",
 ]
 html_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=40).map("".join)
 ENCODINGS = ["utf-8", "utf-16", "cp1252", "shift_jis"]
@@ -58,6 +67,54 @@ def test_never_raises_and_spans_equal_raw(html: str) -> None:
 def test_fast_path_finds_exactly_what_the_exhaustive_path_finds(html: str) -> None:
     data = html.encode("utf-8", "surrogatepass")
     assert _findings(data) == _findings(data, exhaustive=True)
+
+
+PAGES = [
+    PageContext("https://example.invalid/p.html", True),
+    PageContext("https://example.invalid/p.html", True, upgrade_insecure=True),
+    PageContext("https://example.invalid/p.html", True, scripting=False),
+    PageContext("http://example.invalid/p.html", True),  # judged as https, relative URLs are http
+]
+
+
+def _extraction(data: bytes, page: PageContext, links: bool, exhaustive: bool) -> tuple[object, ...]:
+    ext = extract_html(decode_html(data), page, links=links, exhaustive=exhaustive)
+    return tuple(ext.references), tuple(ext.stylesheets), tuple(ext.links)
+
+
+# whole tags, so that short documents reach the states each skip pattern is chosen in (inside <picture>,
+# <template>, foreign content, after an http <base>) and the tags each must stop at
+WHOLE_TAGS = [
+    "<picture>", "</picture>", "<video>", "</video>", "<audio>", "</audio>", "<template>", "</template>",
+    "<svg>", "</svg>", "<math>", "</math>", "<script>", "</script>", "<style>", "</style>", "<textarea>",
+    "</textarea>", "<iframe src=f.html>", "</iframe>", "<!--", "-->", "<p>", "</p>", "<div>", "</div>",
+    "<img src=a.png>", "<img src=\"//h.example/i.png\">", "<img src='http://127.0.0.1/a.png'>",
+    "<img src=http://i.example/a.png>", "<IMG SRCSET=\"b.png 2x, http://i.example/c.png 3x\">",
+    "<source src=v.mp4>", "<source srcset=s.png>", "<base href=http://b.example/>", "<base href=/d/>",
+    "<a href=l.html>", "<a href=http://l.example/ ping=p>", "<link rel=stylesheet href=s.css>",
+    "<link rel=next href=n.html>", "<link rel=icon href=http://i.example/f.ico>", "<form action=f>",
+    "<div style=\"background:url(http://c.example/a.png)\">", "<span style=background:url(b.png)>",
+    "p{background:url(q.png)}", "x", " ", "<image href=http://i.example/a.png>", "<use href=u.svg#x>",
+    "<meta http-equiv=Content-Security-Policy content=upgrade-insecure-requests>", "<noscript>", "</noscript>",
+    "<object data=o.swf>", "<button formaction=http://f.example/>", "<script src=s.js></script>",
+]
+whole_tags = st.lists(st.sampled_from(WHOLE_TAGS), max_size=25).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(html_text, whole_tags), st.sampled_from(PAGES), st.booleans())
+# a <picture> opened in a <template> stays the parent we track after it (as in the exhaustive walk)
+@example("<template><picture></template><img src=http://i.example/a.png>", PAGES[0], False)
+# a double-escaped script in a <template> does not end at its first </script>
+@example("<template><script><!--<script></script></template><img src=http://i.example/a.png></script></template>",
+         PAGES[0], False)
+# an SVG <title> in a <template> is an element, not RCDATA
+@example("<template><svg><title></template><img src=http://i.example/a.png>", PAGES[0], False)
+def test_fast_path_extracts_exactly_what_the_exhaustive_path_extracts(html: str, page: PageContext,
+                                                                       links: bool) -> None:
+    # every reference (not only findings), every stylesheet and every link, on every kind of page
+    data = html.encode("utf-8", "surrogatepass")
+    assert _extraction(data, page, links, False) == _extraction(data, page, links, True)
 
 
 @settings(max_examples=150, deadline=None)
@@ -91,6 +148,42 @@ def test_css_never_raises_and_spans_equal_raw(text: str) -> None:
 URL_PARTS = ["http://", "HTTP://", "https://", "ws://", "h.example", "H.Example", "127.1", "[::1]", "[2001:db8::443]",
              ":80", ":443", ":8443", ":0443", "user:pw@", "u%40@", "/", "/a/../b", "?q=1", "#f", "%2F", "é", " ", "\t",
              "\\", "@", ":", "//", "x"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTPS://", "//", "ws://", "data:", "\x00 ", "\udc80"]),
+       st.lists(st.one_of(st.sampled_from(URL_PARTS + ["%", "日本", "xn--", "😀", "0x7f.1", "\x7f"]), st.text(max_size=3)),
+                min_size=1, max_size=8).map("".join),
+       st.sampled_from(["https://base.example/dir/page.html", "http://b.example/", "about:blank", "file:///x/y"]))
+def test_resolve_through_the_c_entry_points_equals_ada_url(scheme: str, text: str, base: str) -> None:
+    from ada_url import URL
+
+    from mixedcontent import urls
+
+    try:
+        expected: str | None = URL(scheme + text, base).href
+    except ValueError:
+        expected = None
+    href = urls.resolve(scheme + text, base)
+    assert href == expected
+    if href is not None:
+        u = URL(href)
+        assert urls._parts(href) == (u.protocol, u.hostname, int(u.host_type))
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://"]),
+       st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
+                                             "localhost.x", "127.0.0.1.example", "0x7f.1", "[::1]", "[0::1]",
+                                             "2130706433", ".", "%2e"]),
+                min_size=1, max_size=8).map("".join))
+def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> None:
+    from mixedcontent import urls
+
+    href = urls.resolve(scheme + text, "https://base.example/dir/page.html")
+    if href is None:
+        return
+    assert urls.is_insecure_href(href) == (urls.is_http(href) and not urls.is_potentially_trustworthy(href))
 
 
 @settings(max_examples=500, deadline=None)

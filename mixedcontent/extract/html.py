@@ -8,9 +8,12 @@ are) and keeps the small part of tree construction (§13.2.6) that changes what 
 
 Speed: a page is scanned by C-backed regular expressions that swallow text, comments and every tag
 that cannot yield a reference ("boring": a tag whose name changes no parser state and none of whose
-attribute values contains ``http``, a character reference or a backslash). Python code runs only for
-the remaining tags. Wherever relative URLs could turn into http (an http <base href>, an http page)
-or the tree shape matters (<head>, <picture>, media elements, foreign content), every tag is handled.
+attribute values contains ``http`` other than ``https`` or an http URL with a loopback host, a
+character reference or a backslash), and whole <template> elements (their contents are inert).
+Python code runs only for the remaining tags, and a Reference is made only for an http URL that is
+not potentially trustworthy. Wherever relative URLs could turn into http (an http <base href>, an
+http page) or the tree shape matters (<head>, <picture>, media elements, foreign content), every tag
+is handled (inside a <template>, every tag but those that change the tokenizer's state is skipped).
 
 All positions here are code-point indexes into ``SourceText.text``; they become byte spans only
 when a Reference is made.
@@ -77,8 +80,15 @@ def _opt(body: str) -> str:
     return f"(?:{body}|)?+"
 
 
-# "h" that does not start "http" (tabs and newlines inside are removed by the URL parser); "https" is fine
+# "h" that does not start "http" (tabs and newlines inside are removed by the URL parser); "https" is fine;
+# and "http://" with a loopback host ended by the path, query or fragment (Secure Contexts §3.2 steps
+# 3-4: 127.0.0.0/8 and localhost are potentially trustworthy, never mixed content): "127." and three
+# decimal parts is loopback or no URL at all (a part over 255 fails the IPv4 parser), and userinfo
+# ("127.0.0.1:80@evil.example") or a longer host ("localhost.evil.example") does not match
+_LOOPBACK_HTTP = (r"[tT][tT][pP]://(?:127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|"
+                  r"[lL][oO][cC][aA][lL][hH][oO][sS][tT])(?::[0-9]*+)?[/?#]")
 _H_NOT_HTTP = r"[hH](?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))"
+_H_NOT_INSECURE = rf"[hH](?:(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))|{_LOOPBACK_HTTP})"
 
 
 def _quoted_values(plain: str, special: str) -> str:
@@ -96,6 +106,10 @@ _BORING_VALUE = r'(?:"[^"&\\hH]*+"|' + _quoted_values(r"&\\hH", _H_NOT_HTTP) + "
 # document, so the tag must not match)
 _ANY_VALUE = r"""(?:"[^"]*+"|'[^']*+'|(?!["'])[^\t\n\f\r >]*+)"""
 _BORING_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _BORING_VALUE)
+# (loopback http values are boring too in the branches of the commonest tags: the loopback alternative
+# is kept out of the other copies of _BORING_ATTR, each of which costs compile time at import)
+_BORING_ATTR_LOOPBACK = (r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(
+    r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + r'(?:"[^"&\\hH]*+"|' + _quoted_values(r"&\\hH", _H_NOT_INSECURE) + ")"))
 _ANY_ATTR = r"[^\t\n\f\r />=][^\t\n\f\r /=>]*+" + _opt(r"[\t\n\f\r ]*+=[\t\n\f\r ]*+" + _ANY_VALUE)
 
 # HTML §13.2.5.43-46 comment states: <!--> and <!---> close at once; otherwise the first --> or --!>
@@ -104,7 +118,8 @@ _BOGUS = r"<\?[^>]*+(?:>|\Z)|<!(?!--)(?!\[CDATA\[)[^>]*+(?:>|\Z)|</(?![A-Za-z])[
 _BOGUS_ALL = r"<\?[^>]*+(?:>|\Z)|<!(?!--)[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
 # attributes up to the tag's ">": one space before an attribute is tried first (the common case; the
 # same language as "[\t\n\f\r /]*+" before each, measured ~10% faster)
-_BORING_ATTRS = _star(rf" ?{_BORING_ATTR}|[\t\n\f\r /]++{_BORING_ATTR}") + r"[\t\n\f\r /]*+>"
+_BORING_ATTRS = (_star(rf" ?{_BORING_ATTR_LOOPBACK}|[\t\n\f\r /]++{_BORING_ATTR_LOOPBACK}")
+                 + r"[\t\n\f\r /]*+>")
 _ANY_ATTRS = _star(rf"[\t\n\f\r /]*+{_ANY_ATTR}") + r"[\t\n\f\r /]*+>"
 # an <a> start tag: its href is a navigation, never fetched, so its value is skipped unread (an
 # <a href="http://…"> costs no trip through Python); ping, style and on* are still read
@@ -183,8 +198,42 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
         rf"|(?!{_trie(stateful)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_BORING_ATTRS}"
         rf"|(?![A-Za-z!?/]))"  # a "<" that starts nothing is text (tried last: it is the rarest)
         rf"|{_COMMENT}|{_BOGUS_ALL}{link}|{_BORING_META}|{_BORING_SCRIPT}|{_BORING_STYLE}|{_BORING_RCDATA}"
-        rf"|{media}"))
+        rf"|{media}|{_whole('template', _star(_TEMPLATE_CONTENT))}"))
     return fast, re.compile(_star(f"{_TEXT}|{boring_void}|{_COMMENT}|{_BOGUS_ALL}"))
+
+
+# Inside <template> nothing is fetched (HTML §4.12.3: its contents are an inert document fragment), so
+# every tag is skipped whatever its values, except those that change the tokenizer's state (raw text,
+# foreign content, nested templates) or the tree we track (<picture>, <video>, <audio>); raw-text
+# elements are skipped whole, content and end tag included, when they end in the text.
+_IN_TEMPLATE_STATEFUL = ("script style xmp iframe noembed noframes noscript textarea title plaintext template "
+                         "svg math picture video audio").split()
+
+
+def _raw_text_whole(name: str) -> str:
+    """A whole raw-text or RCDATA element, any attributes and content (a <script>'s without "<!--",
+    which would open the escaped states)."""
+    escape = "|!--" if name == "script" else ""
+    return _whole(name, _star(rf"[^<]++|<(?!/{_ci(name)}{_WSC}{escape})"), _ANY_ATTR)
+
+
+# (an alternation, repeated by _skip_template() and, without the raw-text elements, by the fast
+# pattern's whole <template> element)
+_TEMPLATE_CONTENT = (
+    rf"[^<]++|<(?:/(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
+    rf"|(?!{_trie(_IN_TEMPLATE_STATEFUL)}{_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS}"
+    rf"|(?![A-Za-z!?/]))"
+    rf"|{_COMMENT}|{_BOGUS_ALL}")
+
+
+@cache
+def _skip_template() -> re.Pattern[str]:
+    """The skip pattern inside a <template> (the fast pattern swallows most templates whole: this one
+    is for those holding raw text or a tag that stops it). Compiled on first use (about 10 ms)."""
+    return re.compile(_star(
+        f"{_TEMPLATE_CONTENT}|"
+        + "|".join(_raw_text_whole(n) for n in ("script", "style", "xmp", "iframe", "noembed", "noframes",
+                                                "textarea", "title"))))
 
 
 _SKIP_FAST, _SKIP_TREE = _skips()
@@ -350,10 +399,14 @@ class _Doc:
         fast, in_media, link_then_skip = (_SKIP_FAST, _SKIP_TREE, None) if not links else _link_skips()
         skipped = False  # the text at pos was just skipped as far as the fast pattern goes
         while pos < n:
-            if self.foreign or self.http_base or xml or self.x.exhaustive or self.x.markers:
+            if self.foreign or xml or self.x.exhaustive or self.x.markers:
                 skip = _SKIP_SLOW
             elif self.tree:
-                skip = in_media
+                skip = _SKIP_SLOW if self.http_base else in_media
+            elif self.template:
+                skip = _skip_template()  # (under an http base too: nothing inside is fetched)
+            elif self.http_base:
+                skip = _SKIP_SLOW
             else:
                 skip = fast
             if not skipped:
@@ -1188,6 +1241,10 @@ class _Extractor:
     def emit(self, d: _Doc, kind: RefKind, start: int, end: int, url: str, element: str, attribute: str | None,
              context: Context, destination: str | None, initiator: str | None, via_base: Reference | None,
              detail: str | None) -> None:
+        # an https URL, or an http one that is potentially trustworthy (Secure Contexts §3.1), is never
+        # mixed content nor probed (classify.decide step 3, needs_probe): no Reference is made for it
+        if not urls.is_insecure_href(url):
+            return
         outer_start, outer_end = d.outer(start), d.outer(end)
         self.references.append(Reference(
             kind=kind, raw=self.source.text[outer_start:outer_end], url=url,

@@ -52,11 +52,51 @@ def test_optional_helper_matches_nothing_when_its_group_fails(body: str, text: s
     ("<style>p{background:url(http://cdn.example/a.png)}</style>", "http://cdn.example/a.png"),
     ('<a href="/x" style="background:url(http://cdn.example/a.png)">x</a>', "http://cdn.example/a.png"),
     ("<!-- c --><meta http-equiv=refresh content=0><img src=http://cdn.example/a.png>", "http://cdn.example/a.png"),
+    # look-alikes of a loopback host that are not one
+    ('<img src="http://127.0.0.1:80@cdn.example/a.png">', "http://127.0.0.1:80@cdn.example/a.png"),
+    ('<img src="http://localhost@cdn.example/a.png">', "http://localhost@cdn.example/a.png"),
+    ('<img src="http://127.0.0.1.example/a.png">', "http://127.0.0.1.example/a.png"),
+    ('<img src="http://localhost.example/a.png">', "http://localhost.example/a.png"),
+    ('<img src="http://127.0.0.1\t.example/a.png">', "http://127.0.0.1.example/a.png"),
+    ('<img src="http://127.0.0.1/a.png" srcset="http://cdn.example/b.png 2x">', "http://cdn.example/b.png"),
+    ("<img src='http://127.0.0.1\"x/a.png'>", "http://127.0.0.1\"x/a.png"),
 ])
 def test_a_tag_holding_an_http_value_is_never_skipped(snippet: str, url: str) -> None:
     page = PageContext("https://example.invalid/p.html", True)
     refs = extract_html(decode_html(snippet.encode()), page).references
     assert [r.url for r in refs] == [url]
+
+
+@pytest.mark.parametrize("tag", [
+    '<img src="http://127.0.0.1/a.png">',
+    "<img src=http://localhost:8080/a.png alt=x>",
+    "<IMG SRC='HTTP://LOCALHOST/a.png'>",
+    '<div style="background:url(http://127.0.0.1/bg.png)">',
+    '<img srcset="http://127.0.0.1/a.png 1x, http://localhost/b.png 2x">',
+])
+def test_a_tag_whose_http_values_are_loopback_is_skipped_in_c(tag: str) -> None:
+    # Secure Contexts §3.2: loopback and localhost are potentially trustworthy, never mixed content
+    assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
+
+
+@pytest.mark.parametrize("template", [
+    '<template><img src="http://cdn.example/a.png"><p style="background:url(http://c.example/b.png)">x</p></template>',
+    "<TEMPLATE><div><a href='http://cdn.example/'>x</a><img src=http://cdn.example/a.png></div></TEMPLATE >",
+])
+def test_a_template_is_skipped_whole_in_c(template: str) -> None:
+    # HTML §4.12.3: the contents of <template> are inert, nothing in them is fetched
+    assert html._SKIP_FAST.match(template + "<p>text</p>").end() == len(template) + len("<p>text</p>")
+
+
+def test_raw_text_in_a_template_is_skipped_in_c() -> None:
+    content = "<script>var u = 'http://cdn.example/a.js'</script><style>p{background:url(http://c.example/)}</style>"
+    assert html._skip_template().match(content + "</template>").end() == len(content)
+
+
+def test_no_reference_is_made_for_a_trustworthy_http_url() -> None:
+    page = PageContext("https://example.invalid/p.html", True)
+    snippet = '<img src="http://127.0.0.1/a.png"><script src="http://localhost/a.js"></script>'
+    assert extract_html(decode_html(snippet.encode()), page, exhaustive=True).references == []
 
 
 # ---- a guard over every pattern in the package ----------------------------------------------------
@@ -71,6 +111,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
             values = value.values() if isinstance(value, dict) else [value]
             found += [(f"{info.name}.{name}", v) for v in values if isinstance(v, re.Pattern)]
     found += [(f"html._link_skips()[{i}]", p) for i, p in enumerate(html._link_skips())]
+    found.append(("html._skip_template()", html._skip_template()))
     return found
 
 
