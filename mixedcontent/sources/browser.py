@@ -70,9 +70,11 @@ _FLAGS = (
     "--no-default-browser-check",
     # no spare renderer: Chromium keeps one started for the next navigation, and as each worker's tab
     # lives in its own browser context the spare is never the one used (measured: 57 renderer processes
-    # started for 24 pages, 12 without; a quarter of Chromium's CPU a page)
+    # started for 24 pages, 12 without; a quarter of Chromium's CPU a page). No WebUI omnibox popups
+    # preloaded: each window (one a worker) started two renderer processes for them (chrome://omnibox-popup)
     "--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication,"
-    "SpareRendererForSitePerProcess",
+    "SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,"
+    "PreloadTopChromeWebUI",
     "--disable-client-side-phishing-detection",
     "--disable-domain-reliability",
     "--force-device-scale-factor=2",
