@@ -509,9 +509,17 @@ class Browser:
                 await cdp.send("Target.attachToTarget", {"targetId": target_id, "flatten": True}, timeout=10)
             )["sessionId"]
             await asyncio.gather(
+                # no response bodies kept for Network.getResponseBody (never asked for; by default up to
+                # 100 MB a tab on sites with large resources)
+                cdp.send(
+                    "Network.enable",
+                    {"maxTotalBufferSize": 0, "maxResourceBufferSize": 0},
+                    session_id=tab.session,
+                    timeout=10,
+                ),
                 *(
                     cdp.send(method, session_id=tab.session, timeout=10)
-                    for method in ("Network.enable", "Audits.enable", "Page.enable", "Log.enable")
+                    for method in ("Audits.enable", "Page.enable", "Log.enable")
                 ),
                 cdp.send(
                     "Page.addScriptToEvaluateOnNewDocument",
