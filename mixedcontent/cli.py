@@ -908,7 +908,8 @@ def _add_posture_parsers(sub: argparse._SubParsersAction[_Parser], out: TextIO) 
     h.add_argument("--rows-format", choices=("csv", "jsonl"), default="csv",
                    help="rows as CSV with a header line, or JSON Lines (default: csv)")
     h.add_argument("--parallel", type=int, metavar="N",
-                   help="hosts audited at once (default: 16; per Dask worker with --workers/--scheduler)")
+                   help="hosts audited at once (default: 16); a list longer than that is shared among worker "
+                        "processes, one per CPU, each auditing N at once (per Dask worker with --workers/--scheduler)")
     h.add_argument("--host-timeout", type=float, metavar="SECONDS",
                    help="give up one host after SECONDS in all; its row says so (default: 120)")
     h.add_argument("--workers", type=int, metavar="N", help="audit the hosts on a local Dask cluster of N workers")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -351,8 +352,19 @@ def _run(
     engine: EngineSettings,
     take: Callable[[HostOutcome], None],
 ) -> None:
-    """Each entry's outcome handed to ``take`` in input order, here or on the Dask cluster."""
+    """Each entry's outcome handed to ``take`` in input order: here, in this machine's worker processes
+    (one per CPU, when the list is longer than ``parallel``: one process's event loop and SSLyze's
+    Python work are bound to one core), or on the Dask cluster."""
     if not engine.distributed:
+        workers = engine.jobs or os.cpu_count() or 1
+        if workers > 1 and len(entries) > settings.parallel:
+            with open_engine(engine) as local:
+                batches = _batches(entries, local.workers)
+                keys = [f"audit-hosts-{i}" for i in range(len(batches))]
+                for outcomes in local.run(_batch_task, [_Batch(b, settings) for b in batches], keys):
+                    for outcome in outcomes:  # the local engine yields in input order
+                        take(outcome)
+            return
 
         async def go() -> None:
             async for outcome in audit_in_order(entries, settings):
