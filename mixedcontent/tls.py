@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from cryptography.x509 import Certificate
     from sslyze.mozilla_tls_profile.tls_config_checker import TlsConfigurationAsJson
     from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuite
+    from sslyze.plugins.scan_commands import ScanCommand
     from sslyze.scanner.models import ServerScanResult
     from sslyze.server_connectivity import ServerConnectivityInfo, TlsVersionEnum
 
@@ -453,6 +454,23 @@ def _job_result(future: Future[Any]) -> Any:
     return ScanJobResult(_return_value=None if failed else future.result(), _exception=failed)
 
 
+def _attempt(command: ScanCommand, result: Any = None, *, failed: BaseException | None = None,
+             bug: bool = False, scheduled: bool = True) -> Any:
+    """SSLyze's record of one scan command, as its own scanner makes it: completed with ``result``;
+    errored with ``failed`` (a connectivity issue, or ``bug``: the command could not plan its jobs);
+    or not scheduled."""
+    from sslyze.scanner.models import get_scan_command_attempt_cls
+    from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum, ScanCommandErrorReasonEnum
+
+    cls = get_scan_command_attempt_cls(command)
+    if failed is not None:
+        reason = ScanCommandErrorReasonEnum.BUG_IN_SSLYZE if bug else ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE
+        return cls(status=ScanCommandAttemptStatusEnum.ERROR, error_reason=reason,
+                   error_trace=TracebackException.from_exception(failed), result=None)
+    status = ScanCommandAttemptStatusEnum.COMPLETED if scheduled else ScanCommandAttemptStatusEnum.NOT_SCHEDULED
+    return cls(status=status, error_reason=None, error_trace=None, result=result)
+
+
 def sslyze_scan(
     host: str,
     port: int,
@@ -496,9 +514,7 @@ def sslyze_scan(
         ServerConnectivityStatusEnum,
         ServerScanResult,
         ServerScanStatusEnum,
-        get_scan_command_attempt_cls,
     )
-    from sslyze.scanner.scan_command_attempt import ScanCommandAttemptStatusEnum, ScanCommandErrorReasonEnum
     from sslyze.server_connectivity import (
         ServerConnectivityInfo,
         TlsVersionEnum,
@@ -550,12 +566,7 @@ def sslyze_scan(
         try:
             planned = implementation.scan_jobs_for_scan_command(info, extra.get(command.value))
         except Exception as e:  # noqa: BLE001 - as SSLyze's scanner: the command's error, not the scan's
-            attempts[command.value] = get_scan_command_attempt_cls(command)(
-                status=ScanCommandAttemptStatusEnum.ERROR,
-                error_reason=ScanCommandErrorReasonEnum.BUG_IN_SSLYZE,
-                error_trace=TracebackException.from_exception(e),
-                result=None,
-            )
+            attempts[command.value] = _attempt(command, failed=e, bug=True)
             continue
         jobs[command] = [pool.submit(j.function_to_call, *j.function_arguments) for j in planned]
 
@@ -611,50 +622,22 @@ def sslyze_scan(
             outcome = future.result()
             (accepted if isinstance(outcome, CipherSuiteAcceptedByServer) else rejected).append(outcome)
         if failed is not None:
-            attempts[command.value] = get_scan_command_attempt_cls(command)(
-                status=ScanCommandAttemptStatusEnum.ERROR,
-                error_reason=ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE,
-                error_trace=TracebackException.from_exception(failed),
-                result=None,
-            )
+            attempts[command.value] = _attempt(command, failed=failed)
             continue
         accepted.sort(key=attrgetter("cipher_suite.name"), reverse=True)
         rejected.sort(key=attrgetter("cipher_suite.name"), reverse=True)
-        attempts[command.value] = get_scan_command_attempt_cls(command)(
-            status=ScanCommandAttemptStatusEnum.COMPLETED,
-            error_reason=None,
-            error_trace=None,
-            result=CipherSuitesScanResult(
-                tls_version_used=version, accepted_cipher_suites=accepted, rejected_cipher_suites=rejected
-            ),
-        )
+        attempts[command.value] = _attempt(command, CipherSuitesScanResult(
+            tls_version_used=version, accepted_cipher_suites=accepted, rejected_cipher_suites=rejected))
     for command, futures in jobs.items():
         results = [_job_result(f) for f in futures]
-        cls = get_scan_command_attempt_cls(command)
         try:
             implementation = ScanCommandsRepository.get_implementation_cls(command)
-            value = implementation.result_for_completed_scan_jobs(info, results)
-            attempts[command.value] = cls(
-                status=ScanCommandAttemptStatusEnum.COMPLETED,
-                error_reason=None,
-                error_trace=None,
-                result=value,
-            )
+            attempts[command.value] = _attempt(command, implementation.result_for_completed_scan_jobs(info, results))
         except Exception as e:  # noqa: BLE001 - as SSLyze's scanner: the command's error, not the scan's
-            attempts[command.value] = cls(
-                status=ScanCommandAttemptStatusEnum.ERROR,
-                error_reason=ScanCommandErrorReasonEnum.CONNECTIVITY_ISSUE,
-                error_trace=TracebackException.from_exception(e),
-                result=None,
-            )
+            attempts[command.value] = _attempt(command, failed=e)
     for f in fields(AllScanCommandsAttempts):
         if f.name not in attempts:
-            attempts[f.name] = get_scan_command_attempt_cls(ScanCommand(f.name))(
-                status=ScanCommandAttemptStatusEnum.NOT_SCHEDULED,
-                error_reason=None,
-                error_trace=None,
-                result=None,
-            )
+            attempts[f.name] = _attempt(ScanCommand(f.name), scheduled=False)
     for future in (f for fs in (*jobs.values(), *tried.values()) for f in fs):
         _forget_traceback(future.exception())
     return ServerScanResult(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Callable
 
 import pytest
@@ -27,3 +28,12 @@ def run() -> Callable[..., Run]:
         return Run(code, out.getvalue(), err.getvalue())
 
     return _run
+
+
+def needs_chromium() -> None:
+    """The browser tests' guard: CI installs Debian's chromium (.ci/run), so a missing one fails there;
+    elsewhere the test is skipped."""
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
+        pytest.skip("chromium not installed (CI installs it)")

@@ -34,7 +34,7 @@ import signal
 import ssl
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
@@ -343,20 +343,43 @@ def _read_file(path: str) -> bytes:
 # ---- the site server: the --base-url host ---------------------------------------------------------------
 
 
-class SiteServer:
+class LoopbackServer:
+    """An aiohttp server on a loopback port for the browser (https with ``context``, else plain http),
+    answering every GET with ``handle``; the directory's server and the archive's replay are two."""
+
+    def __init__(self, context: ssl.SSLContext | None) -> None:
+        self._context = context
+        self.port = 0
+        self._runner: Any = None
+
+    async def _serve(self, handle: Callable[[Any], Awaitable[Any]]) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._context)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class SiteServer(LoopbackServer):
     """Serves the files of the scanned roots over https on a loopback port (GET/HEAD only). A URL
     names a file the way the static scan's stylesheet lookup does (``Root.file_for``)."""
 
     def __init__(
         self, roots: Sequence[Root], base_url: str, context: ssl.SSLContext, csp_header: str | None = None
     ) -> None:
+        super().__init__(context)
         self._roots = list(roots)
         self._scheme = base_url.split(":", 1)[0]
-        self._context = context
         self._csp = csp_header
         self.served: list[str] = []
-        self.port = 0
-        self._runner: Any = None
 
     async def start(self) -> None:
         from aiohttp import web
@@ -383,17 +406,7 @@ class SiteServer:
                 return web.Response(status=404)
             return web.Response(body=body, headers=headers)
 
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._context)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._serve(handle)
 
 
 # ---- the browser -----------------------------------------------------------------------------------------

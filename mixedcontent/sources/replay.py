@@ -18,6 +18,7 @@ from typing import Any
 from .. import urls
 from .browser import (
     Browser,
+    LoopbackServer,
     PageToRender,
     RenderedPage,
     RenderRun,
@@ -37,18 +38,16 @@ _DROPPED = frozenset(
 )
 
 
-class ReplayServer:
+class ReplayServer(LoopbackServer):
     """Answers each request with the archive's capture of its URL (``scheme`` tells which captures:
     the server's own scheme). GET and HEAD only."""
 
     def __init__(self, archive: Archive, scheme: str, max_size: int, context: Any = None) -> None:
+        super().__init__(context)
         self._archive = archive
         self._scheme = scheme
         self._max_size = max_size
-        self._context = context
         self.served: list[str] = []
-        self.port = 0
-        self._runner: Any = None
 
     async def start(self) -> None:
         from aiohttp import web
@@ -81,17 +80,7 @@ class ReplayServer:
             out.headers["Cache-Control"] = "no-store"
             return out
 
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._context)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._serve(handle)
 
 
 def _origins(archive: Archive) -> dict[tuple[str, int], str]:

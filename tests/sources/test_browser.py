@@ -6,13 +6,13 @@ the whole module (one ``render_paths`` run over every page the site's files hold
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import needs_chromium
 
 from mixedcontent.judge.runtime import merge_runtime
 from mixedcontent.model import Category, Finding, ScanResult, Severity
@@ -23,13 +23,6 @@ from mixedcontent.sources.files import collect
 
 BASE = "https://example.invalid/"
 
-
-def needs_chromium() -> None:
-    """As tests/report/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
 
 
 PAGES = {

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from importlib import resources
 from typing import Any
 
 import jsonschema
 import pytest
-
-
-def needs_chromium() -> None:
-    """As tests/report/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
-
+from conftest import needs_chromium
 
 PAGES = {
     "index.html": """<!DOCTYPE html><html><head><title>home</title></head><body>

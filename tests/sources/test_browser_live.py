@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import ssl
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
+from conftest import needs_chromium
 from servers import Server, make_ca, serve
 
 from mixedcontent.judge.runtime import merge_runtime
@@ -41,13 +41,6 @@ var f = document.createElement('iframe'); f.src = 'http://maps.example/embed'; d
 """,
 }
 
-
-def needs_chromium() -> None:
-    """As tests/report/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
 
 
 @pytest.fixture(scope="module")

@@ -5,23 +5,17 @@ script loads it when it scrolls into view."""
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 
 import pytest
+from conftest import needs_chromium
 
 from mixedcontent.sources.browser import RenderRun, RenderSettings, Verdict, render_paths
+from mixedcontent.sources.files import collect
 
 BASE = "https://example.invalid/"
 
-
-def needs_chromium() -> None:
-    """As tests/report/test_report_html.py: CI installs Chromium (a missing one fails there); elsewhere skip."""
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
 
 
 TALL = '<div style="height:30000px">top</div>'
@@ -70,7 +64,9 @@ def rendered() -> Iterator[RenderRun]:
         for name, text in PAGES.items():
             with open(os.path.join(root, name), "w", encoding="utf-8") as f:
                 f.write(text)
-        run = render_paths([root], BASE, RenderSettings(timeout=30, jobs=3))
+        files, errors, _ = collect([root], BASE)
+        assert not errors
+        run = render_paths(files, BASE, RenderSettings(timeout=30, jobs=3))
     assert [p.error for p in run.pages] == [None] * len(PAGES)
     yield run
 

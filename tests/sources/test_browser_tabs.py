@@ -7,13 +7,12 @@ reached through ``--resolve``-style pins; every other host goes to the sink."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from conftest import needs_chromium
 from servers import Server, serve
 
 from mixedcontent.net import NetSettings
@@ -34,12 +33,6 @@ PAGES = {
 """,
 }
 
-
-def needs_chromium() -> None:
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 from typing import Any
 
 import pytest
+from conftest import needs_chromium
 from warcs import http_response, write_warc
 
 from mixedcontent.cli import main
@@ -38,12 +37,6 @@ PLAIN = b"""<!DOCTYPE html><title>plain</title>
 <script>fetch('http://api.example/plain.json').catch(function () {});</script>
 """
 
-
-def needs_chromium() -> None:
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
 
 
 @pytest.fixture(scope="module")
