@@ -35,6 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # css_pieces: the CSS pieces the hypothesis tests draw from
+
+from css_pieces import CSS_PIECES  # noqa: E402 - after the sys.path lines above
 
 HTML_FRAGMENTS = [
     "<img src=",
@@ -153,65 +156,7 @@ HTML_FRAGMENTS = [
     "<input type=image src=",
     "<link rel=next href=",
 ]
-CSS_FRAGMENTS = [
-    "a{",
-    "}",
-    "{",
-    "(",
-    ")",
-    "[",
-    "]",
-    ";",
-    ":",
-    ",",
-    " ",
-    "\n",
-    "\r\n",
-    "\f",
-    "\\",
-    "\\\n",
-    "\\68",
-    "\\68 ",
-    "\\,",
-    "'",
-    '"',
-    "/*",
-    "*/",
-    "/* mixedcontent-ignore: MC101 */",
-    "<!--",
-    "-->",
-    "@import ",
-    "@media screen{",
-    "@supports (x:y){",
-    "@font-face{src:",
-    "@layer x;",
-    '@charset "utf-8";',
-    "@namespace url(x);",
-    "url(",
-    "URL(",
-    "u\\72l(",
-    "url( ",
-    "src(",
-    "image-set(",
-    "-webkit-image-set(",
-    "var(--x,",
-    "local(",
-    "background:",
-    "--bg:",
-    "http://cdn.example/a.png",
-    "HTTP://X.example/",
-    "h\tttp://t.example/",
-    "//cdn.example/b",
-    "x.png",
-    " 2x",
-    "&{",
-    "&:hover{",
-    "é",
-    "日本",
-    "😀",
-    "\x00",
-    "\ufffd",
-]
+CSS_FRAGMENTS = [*CSS_PIECES, "/* mixedcontent-ignore: MC101 */"]  # the tests' pieces, and a suppression marker
 PAGE_URLS = ["https://example.invalid/d/p.html", "http://example.invalid/d/p.html"]
 
 

@@ -5,72 +5,14 @@ at-rules, functions, escapes, strings, comments, unclosed blocks) it never raise
 from __future__ import annotations
 
 import pytest
+from css_pieces import CSS_PIECES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mixedcontent.extract import css
 from mixedcontent.extract.css import CssUrl, extract_declarations, extract_stylesheet
 
-PIECES = [
-    "a{",
-    "}",
-    "{",
-    "(",
-    ")",
-    "[",
-    "]",
-    ";",
-    ":",
-    ",",
-    " ",
-    "\n",
-    "\r\n",
-    "\f",
-    "\t",
-    "\\",
-    "\\\n",
-    "\\68",
-    "\\68 ",
-    "\\000068",
-    "\\,",
-    "'",
-    '"',
-    "/*",
-    "*/",
-    "<!--",
-    "-->",
-    "@import ",
-    "@media screen{",
-    "@supports (x:y){",
-    "@font-face{src:",
-    "@layer x;",
-    '@charset "utf-8";',
-    "@namespace url(x);",
-    "url(",
-    "URL(",
-    "u\\72l(",
-    "url( ",
-    "src(",
-    "image-set(",
-    "-webkit-image-set(",
-    "var(--x,",
-    "local(",
-    "background:",
-    "--bg:",
-    "http://cdn.example/a.png",
-    "HTTP://X.example/",
-    "h\tttp://t.example/",
-    "//cdn.example/b",
-    "x.png",
-    " 2x",
-    "&{",
-    "&:hover{",
-    "é",
-    "日本",
-    "😀",
-    "\x00",
-    "\ufffd",
-]
+PIECES = CSS_PIECES
 texts = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=60).map("".join)
 
 
