@@ -8,7 +8,7 @@ Units, once for the whole module:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -34,7 +34,38 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
         return (cls, values(self))
 
     cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+    _fast_init(cls)
     return cls
+
+
+def _fast_init(cls: type) -> None:
+    """Give a frozen slotted dataclass an ``__init__`` that stores each field through its slot's own
+    descriptor. The generated frozen ``__init__`` looks up ``object.__setattr__`` and calls it once per
+    field, which made a 29-field Finding cost ~40k instructions to build, in the worker that judges it
+    and again in the parent that unpickles it (issue 19, measured with cachegrind: 39.8k -> 22k). Same
+    signature, defaults and ``__post_init__``; classes with init=False fields or default factories keep
+    the dataclass ``__init__``."""
+    fs = fields(cls)
+    if any(not f.init or f.default_factory is not MISSING for f in fs):
+        return
+    names: dict[str, Any] = {}
+    params = []
+    for i, f in enumerate(fs):
+        names[f"_set{i}"] = getattr(cls, f.name).__set__
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            names[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+    body = "".join(f"    _set{i}(self, {f.name})\n" for i, f in enumerate(fs))
+    if hasattr(cls, "__post_init__"):
+        body += "    self.__post_init__()\n"
+    exec(f"def __init__(self, {', '.join(params)}):\n{body}", names)  # noqa: S102 - code made from field names
+    init = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__annotations__ = dict(cls.__init__.__annotations__)  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[misc]
 
 
 class Category(StrEnum):

@@ -188,13 +188,27 @@ def _replace_surrogate(m: re.Match[str]) -> str:
     return "\ufffd"
 
 
+# ``json.dumps(value, ensure_ascii=False, default=_listed)``'s C encoder, made once: ``json.dumps`` with
+# any argument builds a JSONEncoder and a C encoder per call, which cost as much as encoding a finding
+# (issue 19: a dense site's report is one call per finding)
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)  # (not in typeshed: CPython's _json)
+_ONE_LINE: Callable[[Any, int], Any] | None = (
+    None if _C_MAKE_ENCODER is None else _C_MAKE_ENCODER(
+        None, lambda o: _listed(o), json.encoder.encode_basestring, None, ": ", ", ", False, False, True))
+
+
 def dumps(value: Any, *, replace_surrogates: bool = False, **kwargs: Any) -> str:
     """``json.dumps(value, ensure_ascii=False, **kwargs)`` as text that always encodes to UTF-8: each
     lone surrogate is written as its ``\\uXXXX`` escape (lossless; see the module docstring), or as
     U+FFFD with ``replace_surrogates`` (for formats read by tools that refuse lone surrogates)."""
-    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    if _ONE_LINE is not None and (not kwargs or kwargs.keys() == {"default"} and kwargs["default"] is _listed):
+        text = "".join(_ONE_LINE(value, 0)) if isinstance(value, (dict, list)) else json.dumps(
+            value, ensure_ascii=False, default=_listed)
+    else:
+        text = json.dumps(value, ensure_ascii=False, **kwargs)
     # a surrogate can only occur inside a JSON string, where its escape means the same code point
-    if _LONE_SURROGATE.search(text) is None:
+    # (an ASCII text holds none: isascii is one C pass, the search a regex step per character)
+    if text.isascii() or _LONE_SURROGATE.search(text) is None:
         return text
     return _LONE_SURROGATE.sub(_replace_surrogate if replace_surrogates else _escape_surrogate, text)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from importlib import resources
 
 import jsonschema
@@ -12,6 +13,8 @@ from conftest import EXAMPLE, ROOT
 from contract import check_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from mixedcontent.report.json import dumps
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +175,23 @@ def test_the_report_makes_each_finding_dict_as_it_writes_it(monkeypatch) -> None
     monkeypatch.setattr(json_report, "finding_dict", finding_dict)
     json_report.write(result, out)
     assert len(result.findings) > 2 and written_before == list(range(len(result.findings)))
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(_json_values)
+def test_dumps_is_json_dumps_with_lone_surrogates_escaped(value: object) -> None:
+    """``dumps`` keeps one C encoder for the run (issue 19): its text is json.dumps's, ensure_ascii=False,
+    except that each lone surrogate is its \\uXXXX escape (valid UTF-8 whatever the input)."""
+    text = dumps(value)
+    text.encode("utf-8")  # never raises
+    assert json.loads(text) == value
+    expected = json.dumps(value, ensure_ascii=False)
+    assert text == re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", expected)
+    assert dumps(value, replace_surrogates=True) == re.sub("[\ud800-\udfff]", "\ufffd", expected)
+    assert dumps(value, sort_keys=True) == re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}",
+                                                  json.dumps(value, ensure_ascii=False, sort_keys=True))

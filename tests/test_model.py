@@ -1,0 +1,77 @@
+"""model.py's value classes: the fast ``__init__`` that ``pickled_by_fields`` gives them behaves as the
+dataclass one (signature, defaults, ``__post_init__``, frozenness), and pickling round-trips."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mixedcontent import model
+from mixedcontent.model import Context, Finding, ProbeResult, Reference, RefKind, Span
+
+FAST = [cls for cls in vars(model).values()
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and "__reduce__" in vars(cls)]
+
+
+def test_every_pickled_class_is_covered() -> None:
+    assert {Finding, Reference, Span, ProbeResult} <= set(FAST)
+
+
+@pytest.mark.parametrize("cls", FAST, ids=lambda c: c.__name__)
+def test_signature_is_the_dataclass_one(cls: type) -> None:
+    params = list(inspect.signature(cls).parameters.values())
+    fs = dataclasses.fields(cls)
+    assert [p.name for p in params] == [f.name for f in fs]
+    for p, f in zip(params, fs, strict=True):
+        assert p.default is (inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default)
+    assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", FAST, ids=lambda c: c.__name__)
+def test_fields_set_positionally_and_by_name_and_frozen(cls: type) -> None:
+    fs = dataclasses.fields(cls)
+    values = [object() for _ in fs]
+    if cls is ProbeResult:
+        values[0] = "available"
+    by_position = cls(*values)
+    by_name = cls(**{f.name: v for f, v in zip(fs, values, strict=True)})
+    for f, v in zip(fs, values, strict=True):
+        expected = model.ProbeStatus(v) if cls is ProbeResult and f.name == "status" else v
+        assert getattr(by_position, f.name) is expected or getattr(by_position, f.name) == expected
+        assert getattr(by_name, f.name) == getattr(by_position, f.name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(by_position, fs[0].name, 1)
+    with pytest.raises(TypeError):
+        cls(*values, None)  # one too many
+
+
+def test_defaults_and_post_init() -> None:
+    p = ProbeResult("available", "ok")
+    assert p.status is model.ProbeStatus.AVAILABLE and p.http_status is None and p.final_url is None
+    with pytest.raises(ValueError, match="not a valid ProbeStatus"):
+        ProbeResult("bogus", "x")  # __post_init__ runs
+    with pytest.raises(TypeError):
+        ProbeResult("available")  # type: ignore[call-arg]  # a field without default is required
+
+
+_text = st.text(max_size=8)
+_maybe = st.none() | _text
+
+
+@given(raw=_text, url=_maybe, start=st.integers(0, 10**6), length=st.integers(0, 100), element=_text,
+       attribute=_maybe, secure=st.booleans(), detail=_maybe)
+def test_reference_round_trips_and_equals_a_replace(raw: str, url: str | None, start: int, length: int,
+                                                     element: str, attribute: str | None, secure: bool,
+                                                     detail: str | None) -> None:
+    span = Span(start, start + length, 1, 1)
+    ref = Reference(RefKind.REQUEST, raw, url, span, element, attribute, Context.HTML, "image", "", secure, False,
+                    "https://site.example/", detail=detail)
+    assert pickle.loads(pickle.dumps(ref, -1)) == ref
+    assert dataclasses.replace(ref) == ref and hash(dataclasses.replace(ref)) == hash(ref)
+    assert dataclasses.replace(ref, raw=raw + "x").raw == raw + "x"
+    assert ref.via_base is None and ref.ignore is None
