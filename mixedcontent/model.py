@@ -34,20 +34,20 @@ def pickled_by_fields(cls: type[_T]) -> type[_T]:
         return (cls, values(self))
 
     cls.__reduce__ = __reduce__  # type: ignore[method-assign]
-    _fast_init(cls)
     return cls
 
 
-def _fast_init(cls: type) -> None:
+def built_fast(cls: type[_T]) -> type[_T]:
     """Give a frozen slotted dataclass an ``__init__`` that stores each field through its slot's own
     descriptor. The generated frozen ``__init__`` looks up ``object.__setattr__`` and calls it once per
     field, which made a 29-field Finding cost ~40k instructions to build, in the worker that judges it
     and again in the parent that unpickles it (issue 19, measured with cachegrind: 39.8k -> 22k). Same
     signature, defaults and ``__post_init__``; classes with init=False fields or default factories keep
-    the dataclass ``__init__``."""
-    fs = fields(cls)
+    the dataclass ``__init__``. For the classes made by the thousand (compiling an ``__init__`` costs
+    start-up: ~0.4 ms each)."""
+    fs = fields(cls)  # type: ignore[arg-type]
     if any(not f.init or f.default_factory is not MISSING for f in fs):
-        return
+        return cls
     names: dict[str, Any] = {}
     params = []
     for i, f in enumerate(fs):
@@ -64,8 +64,9 @@ def _fast_init(cls: type) -> None:
     init = names["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    init.__annotations__ = dict(cls.__init__.__annotations__)  # type: ignore[misc]
-    cls.__init__ = init  # type: ignore[misc]
+    init.__annotations__ = dict(cls.__init__.__annotations__)
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
 
 
 class Category(StrEnum):
@@ -196,6 +197,7 @@ class FixRoute(StrEnum):
     MANUAL = "manual"  # never: script literals, https twins that do not work, text that cannot be rewritten
 
 
+@built_fast
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -211,6 +213,7 @@ class Span:
         return self.end - self.start
 
 
+@built_fast
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Edit:
@@ -223,6 +226,7 @@ class Edit:
     old: str | None = None  # the text the span holds when the edit was made (checked before applying)
 
 
+@built_fast
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fix:
@@ -232,6 +236,7 @@ class Fix:
     note: str | None = None
 
 
+@built_fast
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Reference:
@@ -310,6 +315,7 @@ class InitiatorLocation:
     offset: int | None = None
 
 
+@built_fast
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Finding:
