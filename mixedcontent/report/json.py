@@ -47,11 +47,17 @@ class Lazy(Generic[T]):
     at a time, so writing a report never holds a second copy of every finding (a finding's dict costs
     about three times its JSON text). Only ``dump`` writes it (``json.dumps`` does not know it)."""
 
-    __slots__ = ("_items", "_make")
+    __slots__ = ("_items", "_make", "text")
 
-    def __init__(self, items: Sequence[T], make: Callable[[T], Any]) -> None:
+    def __init__(self, items: Sequence[T], make: Callable[[T], Any],
+                 text: Callable[[T], str] | None = None) -> None:
         self._items = items
         self._make = make
+        self.text = text  # an item's JSON text as ``dumps(make(item))`` writes it, made directly
+
+    def texts(self) -> Iterator[str]:
+        assert self.text is not None
+        return map(self.text, self._items)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -97,6 +103,72 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         d["initiator_location"] = {"url": loc.url, "line": loc.line, "column": loc.column,
                                    **({"offset": loc.offset} if loc.offset is not None else {})}
     return d
+
+
+_str = json.encoder.encode_basestring  # a JSON string, ensure_ascii=False (C)
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _int(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
+
+
+def finding_json(f: Finding) -> str:
+    """``dumps(finding_dict(f))`` made directly: a dense site's report writes tens of thousands of
+    findings, after the scan, on one core, and building each dict to encode it cost 3x this (issue 19:
+    98k -> 44k instructions a finding). ``tests/report/test_report_json.py`` holds the two equal over
+    generated findings with every field, so a field added to ``finding_dict`` and not here fails it."""
+    parts = ['{"code": ', _str(f.code), ', "name": ', _str(f.name), ', "category": ', _str(f.category),
+             ', "severity": ', _str(f.severity), ', "message": ', _str(f.message), ', "file": ', _opt(f.file)]
+    if f.path is not None:
+        parts += ', "path": ', _str(f.path)
+    parts += (', "page": ', _str(f.page), ', "line": ', _int(f.line), ', "column": ', _int(f.column),
+              ', "offset": ', _int(f.offset), ', "length": ', _int(f.length), ', "url": ', _opt(f.url),
+              ', "raw": ', _opt(f.raw), ', "element": ', _opt(f.element), ', "attribute": ', _opt(f.attribute),
+              ', "context": ', _str(f.context), ', "destination": ', _opt(f.destination),
+              ', "initiator": ', _opt(f.initiator), ', "https": ')
+    p = f.https
+    if p is None:
+        parts.append("null")
+    else:
+        parts += ('{"status": ', _str(p.status), ', "reason": ', _str(p.reason), ', "http_status": ',
+                  _int(p.http_status), ', "final_url": ', _opt(p.final_url), ', "content_type": ',
+                  _opt(p.content_type), "}")
+    parts.append(', "fix": ')
+    fix = f.fix
+    if fix is None:
+        parts.append("null")
+    else:
+        parts += ('{"replacement": ', _str(fix.replacement), ', "applicability": ', _str(fix.applicability),
+                  ', "edits": [')
+        for i, e in enumerate(fix.edits):
+            parts += (", " if i else "", '{"file": ', _opt(e.file), ', "offset": ', _int(e.offset),
+                      ', "length": ', _int(e.length), ', "new": ', _str(e.new), "}")
+        parts.append("]")
+        if fix.note:
+            parts += ', "note": ', _str(fix.note)
+        parts.append("}")
+    parts += ', "fingerprint": ', _str(f.fingerprint)
+    if f.referrers is not None:
+        parts += ', "referrers": [', ", ".join(map(_str, f.referrers)), "]"
+    if f.suppressed_by is not None:
+        parts += ', "suppressed_by": ', _str(f.suppressed_by)
+    if f.record is not None:
+        parts += (', "record": {"offset": ', _int(f.record.offset), ', "target_uri": ',
+                  _str(f.record.target_uri), "}")
+    if f.confirmed_by is not None:
+        parts += ', "confirmed_by": ', _str(f.confirmed_by)
+    if (loc := f.initiator_location) is not None:
+        parts += (', "initiator_location": {"url": ', _str(loc.url), ', "line": ', _int(loc.line),
+                  ', "column": ', _int(loc.column))
+        if loc.offset is not None:
+            parts += ', "offset": ', _int(loc.offset)
+        parts.append("}")
+    parts.append("}")
+    return "".join(parts)
 
 
 def finding_from_dict(d: dict[str, Any]) -> Finding:
@@ -157,7 +229,8 @@ def report_dict(result: ScanResult, *, lazy: bool = False) -> dict[str, Any]:
         "tool": {"name": "mixedcontent", "version": result.tool_version},
         "target": {"kind": result.target.kind, "inputs": list(result.target.inputs),
                    "base_url": result.target.base_url},
-        "findings": Lazy(result.findings, finding_dict) if lazy else [finding_dict(f) for f in result.findings],
+        "findings": (Lazy(result.findings, finding_dict, finding_json) if lazy
+                     else [finding_dict(f) for f in result.findings]),
         "errors": [error_dict(e) for e in result.errors],
         "summary": summary(result),
     }
@@ -206,6 +279,11 @@ def dumps(value: Any, *, replace_surrogates: bool = False, **kwargs: Any) -> str
             value, ensure_ascii=False, default=_listed)
     else:
         text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return _utf8(text, replace_surrogates)
+
+
+def _utf8(text: str, replace_surrogates: bool) -> str:
+    """JSON text with each lone surrogate escaped (or replaced): see ``dumps``."""
     # a surrogate can only occur inside a JSON string, where its escape means the same code point
     # (an ASCII text holds none: isascii is one C pass, the search a regex step per character)
     if text.isascii() or _LONE_SURROGATE.search(text) is None:
@@ -227,6 +305,14 @@ def dump(doc: Any, out: TextIO, *, levels: int = 2, replace_surrogates: bool = F
     surrogates as ``dumps`` writes them. A ``Lazy`` array is written as a list, an item at a time."""
     if _level < levels and isinstance(doc, (dict, list, Lazy)) and doc:
         inner, outer = "  " * (_level + 1), "  " * _level
+        if isinstance(doc, Lazy) and doc.text is not None and _level + 1 == levels:
+            # items written on one line each, made as text directly (no dict on the way)
+            sep = "[\n"
+            for text in doc.texts():
+                out.write(sep + inner + _utf8(text, replace_surrogates))
+                sep = ",\n"
+            out.write("\n" + outer + "]")
+            return
         items = doc.items() if isinstance(doc, dict) else ((None, v) for v in doc)
         out.write("{" if isinstance(doc, dict) else "[")
         sep = "\n"

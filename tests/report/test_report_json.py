@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import re
+import types
+import typing
 from importlib import resources
+from typing import Any
 
 import jsonschema
 import pytest
@@ -14,7 +19,8 @@ from contract import check_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixedcontent.report.json import dumps
+from mixedcontent.model import Finding
+from mixedcontent.report.json import Lazy, dump, dumps, finding_dict, finding_json
 
 
 @pytest.fixture(scope="module")
@@ -156,23 +162,21 @@ def test_a_lazy_array_is_written_as_the_list_it_stands_for() -> None:
 
 
 def test_the_report_makes_each_finding_dict_as_it_writes_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Memory (issue 19): a report's findings are turned into dicts one at a time, each after the one
+    """Memory (issue 19): a report's findings are turned into text one at a time, each after the one
     before it was written, so writing a report never holds every finding twice."""
-    import io
-
     from mixedcontent.report import json as json_report
     from mixedcontent.scan import scan_files
 
     result = scan_files([EXAMPLE])
     out = io.StringIO()
     written_before: list[int] = []
-    make = json_report.finding_dict
+    make = json_report.finding_json
 
-    def finding_dict(f):  # type: ignore[no-untyped-def]
+    def finding_json(f):  # type: ignore[no-untyped-def]
         written_before.append(out.getvalue().count('\n    {"code": '))
         return make(f)
 
-    monkeypatch.setattr(json_report, "finding_dict", finding_dict)
+    monkeypatch.setattr(json_report, "finding_json", finding_json)
     json_report.write(result, out)
     assert len(result.findings) > 2 and written_before == list(range(len(result.findings)))
 
@@ -195,3 +199,43 @@ def test_dumps_is_json_dumps_with_lone_surrogates_escaped(value: object) -> None
     assert dumps(value, replace_surrogates=True) == re.sub("[\ud800-\udfff]", "\ufffd", expected)
     assert dumps(value, sort_keys=True) == re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}",
                                                   json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+_any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)  # lone surrogates too
+
+
+def _every_field(cls: type) -> st.SearchStrategy[Any]:
+    """Instances of a model dataclass with every field drawn, defaulted ones too (``st.builds`` alone
+    leaves those at their defaults), strings with lone surrogates, nested dataclasses likewise."""
+    hints = typing.get_type_hints(cls)
+
+    def of(hint: Any) -> st.SearchStrategy[Any]:
+        args = typing.get_args(hint)
+        if hint is str:
+            return _any_text
+        if dataclasses.is_dataclass(hint):
+            return _every_field(hint)  # type: ignore[arg-type]
+        if typing.get_origin(hint) in (types.UnionType, typing.Union):
+            return st.one_of(*(of(a) for a in args))
+        if typing.get_origin(hint) is tuple:
+            return st.lists(of(args[0]), max_size=3).map(tuple)
+        return st.from_type(hint)
+
+    return st.builds(cls, **{f.name: of(hints[f.name]) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+_findings = _every_field(Finding)
+
+
+@settings(max_examples=300)
+@given(_findings)
+def test_finding_json_is_dumps_of_finding_dict(finding: Finding) -> None:
+    """The report writes each finding's text directly (issue 19); it must be the very text of its dict,
+    for every field, set or not (a field added to one and not the other fails here)."""
+    for replace in (False, True):
+        out = io.StringIO()
+        dump({"findings": Lazy([finding, finding], finding_dict, finding_json)}, out, replace_surrogates=replace)
+        expected = io.StringIO()
+        dump({"findings": [finding_dict(finding), finding_dict(finding)]}, expected, replace_surrogates=replace)
+        assert out.getvalue() == expected.getvalue()
+    assert finding_json(finding) == dumps(finding_dict(finding)) or not finding_json(finding).isascii()
