@@ -52,6 +52,7 @@ from .model import ProbeResult, ProbeStatus
 from .net import OUR_SIDE, REDIRECT_STATUSES, Net, NetSettings, Response
 from .rewrite import write_atomic
 from .settings import DEFAULT_CACHE_TTL
+from .wording import agree, plural
 
 if TYPE_CHECKING:
     import asyncio
@@ -308,8 +309,8 @@ def _undecided_warning(this_run: list[ProbeResult]) -> str | None:
     if len(undecided) == len(tried):
         return (f"no https twin could be checked: every probe failed on this side of the network ({reasons}); "
                 f"the findings keep their codes and nothing was cached")
-    return (f"{len(undecided)} of {len(tried)} https twins could not be checked ({reasons}): "
-            f"their findings keep their codes")
+    return (f"{len(undecided)} of {plural(len(tried), 'https twin')} could not be checked ({reasons}): "
+            f"{agree(len(undecided), 'its', 'their')} findings keep their codes")
 
 
 def run_probes(keys: Iterable[tuple[str, str]], settings: ProbeSettings = ProbeSettings(), *,

@@ -555,7 +555,7 @@ def test_unresolvable_name_cannot_tell_and_a_refused_twin_does_not_work(run, tmp
         "MC301", "unavailable", "connect-refused")
     assert _entries(cache) == [(f"https://closed.example:{port}/b.png", "unavailable", "connect-refused")]
     assert r.err.splitlines() == [
-        "mixedcontent: 1 of 2 https twins could not be checked (dns-failure ×1): their findings keep their codes",
+        "mixedcontent: 1 of 2 https twins could not be checked (dns-failure ×1): its findings keep their codes",
         "mixedcontent: probed 2 https twins"]
 
 
