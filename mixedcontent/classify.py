@@ -22,10 +22,16 @@ from .model import (
     Reference,
     RefKind,
     Severity,
+    slot_builder,
 )
 from .rules import RULES, MessageFacts
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
+# one Finding per finding: made field by field, in this order (model.slot_builder checks it)
+_new_finding = slot_builder(Finding, "code name category severity message file page line column offset length url "
+                                     "raw element attribute context destination initiator https fix fingerprint "
+                                     "referrers suppressed_by record path path_fingerprint confirmed_by "
+                                     "initiator_location")
 
 
 def needs_probe(ref: Reference) -> bool:
@@ -134,21 +140,26 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
     ``path``: docs/json-report.md, the file as it opens from the working directory)."""
     rule = RULES[code]
     span = ref.span
-    is_request = ref.kind in (RefKind.REQUEST,)
+    start = span.start
+    url = ref.url
+    attribute = ref.attribute
+    if ref.kind is RefKind.REQUEST:
+        destination = ref.destination
+        initiator = ref.initiator
+        destination = None if destination is None else DESTINATIONS[destination]
+        initiator = None if initiator is None else INITIATORS[initiator]
+    else:
+        destination = initiator = None
     # memory (findings are kept until the report): the raw text is usually the URL itself, and a few
     # element and attribute names recur; one string each (pickling keeps the sharing)
-    raw = ref.url if ref.raw == ref.url else ref.raw
-    return Finding(
-        code=code, name=rule.name, category=rule.category, severity=rule.severity,
-        message=message(code, ref, https), file=file, page=ref.page,
-        line=span.line, column=span.column, offset=span.start, length=span.length,
-        url=ref.url, raw=raw, element=intern(ref.element),
-        attribute=None if ref.attribute is None else intern(ref.attribute), context=ref.context,
-        destination=DESTINATIONS[ref.destination] if is_request and ref.destination is not None else None,
-        initiator=INITIATORS[ref.initiator] if is_request and ref.initiator is not None else None,
-        https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by, referrers=referrers,
-        path=path, path_fingerprint=path_fingerprint or fingerprint,
-    )
+    raw = ref.raw
+    if raw == url:
+        raw = url
+    return _new_finding(
+        code, rule.name, rule.category, rule.severity, message(code, ref, https), file, ref.page,
+        span.line, span.column, start, span.end - start, url, raw, intern(ref.element),
+        None if attribute is None else intern(attribute), ref.context, destination, initiator,
+        https, fix, fingerprint, referrers, suppressed_by, None, path, path_fingerprint or fingerprint, None, None)
 
 
 __all__ = ["Category", "Severity", "classify", "decide", "describe", "finding_for", "message", "needs_probe"]

@@ -8,6 +8,7 @@ Units, once for the whole module:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter
@@ -500,3 +501,30 @@ class Issue:
     attribute: str | None = None
     raw: str | None = None
     severity: Severity | None = None  # None: the rule's own severity
+
+
+def slot_builder(cls: type[_T], order: str) -> Callable[..., _T]:
+    """A constructor for the frozen, slotted dataclass ``cls`` that takes every field positionally, in
+    ``order`` (its field names, space-separated, as declared: checked, so that a field added to ``cls``
+    fails here, at import, instead of shifting the arguments), and stores each value straight into its
+    slot: the same object the dataclass's ``__init__`` makes, without its ``object.__setattr__(self,
+    name, value)`` per field (a frozen class cannot assign; measured for ``Finding``'s 28 fields: about
+    7 us down to 2.5 us).
+
+    For the hot paths that make one value per finding (classify.finding_for, rewrite.propose_fix);
+    only for classes whose ``__init__`` does nothing but store its arguments (no ``__post_init__``, no
+    ``InitVar``), which is checked here."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if order.split() != names:
+        raise TypeError(f"{cls.__name__}: its fields are {' '.join(names)}")
+    if ("__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__")
+            or len(names) != len(cls.__dataclass_fields__)):  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: slot_builder needs a slotted dataclass without __post_init__ or InitVar")
+    # the code dataclasses writes for __init__, with the slot descriptors' setters in place of setattr
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_set_{n}": cls.__dict__[n].__set__ for n in names})
+    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
+    exec(f"def build({', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n", scope)
+    build: Callable[..., _T] = scope["build"]
+    build.__qualname__ = f"slot_builder({cls.__name__})"
+    return build

@@ -20,8 +20,11 @@ from typing import TextIO
 from . import urls
 from .extract import charrefs
 from .extract.source import SourceText
-from .model import Applicability, Context, Edit, Fix, Reference, RefKind
+from .model import Applicability, Context, Edit, Fix, Reference, RefKind, slot_builder
 
+# one Fix and one Edit per finding: made field by field, in this order (model.slot_builder checks it)
+_new_fix = slot_builder(Fix, "replacement applicability edits note")
+_new_edit = slot_builder(Edit, "file offset length new old")
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
 
 
@@ -152,7 +155,9 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
         return None
-    replacement, reason = _twin_text(target.raw, target.url, ref.page, target.context)
+    raw = target.raw
+    url = target.url
+    replacement, reason = _twin_text(raw, url, ref.page, target.context)
     if ref.kind is RefKind.SCRIPT_LITERAL:
         applicability = Applicability.DISPLAY_ONLY
         reason = reason or "script literals are never rewritten automatically"
@@ -160,9 +165,11 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.DISPLAY_ONLY
     else:
         applicability = Applicability.UNSAFE
-    old = target.url if target.raw == target.url else target.raw  # the finding's raw (classify.finding_for)
-    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=old)
-    return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
+    old = url if raw == url else raw  # the finding's raw (classify.finding_for)
+    span = target.span
+    start = span.start
+    edit = _new_edit(file, start, span.end - start, replacement, old)
+    return _new_fix(replacement, applicability, (edit,), reason)
 
 
 def _cut_points(src: SourceText, offset: int, stored: bytes, old: str, keep: int,
