@@ -8,6 +8,7 @@ turned markup into Fetch's destination and initiator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from sys import intern
 
 from . import urls
@@ -24,7 +25,7 @@ from .model import (
     Severity,
     slot_builder,
 )
-from .rules import RULES, MessageFacts
+from .rules import RULES, bound_template
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
 # one Finding per finding: made field by field, in this order (model.slot_builder checks it)
@@ -88,39 +89,49 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
 
 def describe(ref: Reference) -> str:
     """How a message names the reference: ``<img srcset> candidate``, ``CSS background-image url()``."""
-    if ref.context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
-            ref.context is Context.SRCDOC and ref.element.startswith("@")):
-        if ref.element == "@import":
+    return _describe(ref.context, ref.kind, ref.element, ref.attribute, ref.detail)
+
+
+@lru_cache(maxsize=1024)
+def _describe(context: Context, kind: RefKind, element: str, attribute: str | None, detail: str | None) -> str:
+    """``describe`` from the reference's fields it reads (memoized, bounded: they recur on every page)."""
+    if context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
+            context is Context.SRCDOC and element.startswith("@")):
+        if element == "@import":
             return "@import"
-        if ref.element == "@font-face":
+        if element == "@font-face":
             return "@font-face src"
-        return f"CSS {ref.attribute} url()"
-    if ref.context is Context.STYLE_ATTRIBUTE or ref.attribute == "style":
-        return f"<{ref.element} style> {ref.detail or ''} url()".replace("  ", " ")
-    if ref.kind is RefKind.SCRIPT_LITERAL:
-        if ref.attribute:
-            return f"<{ref.element} {ref.attribute}> string literal"
+        return f"CSS {attribute} url()"
+    if context is Context.STYLE_ATTRIBUTE or attribute == "style":
+        return f"<{element} style> {detail or ''} url()".replace("  ", " ")
+    if kind is RefKind.SCRIPT_LITERAL:
+        if attribute:
+            return f"<{element} {attribute}> string literal"
         return "<script> string literal"
-    what = f"<{ref.element} {ref.attribute}>" if ref.attribute else f"<{ref.element}>"
-    if ref.detail and ref.detail.startswith("candidate"):
+    what = f"<{element} {attribute}>" if attribute else f"<{element}>"
+    if detail and detail.startswith("candidate"):
         what += " candidate"
-    elif ref.element == "link" and ref.detail:
-        what = f'<link rel={ref.detail} href>'
+    elif element == "link" and detail:
+        what = f'<link rel={detail} href>'
     return what
 
 
 def message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
-    """The finding's message: the rule's template (rules/) filled with what this reference is."""
+    """The finding's message: the rule's template (rules/) filled with what this reference is
+    (``Rule.format_message``, through the template with the recurring facts already filled in)."""
     url = ref.url or ""
-    dest = ref.destination or "request"
-    if ref.detail == "icon":
-        dest = "favicon"
-    rule = RULES[code]
-    return rule.format_message(MessageFacts(
-        what=describe(ref), url=url, twin=urls.href_twin(url),
-        why=probe.reason if probe is not None else "no working https twin", dest=dest,
-        twin_works=probe is not None and probe.works,
-        ipv6=rule.message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)))
+    detail = ref.detail
+    dest = "favicon" if detail == "icon" else ref.destination or "request"
+    if probe is None:
+        why = "no working https twin"
+        twin_works = False
+    else:
+        why = probe.reason
+        twin_works = probe.works
+    ipv6 = RULES[code].message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)
+    template, names_twin = bound_template(code, _describe(ref.context, ref.kind, ref.element, ref.attribute, detail),
+                                          dest, why, twin_works=twin_works, ipv6=ipv6)
+    return template.format(url, urls.href_twin(url)) if names_twin else template.format(url)
 
 
 def classify(ref: Reference, file: str | None,
