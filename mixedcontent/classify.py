@@ -11,6 +11,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from sys import intern
 
+from ada_url import HostType
+
 from . import urls
 from .model import (
     DESTINATIONS,
@@ -51,7 +53,6 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
     that the page's upgrade-insecure-requests upgrades MC303. A skipped probe proves nothing and changes
     nothing.
     """
-    fails = probe is not None and probe.fails and needs_probe(ref)
     url = ref.url
     # step 1: a URL that does not parse is not fetched
     if url is None:
@@ -60,29 +61,35 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
     if not ref.secure:
         return None
     # step 3: potentially trustworthy URLs are never mixed (Secure Contexts §3.1)
-    if not urls.is_http(url) or urls.is_potentially_trustworthy(url):
+    host_type = urls.insecure_host_type(url)
+    if host_type is None:
         return None
-    if ref.kind is RefKind.BASE:
+    kind = ref.kind
+    if kind is RefKind.BASE:
         return "MC105"
+    # needs_probe(ref), given the steps above
+    fails = probe is not None and probe.fails and kind is RefKind.REQUEST
     # step 4: an enforced upgrade-insecure-requests rewrites the request before mixed-content checks
     if ref.upgrade_insecure:
         # docs/rules/index.md MC303: ... unless the twin it is rewritten to does not work
         return "MC303" if fails else None
-    if ref.kind is RefKind.FORM:
+    if kind is RefKind.FORM:
         return "MC201"
-    if ref.kind is RefKind.SCRIPT_LITERAL:
+    if kind is RefKind.SCRIPT_LITERAL:
         return "MC401"
+    destination = ref.destination
+    initiator = ref.initiator
     # step 6: Mixed Content §4.1 "upgrade a mixed content request": image/audio/video, not imageset
-    if ref.destination in _UPGRADABLE_DESTINATIONS and ref.initiator != "imageset" and ref.detail != "icon":
+    if destination in _UPGRADABLE_DESTINATIONS and initiator != "imageset" and ref.detail != "icon":
         # Mixed Content §4.1 step 1.2: requests to IP-literal hosts are not upgraded
-        if urls.is_ip_literal(url):
+        if host_type == HostType.IPV4 or host_type == HostType.IPV6:
             return "MC302" if fails else "MC104"
         # docs/rules/index.md MC301: the upgrade breaks the reference when the twin does not work
         return "MC301" if fails else "MC101"
     # step 7: everything else is blockable (docs/rules/index.md MC302 when no working twin exists either)
     if fails:
         return "MC302"
-    if ref.destination == "image" and ref.initiator == "imageset":
+    if destination == "image" and initiator == "imageset":
         return "MC103"
     return "MC102"
 

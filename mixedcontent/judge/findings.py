@@ -90,6 +90,10 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
     kept = []
     codes = []
     exclude = policy.exclude
+    # the common policy (nothing selected or ignored) selects every code: skip asking it
+    selects = policy.selects if policy.select or policy.ignore else None
+    data = src.data
+    decode = src.decode
     for ref in refs:
         # docs/configuration.md#excluding-urls: an excluded URL is dropped here, before the probe and the fix see it
         if exclude and url_excluded(ref.url, exclude):
@@ -98,11 +102,12 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
         if probing:
             if code is None and not needs_probe(ref):
                 continue
-        elif code is None or not policy.selects(code):
+        elif code is None or selects is not None and not selects(code):
             continue
         # the span is the contract: check it against the stored bytes before reporting it
-        if src.decode(src.data[ref.span.start:ref.span.end]) != ref.raw:
-            raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
+        span = ref.span
+        if decode(data[span.start:span.end]) != ref.raw:
+            raise AssertionError(f"span {span} does not hold {ref.raw!r}")
         kept.append(ref)
         codes.append(code)
     css_markers = css_marker_lines(src.text) if policy.inline and kept and "ignore" in src.text else []
