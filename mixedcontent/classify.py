@@ -101,17 +101,18 @@ def describe(ref: Reference) -> str:
 
 @lru_cache(maxsize=1024)
 def _describe(context: Context, kind: RefKind, element: str, attribute: str | None, detail: str | None) -> str:
-    """``describe`` from the reference's fields it reads (memoized, bounded: they recur on every page)."""
+    """``describe`` from the reference's fields it reads (memoized, bounded: they recur on every page).
+    Compares by value (``==``, not ``is``), as the cache's keys do: a member and its string are one key."""
     if context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
-            context is Context.SRCDOC and element.startswith("@")):
+            context == Context.SRCDOC and element.startswith("@")):
         if element == "@import":
             return "@import"
         if element == "@font-face":
             return "@font-face src"
         return f"CSS {attribute} url()"
-    if context is Context.STYLE_ATTRIBUTE or attribute == "style":
+    if context == Context.STYLE_ATTRIBUTE or attribute == "style":
         return f"<{element} style> {detail or ''} url()".replace("  ", " ")
-    if kind is RefKind.SCRIPT_LITERAL:
+    if kind == RefKind.SCRIPT_LITERAL:
         if attribute:
             return f"<{element} {attribute}> string literal"
         return "<script> string literal"
@@ -127,8 +128,6 @@ def message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
     """The finding's message: the rule's template (rules/) filled with what this reference is
     (``Rule.format_message``, through the template with the recurring facts already filled in)."""
     url = ref.url or ""
-    detail = ref.detail
-    dest = "favicon" if detail == "icon" else ref.destination or "request"
     if probe is None:
         why = "no working https twin"
         twin_works = False
@@ -136,9 +135,19 @@ def message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
         why = probe.reason
         twin_works = probe.works
     ipv6 = RULES[code].message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)
-    template, names_twin = bound_template(code, _describe(ref.context, ref.kind, ref.element, ref.attribute, detail),
-                                          dest, why, twin_works=twin_works, ipv6=ipv6)
+    template, names_twin = _message_template(code, ref.context, ref.kind, ref.element, ref.attribute, ref.detail,
+                                             ref.destination, why, twin_works, ipv6)
     return template.format(url, urls.href_twin(url)) if names_twin else template.format(url)
+
+
+@lru_cache(maxsize=4096)
+def _message_template(code: str, context: Context, kind: RefKind, element: str, attribute: str | None,
+                      detail: str | None, destination: str | None, why: str, twin_works: bool,
+                      ipv6: bool) -> tuple[str, bool]:
+    """rules.bound_template for a reference with these fields (memoized, bounded: on a site they recur,
+    and the key holds every input of the value)."""
+    dest = "favicon" if detail == "icon" else destination or "request"
+    return bound_template(code, _describe(context, kind, element, attribute, detail), dest, why, twin_works, ipv6)
 
 
 def classify(ref: Reference, file: str | None,

@@ -102,11 +102,12 @@ def _references(draw: st.DrawFn) -> Reference:
     # names that recur, and names carrying the braces str.format reads, in every slot a message fills
     url = draw(st.sampled_from(_URLS))
     return Reference(
-        kind=draw(st.sampled_from(list(RefKind))), raw=url, url=url, span=Span(0, len(url), 1, 1),
+        # members, and their plain strings (a cache keyed on values meets both)
+        kind=draw(st.sampled_from([*RefKind, *(k.value for k in RefKind)])), raw=url, url=url, span=Span(0, len(url), 1, 1),
         element=draw(st.sampled_from(["img", "link", "@import", "@font-face", "div", "a{0}", "x}"])),
         attribute=draw(st.sampled_from([None, "", "src", "style", "background", "{1}", "{url}"])),
-        context=draw(st.sampled_from(list(Context))),
-        destination=draw(st.sampled_from([None, "", "image", "script", "{what}"])),
+        context=draw(st.sampled_from([*Context, *(c.value for c in Context)])),
+        destination=draw(st.sampled_from([None, "", "image", Destination.IMAGE, "script", "{what}"])),
         initiator=draw(st.sampled_from([None, "", "imageset"])), secure=True, upgrade_insecure=False,
         page="https://site.example/",
         detail=draw(st.sampled_from([None, "icon", "candidate 2", "stylesheet", "background-image", "{", "}}"])))
@@ -138,7 +139,7 @@ def test_memoized_message_is_the_rules_format(code: str, reference: Reference, p
 
 def test_bound_template_fills_the_recurring_facts_escaped() -> None:
     # the URL and its twin stay fields; text filled in is escaped, so its braces are text
-    assert bound_template("MC101", "<img src>", "image", "x", twin_works=False, ipv6=False) == (
+    assert bound_template("MC101", "<img src>", "image", "x", False, False) == (
         "<img src> {0} is upgraded to https by browsers; it breaks if {1} does not work", True)
-    assert bound_template("MC102", "<a{0}>", "{dest}", "x", twin_works=False, ipv6=False) == (
+    assert bound_template("MC102", "<a{0}>", "{dest}", "x", False, False) == (
         "<a{{0}}> {0} is blocked: an http {{dest}} is blockable mixed content", False)

@@ -8,7 +8,6 @@ lives with the rule, as ``str.format`` templates over ``MessageFacts``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from string import Formatter
 from types import MappingProxyType
@@ -154,16 +153,12 @@ RULES: MappingProxyType[str, Rule] = MappingProxyType({r.code: r for r in _RULES
 _FORMATTER = Formatter()
 
 
-@lru_cache(maxsize=4096)
-def bound_template(code: str, what: str, dest: str, why: str, *, twin_works: bool, ipv6: bool) -> tuple[str, bool]:
+def bound_template(code: str, what: str, dest: str, why: str, twin_works: bool, ipv6: bool) -> tuple[str, bool]:
     """Rule ``code``'s message template with the facts that recur across findings filled in (``what``,
     ``dest``, ``why``): a ``str.format`` template over two positional fields, ``{0}`` the URL and ``{1}``
     its twin, and whether it names the twin. ``bound.format(url, twin)`` is
     ``format_message(MessageFacts(what, url, twin, why, dest, twin_works, ipv6))``: the same template,
-    parsed the way ``str.format`` parses it, each filled field's text escaped.
-
-    Memoized (bounded): the keys are the rules' few variants times how references are named, their
-    destinations and the probe's reasons."""
+    parsed the way ``str.format`` parses it, each filled field's text escaped. (classify.message memoizes it.)"""
     template = RULES[code].template(twin_works=twin_works, ipv6=ipv6)
     filled = {"what": what, "dest": dest, "why": why}
     out = []
