@@ -8,7 +8,10 @@ turned markup into Fetch's destination and initiator.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from sys import intern
+
+from ada_url import HostType
 
 from . import urls
 from .model import (
@@ -22,10 +25,16 @@ from .model import (
     Reference,
     RefKind,
     Severity,
+    positional,
 )
-from .rules import RULES, MessageFacts
+from .rules import RULES, bound_template
 
 _UPGRADABLE_DESTINATIONS = frozenset(("image", "audio", "video"))
+# one Finding per finding: made field by field, in this order (model.positional checks it)
+_new_finding = positional(Finding, "code name category severity message file page line column offset length url "
+                                     "raw element attribute context destination initiator https fix fingerprint "
+                                     "referrers suppressed_by record path path_fingerprint confirmed_by "
+                                     "initiator_location")
 
 
 def needs_probe(ref: Reference) -> bool:
@@ -44,7 +53,6 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
     that the page's upgrade-insecure-requests upgrades MC303. A skipped probe proves nothing and changes
     nothing.
     """
-    fails = probe is not None and probe.fails and needs_probe(ref)
     url = ref.url
     # step 1: a URL that does not parse is not fetched
     if url is None:
@@ -53,68 +61,93 @@ def decide(ref: Reference, probe: ProbeResult | None = None) -> str | None:
     if not ref.secure:
         return None
     # step 3: potentially trustworthy URLs are never mixed (Secure Contexts §3.1)
-    if not urls.is_http(url) or urls.is_potentially_trustworthy(url):
+    host_type = urls.insecure_host_type(url)
+    if host_type is None:
         return None
-    if ref.kind is RefKind.BASE:
+    kind = ref.kind
+    if kind is RefKind.BASE:
         return "MC105"
+    # needs_probe(ref), given the steps above
+    fails = probe is not None and probe.fails and kind is RefKind.REQUEST
     # step 4: an enforced upgrade-insecure-requests rewrites the request before mixed-content checks
     if ref.upgrade_insecure:
         # docs/rules/index.md MC303: ... unless the twin it is rewritten to does not work
         return "MC303" if fails else None
-    if ref.kind is RefKind.FORM:
+    if kind is RefKind.FORM:
         return "MC201"
-    if ref.kind is RefKind.SCRIPT_LITERAL:
+    if kind is RefKind.SCRIPT_LITERAL:
         return "MC401"
+    destination = ref.destination
+    initiator = ref.initiator
     # step 6: Mixed Content §4.1 "upgrade a mixed content request": image/audio/video, not imageset
-    if ref.destination in _UPGRADABLE_DESTINATIONS and ref.initiator != "imageset" and ref.detail != "icon":
+    if destination in _UPGRADABLE_DESTINATIONS and initiator != "imageset" and ref.detail != "icon":
         # Mixed Content §4.1 step 1.2: requests to IP-literal hosts are not upgraded
-        if urls.is_ip_literal(url):
+        if host_type == HostType.IPV4 or host_type == HostType.IPV6:
             return "MC302" if fails else "MC104"
         # docs/rules/index.md MC301: the upgrade breaks the reference when the twin does not work
         return "MC301" if fails else "MC101"
     # step 7: everything else is blockable (docs/rules/index.md MC302 when no working twin exists either)
     if fails:
         return "MC302"
-    if ref.destination == "image" and ref.initiator == "imageset":
+    if destination == "image" and initiator == "imageset":
         return "MC103"
     return "MC102"
 
 
 def describe(ref: Reference) -> str:
     """How a message names the reference: ``<img srcset> candidate``, ``CSS background-image url()``."""
-    if ref.context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
-            ref.context is Context.SRCDOC and ref.element.startswith("@")):
-        if ref.element == "@import":
+    return _describe(ref.context, ref.kind, ref.element, ref.attribute, ref.detail)
+
+
+@lru_cache(maxsize=1024)
+def _describe(context: Context, kind: RefKind, element: str, attribute: str | None, detail: str | None) -> str:
+    """``describe`` from the reference's fields it reads (memoized, bounded: they recur on every page).
+    Compares by value (``==``, not ``is``), as the cache's keys do: a member and its string are one key."""
+    if context in (Context.STYLE_ELEMENT, Context.STYLESHEET) or (
+            context == Context.SRCDOC and element.startswith("@")):
+        if element == "@import":
             return "@import"
-        if ref.element == "@font-face":
+        if element == "@font-face":
             return "@font-face src"
-        return f"CSS {ref.attribute} url()"
-    if ref.context is Context.STYLE_ATTRIBUTE or ref.attribute == "style":
-        return f"<{ref.element} style> {ref.detail or ''} url()".replace("  ", " ")
-    if ref.kind is RefKind.SCRIPT_LITERAL:
-        if ref.attribute:
-            return f"<{ref.element} {ref.attribute}> string literal"
+        return f"CSS {attribute} url()"
+    if context == Context.STYLE_ATTRIBUTE or attribute == "style":
+        return f"<{element} style> {detail or ''} url()".replace("  ", " ")
+    if kind == RefKind.SCRIPT_LITERAL:
+        if attribute:
+            return f"<{element} {attribute}> string literal"
         return "<script> string literal"
-    what = f"<{ref.element} {ref.attribute}>" if ref.attribute else f"<{ref.element}>"
-    if ref.detail and ref.detail.startswith("candidate"):
+    what = f"<{element} {attribute}>" if attribute else f"<{element}>"
+    if detail and detail.startswith("candidate"):
         what += " candidate"
-    elif ref.element == "link" and ref.detail:
-        what = f'<link rel={ref.detail} href>'
+    elif element == "link" and detail:
+        what = f'<link rel={detail} href>'
     return what
 
 
 def message(code: str, ref: Reference, probe: ProbeResult | None = None) -> str:
-    """The finding's message: the rule's template (rules/) filled with what this reference is."""
+    """The finding's message: the rule's template (rules/) filled with what this reference is
+    (``Rule.format_message``, through the template with the recurring facts already filled in)."""
     url = ref.url or ""
-    dest = ref.destination or "request"
-    if ref.detail == "icon":
-        dest = "favicon"
-    rule = RULES[code]
-    return rule.format_message(MessageFacts(
-        what=describe(ref), url=url, twin=urls.href_twin(url),
-        why=probe.reason if probe is not None else "no working https twin", dest=dest,
-        twin_works=probe is not None and probe.works,
-        ipv6=rule.message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)))
+    if probe is None:
+        why = "no working https twin"
+        twin_works = False
+    else:
+        why = probe.reason
+        twin_works = probe.works
+    ipv6 = RULES[code].message_ipv6 is not None and bool(url) and urls.is_ipv6_literal(url)
+    template, names_twin = _message_template(code, ref.context, ref.kind, ref.element, ref.attribute, ref.detail,
+                                             ref.destination, why, twin_works, ipv6)
+    return template.format(url, urls.href_twin(url)) if names_twin else template.format(url)
+
+
+@lru_cache(maxsize=4096)
+def _message_template(code: str, context: Context, kind: RefKind, element: str, attribute: str | None,
+                      detail: str | None, destination: str | None, why: str, twin_works: bool,
+                      ipv6: bool) -> tuple[str, bool]:
+    """rules.bound_template for a reference with these fields (memoized, bounded: on a site they recur,
+    and the key holds every input of the value)."""
+    dest = "favicon" if detail == "icon" else destination or "request"
+    return bound_template(code, _describe(context, kind, element, attribute, detail), dest, why, twin_works, ipv6)
 
 
 def classify(ref: Reference, file: str | None,
@@ -134,21 +167,26 @@ def finding_for(ref: Reference, file: str | None, code: str, fix: Fix | None, fi
     ``path``: docs/json-report.md, the file as it opens from the working directory)."""
     rule = RULES[code]
     span = ref.span
-    is_request = ref.kind in (RefKind.REQUEST,)
+    start = span.start
+    url = ref.url
+    attribute = ref.attribute
+    if ref.kind is RefKind.REQUEST:
+        destination = ref.destination
+        initiator = ref.initiator
+        destination = None if destination is None else DESTINATIONS[destination]
+        initiator = None if initiator is None else INITIATORS[initiator]
+    else:
+        destination = initiator = None
     # memory (findings are kept until the report): the raw text is usually the URL itself, and a few
     # element and attribute names recur; one string each (pickling keeps the sharing)
-    raw = ref.url if ref.raw == ref.url else ref.raw
-    return Finding(
-        code=code, name=rule.name, category=rule.category, severity=rule.severity,
-        message=message(code, ref, https), file=file, page=ref.page,
-        line=span.line, column=span.column, offset=span.start, length=span.length,
-        url=ref.url, raw=raw, element=intern(ref.element),
-        attribute=None if ref.attribute is None else intern(ref.attribute), context=ref.context,
-        destination=DESTINATIONS[ref.destination] if is_request and ref.destination is not None else None,
-        initiator=INITIATORS[ref.initiator] if is_request and ref.initiator is not None else None,
-        https=https, fix=fix, fingerprint=fingerprint, suppressed_by=suppressed_by, referrers=referrers,
-        path=path, path_fingerprint=path_fingerprint or fingerprint,
-    )
+    raw = ref.raw
+    if raw == url:
+        raw = url
+    return _new_finding(
+        code, rule.name, rule.category, rule.severity, message(code, ref, https), file, ref.page,
+        span.line, span.column, start, span.end - start, url, raw, intern(ref.element),
+        None if attribute is None else intern(attribute), ref.context, destination, initiator,
+        https, fix, fingerprint, referrers, suppressed_by, None, path, path_fingerprint or fingerprint, None, None)
 
 
 __all__ = ["Category", "Severity", "classify", "decide", "describe", "finding_for", "message", "needs_probe"]

@@ -65,6 +65,7 @@ def built_fast(cls: type[_T]) -> type[_T]:
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__annotations__ = dict(cls.__init__.__annotations__)
+    init.__built_fast__ = True
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
 
@@ -537,3 +538,17 @@ class Issue:
     attribute: str | None = None
     raw: str | None = None
     severity: Severity | None = None  # None: the rule's own severity
+
+
+def positional(cls: type[_T], order: str) -> type[_T]:
+    """``cls`` itself, for the hot paths that make one value per finding by passing every field
+    positionally (classify.finding_for, rewrite.propose_fix: a keyword call binds 28 names, ~15k
+    instructions more than a positional one): ``order`` is its field names, space-separated, as
+    declared, checked here, so that a field added to ``cls`` fails at import instead of shifting the
+    arguments. The class must be ``built_fast``."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if order.split() != names:
+        raise TypeError(f"{cls.__name__}: its fields are {' '.join(names)}")
+    if getattr(cls.__init__, "__built_fast__", False) is not True:
+        raise TypeError(f"{cls.__name__}: positional() is for built_fast classes")
+    return cls

@@ -20,8 +20,11 @@ from typing import TextIO
 from . import urls
 from .extract import charrefs
 from .extract.source import SourceText
-from .model import Applicability, Context, Edit, Fix, Reference, RefKind
+from .model import Applicability, Context, Edit, Fix, Reference, RefKind, positional
 
+# one Fix and one Edit per finding: made field by field, in this order (model.positional checks it)
+_new_fix = positional(Fix, "replacement applicability edits note")
+_new_edit = positional(Edit, "file offset length new old")
 _PORT_80 = re.compile(r"^(https:[/\\]*[^/\\?#]*?):80(?=[/\\?#]|$)")
 
 
@@ -143,16 +146,32 @@ def _twin_text(raw: str, url: str, base: str, context: Context) -> tuple[str, st
 def propose_fix(ref: Reference, file: str | None) -> Fix | None:
     """The fix for a finding's reference: new text for its span (or for the http <base href> it came
     through)."""
-    if ref.url is None:
+    url = ref.url
+    if url is None:
         return None
+    via_base = ref.via_base
+    raw = ref.raw
+    if via_base is None and raw == url and url.startswith("http://"):
+        # the common case, written exactly as its own serialisation (_twin_text's first case)
+        replacement = "https:" + raw[5:]
+        if ref.kind is RefKind.SCRIPT_LITERAL:
+            applicability, reason = Applicability.DISPLAY_ONLY, "script literals are never rewritten automatically"
+        else:
+            applicability, reason = Applicability.UNSAFE, None
+        span = ref.span
+        start = span.start
+        return _new_fix(replacement, applicability, (_new_edit(file, start, span.end - start, replacement, url),),
+                        reason)
     target = ref
-    if ref.via_base is not None:
-        target = ref.via_base  # docs/json-report.md: references resolved through an http <base href> are fixed there
-    elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(ref.raw, ref.context)[0]):
+    if via_base is not None:
+        target = via_base  # docs/json-report.md: references resolved through an http <base href> are fixed there
+    elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(raw, ref.context)[0]):
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
         return None
-    replacement, reason = _twin_text(target.raw, target.url, ref.page, target.context)
+    raw = target.raw
+    url = target.url
+    replacement, reason = _twin_text(raw, url, ref.page, target.context)
     if ref.kind is RefKind.SCRIPT_LITERAL:
         applicability = Applicability.DISPLAY_ONLY
         reason = reason or "script literals are never rewritten automatically"
@@ -160,9 +179,11 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
         applicability = Applicability.DISPLAY_ONLY
     else:
         applicability = Applicability.UNSAFE
-    old = target.url if target.raw == target.url else target.raw  # the finding's raw (classify.finding_for)
-    edit = Edit(file=file, offset=target.span.start, length=target.span.length, new=replacement, old=old)
-    return Fix(replacement=replacement, applicability=applicability, edits=(edit,), note=reason)
+    old = url if raw == url else raw  # the finding's raw (classify.finding_for)
+    span = target.span
+    start = span.start
+    edit = _new_edit(file, start, span.end - start, replacement, old)
+    return _new_fix(replacement, applicability, (edit,), reason)
 
 
 def _cut_points(src: SourceText, offset: int, stored: bytes, old: str, keep: int,

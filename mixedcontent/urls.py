@@ -145,6 +145,16 @@ def is_potentially_trustworthy(url: str) -> bool:
     return False
 
 
+def insecure_host_type(url: str) -> int | None:
+    """For an http URL that is not potentially trustworthy (``is_http(url) and not
+    is_potentially_trustworthy(url)``), its host type (``HostType``: ``is_ip_literal`` is DEFAULT's
+    absence); None for every other URL. One look at the parsed URL where those three ask one each."""
+    protocol, hostname, host_type = _parts(url)
+    if protocol != "http:" or _loopback_or_localhost(hostname, host_type):
+        return None
+    return host_type
+
+
 def is_ip_literal(url: str) -> bool:
     """True when the URL's host is an IPv4 (any notation the parser accepts) or IPv6 literal."""
     return _parts(url)[2] in (HostType.IPV4, HostType.IPV6)

@@ -12,7 +12,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mixedcontent import model
-from mixedcontent.model import Context, Finding, Reference, RefKind, Span
+from mixedcontent.model import (
+    Applicability,
+    ArchiveRecord,
+    Category,
+    Context,
+    Destination,
+    Edit,
+    Finding,
+    Fix,
+    Initiator,
+    InitiatorLocation,
+    ProbeResult,
+    ProbeStatus,
+    Reference,
+    RefKind,
+    Severity,
+    Span,
+    positional,
+)
 
 FAST = [model.Span, model.Edit, model.Fix, Reference, Finding]
 
@@ -76,3 +94,52 @@ def test_reference_round_trips_and_equals_a_replace(raw: str, url: str | None, s
     assert dataclasses.replace(ref) == ref and hash(dataclasses.replace(ref)) == hash(ref)
     assert dataclasses.replace(ref, raw=raw + "x").raw == raw + "x"
     assert ref.via_base is None and ref.ignore is None
+
+
+FINDING_ORDER = ("code name category severity message file page line column offset length url raw element attribute "
+                 "context destination initiator https fix fingerprint referrers suppressed_by record path "
+                 "path_fingerprint confirmed_by initiator_location")
+
+
+def test_a_positional_finding_is_the_one_keywords_make() -> None:
+    # every field set to a value of its own, none left at its default
+    edit = Edit("a.html", 3, 4, "https://x.test/", "http://x.test/")
+    values = dict(
+        code="MC102", name="blockable-request", category=Category.BLOCKABLE, severity=Severity.ERROR,
+        message="m", file="a.html", page="https://p.test/a.html", line=1, column=2, offset=3, length=4,
+        url="http://x.test/", raw="http://x.test/", element="img", attribute="src", context=Context.HTML,
+        destination=Destination.IMAGE, initiator=Initiator.IMAGESET, https=ProbeResult(ProbeStatus.AVAILABLE, "ok"),
+        fix=Fix("https://x.test/", Applicability.UNSAFE, (edit,), "n"), fingerprint="f1", referrers=("r",),
+        suppressed_by="baseline", record=ArchiveRecord(7, "u"), path="site/a.html", path_fingerprint="f2",
+        confirmed_by="chromium", initiator_location=InitiatorLocation("u", 1, 2, 3))
+    built = positional(Finding, FINDING_ORDER)(*values.values())
+    expected = Finding(**values)  # type: ignore[arg-type]
+    assert type(built) is Finding
+    assert built == expected
+    assert [getattr(built, f.name) for f in dataclasses.fields(Finding)] == list(values.values())
+    assert hash(built.fix) == hash(expected.fix)
+
+
+def test_positional_values_stay_frozen() -> None:
+    built = positional(Edit, "file offset length new old")("a.html", 0, 1, "x", None)
+    assert built == Edit("a.html", 0, 1, "x")
+    with pytest.raises(AttributeError):
+        built.new = "y"  # type: ignore[misc]
+
+
+def test_positional_refuses_an_order_that_is_not_the_fields() -> None:
+    # a field added to the class, or two swapped, must fail at import, not shift the arguments
+    with pytest.raises(TypeError, match="its fields are file offset length new old"):
+        positional(Edit, "file offset length new")
+    with pytest.raises(TypeError):
+        positional(Edit, "file length offset new old")
+
+
+def test_positional_refuses_a_class_without_the_fast_init() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:
+        x: int
+
+    with pytest.raises(TypeError, match="built_fast"):
+        positional(Plain, "x")
+    assert positional(model.built_fast(Plain), "x")(3).x == 3

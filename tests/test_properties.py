@@ -10,6 +10,7 @@ from mixedcontent.classify import classify
 from mixedcontent.extract import css
 from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
+from mixedcontent.model import Context, ProbeResult, ProbeStatus, Reference, RefKind, Span
 
 FRAGMENTS = [
     "<img src=", "<IMG SRC=", "<img srcset=\"", "<picture>", "</picture>", "<source srcset=", "<source src=", "<video ", "</video>", "<track src=",
@@ -186,6 +187,30 @@ def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> Non
     assert urls.is_insecure_href(href) == (urls.is_http(href) and not urls.is_potentially_trustworthy(href))
 
 
+@settings(max_examples=800, deadline=None)
+@given(st.sampled_from(["", "http://", "HTTP://", "https://", "//", "ws://", "about:", "data:"]),
+       st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
+                                             "localhost.x", "0x7f.1", "[::1]", "[0::1]", "[::ffff:127.0.0.1]",
+                                             "2130706433", "192.0.2.1", "blank", "srcdoc"]),
+                min_size=1, max_size=8).map("".join))
+def test_insecure_host_type_is_the_three_questions_it_replaces(scheme: str, text: str) -> None:
+    # classify.decide asks it once instead of is_http, is_potentially_trustworthy and is_ip_literal
+    from ada_url import URL, HostType
+
+    from mixedcontent import urls
+
+    try:
+        url = URL(scheme + text, "https://base.example/dir/page.html").href
+    except ValueError:
+        return
+    insecure = urls.is_http(url) and not urls.is_potentially_trustworthy(url)
+    host_type = urls.insecure_host_type(url)
+    assert (host_type is not None) == insecure
+    if insecure:
+        assert host_type == URL(url).host_type
+        assert (host_type in (HostType.IPV4, HostType.IPV6)) == urls.is_ip_literal(url)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.sampled_from(["", "http://"]), st.lists(st.sampled_from(URL_PARTS), min_size=1, max_size=8).map("".join))
 def test_twin_of_a_serialised_url_equals_the_parsers(scheme: str, text: str) -> None:
@@ -195,3 +220,51 @@ def test_twin_of_a_serialised_url_equals_the_parsers(scheme: str, text: str) -> 
     if href is None or not href.startswith(("http:", "ws:")):
         return
     assert urls.href_twin(href) == urls.https_twin(href)
+
+
+def _decide_by_the_steps(ref: Reference, probe: ProbeResult | None) -> str | None:
+    """docs/judging.md#steps written out with urls' three predicates, as classify.decide was before it asked
+    urls.insecure_host_type once (the oracle of the property below)."""
+    from mixedcontent import urls
+
+    url = ref.url
+    fails = probe is not None and probe.fails and ref.kind is RefKind.REQUEST and url is not None and ref.secure \
+        and urls.is_http(url) and not urls.is_potentially_trustworthy(url)
+    if url is None or not ref.secure or not urls.is_http(url) or urls.is_potentially_trustworthy(url):
+        return None
+    if ref.kind is RefKind.BASE:
+        return "MC105"
+    if ref.upgrade_insecure:
+        return "MC303" if fails else None
+    if ref.kind is RefKind.FORM:
+        return "MC201"
+    if ref.kind is RefKind.SCRIPT_LITERAL:
+        return "MC401"
+    if ref.destination in ("image", "audio", "video") and ref.initiator != "imageset" and ref.detail != "icon":
+        if urls.is_ip_literal(url):
+            return "MC302" if fails else "MC104"
+        return "MC301" if fails else "MC101"
+    if fails:
+        return "MC302"
+    if ref.destination == "image" and ref.initiator == "imageset":
+        return "MC103"
+    return "MC102"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from([None, "http://cdn.example/a", "http://192.0.2.1/a", "http://[2001:db8::1]/a",
+                        "http://127.0.0.1/a", "http://[::1]/a", "http://a.localhost/a", "https://cdn.example/a",
+                        "ws://cdn.example/a", "data:,x", "about:blank"]),
+       st.sampled_from(list(RefKind)), st.booleans(), st.booleans(),
+       st.sampled_from([None, "", "image", "audio", "video", "script", "style", "iframe"]),
+       st.sampled_from([None, "", "imageset", "prefetch"]), st.sampled_from([None, "icon", "candidate 1"]),
+       st.one_of(st.none(), st.sampled_from(list(ProbeStatus)).map(lambda s: ProbeResult(s, "r"))))
+def test_decide_follows_the_steps(url: str | None, kind: RefKind, secure: bool, upgrade: bool,
+                                  destination: str | None, initiator: str | None, detail: str | None,
+                                  probe: ProbeResult | None) -> None:
+    from mixedcontent.classify import decide
+
+    ref = Reference(kind=kind, raw=url or "x", url=url, span=Span(0, 1, 1, 1), element="img", attribute="src",
+                    context=Context.HTML, destination=destination, initiator=initiator, secure=secure,
+                    upgrade_insecure=upgrade, page="https://p.example/", detail=detail)
+    assert decide(ref, probe) == _decide_by_the_steps(ref, probe)

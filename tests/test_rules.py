@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from ada_url import URL
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mixedcontent.classify import finding_for, message
+from mixedcontent import classify, urls
+from mixedcontent.classify import describe, finding_for, message
 from mixedcontent.model import (
     Context,
     Destination,
@@ -21,7 +25,7 @@ from mixedcontent.model import (
     TargetKind,
 )
 from mixedcontent.report.json import finding_dict, finding_from_dict
-from mixedcontent.rules import RULES
+from mixedcontent.rules import RULES, MessageFacts, bound_template
 
 WORKS = ProbeResult("available", "ok", 200, None, "image/png")
 BROKEN = ProbeResult("unavailable", "http-404", 404, None, None)
@@ -84,3 +88,58 @@ def test_closed_sets_refuse_values_outside_them() -> None:
         Target("ftp-site", (), None)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         ProbeResult("maybe", "?")  # type: ignore[arg-type]
+
+
+# ---- the memoized message path (classify.message through rules.bound_template) is format_message's --------
+
+_PAGE_CODES = [c for c in RULES if not c.startswith("MC5")]
+_URLS = ["http://cdn.example/a.png", "http://[2001:db8::1]/a.png", "http://192.0.2.1:8080/a.png",
+         "http://cdn.example:443/x?q=1#f", "http://cdn.example/%7B0%7D", "ws://cdn.example/s"]
+
+
+@st.composite
+def _references(draw: st.DrawFn) -> Reference:
+    # names that recur, and names carrying the braces str.format reads, in every slot a message fills
+    url = draw(st.sampled_from(_URLS))
+    return Reference(
+        # members, and their plain strings (a cache keyed on values meets both)
+        kind=draw(st.sampled_from([*RefKind, *(k.value for k in RefKind)])), raw=url, url=url, span=Span(0, len(url), 1, 1),
+        element=draw(st.sampled_from(["img", "link", "@import", "@font-face", "div", "a{0}", "x}"])),
+        attribute=draw(st.sampled_from([None, "", "src", "style", "background", "{1}", "{url}"])),
+        context=draw(st.sampled_from([*Context, *(c.value for c in Context)])),
+        destination=draw(st.sampled_from([None, "", "image", Destination.IMAGE, "script", "{what}"])),
+        initiator=draw(st.sampled_from([None, "", "imageset"])), secure=True, upgrade_insecure=False,
+        page="https://site.example/",
+        detail=draw(st.sampled_from([None, "icon", "candidate 2", "stylesheet", "background-image", "{", "}}"])))
+
+
+_PROBES = st.one_of(st.none(), st.builds(ProbeResult, st.sampled_from(list(ProbeStatus)),
+                                         st.sampled_from(["http-404", "tls: {bad}", "}", "ok"])))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(_PAGE_CODES), _references(), _PROBES)
+def test_memoized_message_is_the_rules_format(code: str, reference: Reference, probe: ProbeResult | None) -> None:
+    # the oracle: the rule's template formatted with every fact at once, nothing memoized
+    what = classify._describe.__wrapped__(reference.context, reference.kind, reference.element,  # noqa: SLF001
+                                          reference.attribute, reference.detail)
+    url = reference.url or ""
+    rule = RULES[code]
+    expected = rule.format_message(MessageFacts(
+        what=what, url=url, twin=urls.https_twin(url),
+        why=probe.reason if probe is not None else "no working https twin",
+        dest="favicon" if reference.detail == "icon" else reference.destination or "request",
+        twin_works=probe is not None and probe.works,
+        ipv6=rule.message_ipv6 is not None and URL(url).host.startswith("[")))
+    assert describe(reference) == what
+    # twice: once as the cache meets it (a hit for keys earlier examples made), once surely from the cache
+    assert message(code, reference, probe) == expected
+    assert message(code, reference, probe) == expected
+
+
+def test_bound_template_fills_the_recurring_facts_escaped() -> None:
+    # the URL and its twin stay fields; text filled in is escaped, so its braces are text
+    assert bound_template("MC101", "<img src>", "image", "x", False, False) == (
+        "<img src> {0} is upgraded to https by browsers; it breaks if {1} does not work", True)
+    assert bound_template("MC102", "<a{0}>", "{dest}", "x", False, False) == (
+        "<a{{0}}> {0} is blocked: an http {{dest}} is blockable mixed content", False)

@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from hashlib import sha256
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .. import urls
@@ -90,6 +90,10 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
     kept = []
     codes = []
     exclude = policy.exclude
+    # the common policy (nothing selected or ignored) selects every code: skip asking it
+    selects = policy.selects if policy.select or policy.ignore else None
+    data = src.data
+    decode = src.decode
     for ref in refs:
         # docs/configuration.md#excluding-urls: an excluded URL is dropped here, before the probe and the fix see it
         if exclude and url_excluded(ref.url, exclude):
@@ -98,11 +102,12 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
         if probing:
             if code is None and not needs_probe(ref):
                 continue
-        elif code is None or not policy.selects(code):
+        elif code is None or selects is not None and not selects(code):
             continue
         # the span is the contract: check it against the stored bytes before reporting it
-        if src.decode(src.data[ref.span.start:ref.span.end]) != ref.raw:
-            raise AssertionError(f"span {ref.span} does not hold {ref.raw!r}")
+        span = ref.span
+        if decode(data[span.start:span.end]) != ref.raw:
+            raise AssertionError(f"span {span} does not hold {ref.raw!r}")
         kept.append(ref)
         codes.append(code)
     css_markers = css_marker_lines(src.text) if policy.inline and kept and "ignore" in src.text else []
@@ -113,7 +118,7 @@ def fingerprint(key: tuple[str, str, str, str, str], index: int) -> str:
     """docs/json-report.md: stable digest of (code, file or page, url, element, attribute) and the index among
     identical tuples. No line numbers or paths outside the report's own: survives line moves."""
     text = "\x1f".join((*key, str(index)))
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _probed_fix(fix: Fix | None, code: str, probe: ProbeResult | None, ref: Reference) -> Fix | None:
@@ -130,6 +135,9 @@ def _probed_fix(fix: Fix | None, code: str, probe: ProbeResult | None, ref: Refe
     return fix
 
 
+_BY_OFFSET_AND_CODE = itemgetter(0, 1)
+
+
 def judge_held(held: Held, policy: Policy,
                probes: Mapping[tuple[str, str], ProbeResult] | None = None) -> list[Finding]:
     """Codes (with the probe results when ``--probe`` ran), selection, fingerprints, suppression, fixes.
@@ -140,36 +148,55 @@ def judge_held(held: Held, policy: Policy,
     if probes is not None:
         from ..probe import probe_key
     file = held.file
+    path = held.path
+    codes = held.codes
+    # the common policy (nothing selected, ignored or per-path) decides nothing: skip asking it
+    selects = policy.selects if policy.select or policy.ignore else None
     judged = []
     for i, ref in enumerate(held.refs):
         probe = None
         if probes is not None and needs_probe(ref):
             assert ref.url is not None
             probe = probes.get(probe_key(ref.url, ref.destination))
-        code = decide(ref, probe) if probe is not None or not held.codes else held.codes[i]
-        if code is None or not policy.selects(code):
+        code = decide(ref, probe) if probe is not None or not codes else codes[i]
+        if code is None or selects is not None and not selects(code):
             continue
         judged.append((ref.span.start, code, ref, probe))
-    judged.sort(key=lambda t: (t[0], t[1]))
+    judged.sort(key=_BY_OFFSET_AND_CODE)
     css_markers = list(held.css_markers)
-    seen: Counter[tuple[str, str, str, str, str]] = Counter()
+    inline = policy.inline
+    per_path = policy.per_path
+    baseline = policy.baseline
+    referrers = held.referrers
+    both = path is not None and path != file
+    seen: dict[tuple[str, str, str, str, str], int] = {}
     out = []
     for _, code, ref, probe in judged:
-        key = (code, file or ref.page, ref.url or "", ref.element or "", ref.attribute or "")
-        index = seen[key]
-        seen[key] += 1
-        fp = fingerprint(key, index)
-        path_fp = fp if held.path is None or held.path == file else fingerprint((code, held.path, *key[2:]), index)
-        why = inline_reason(ref, code, css_markers) if policy.inline else None
+        url = ref.url or ""
+        element = ref.element or ""
+        attribute = ref.attribute or ""
+        name = file or ref.page
+        key = (code, name, url, element, attribute)
+        index = seen.get(key, 0)
+        seen[key] = index + 1
+        # fingerprint(key, index), and the same over ``path`` in place of ``file``
+        fp = sha256(f"{code}\x1f{name}\x1f{url}\x1f{element}\x1f{attribute}\x1f{index}".encode(
+            "utf-8", "surrogatepass")).hexdigest()[:32]
+        path_fp = sha256(f"{code}\x1f{path}\x1f{url}\x1f{element}\x1f{attribute}\x1f{index}".encode(
+            "utf-8", "surrogatepass")).hexdigest()[:32] if both else fp
+        # inline_reason finds nothing without a marker on the element or a CSS ignore comment
+        why = inline_reason(ref, code, css_markers) if inline and (ref.ignore is not None or css_markers) else None
         # globs match the file as the report names it, or as it opens from the working directory
-        if why is None and (path_ignored(code, file, policy.per_path)
-                            or held.path is not None and path_ignored(code, held.path, policy.per_path)):
+        if why is None and per_path and (path_ignored(code, file, per_path)
+                                         or path is not None and path_ignored(code, path, per_path)):
             why = "per-path-ignores"
-        if why is None and (fp in policy.baseline or path_fp in policy.baseline):
+        if why is None and baseline and (fp in baseline or path_fp in baseline):
             why = "baseline"
-        fix = _probed_fix(propose_fix(ref, file), code, probe, ref)
-        out.append(finding_for(ref, file, code, fix, fp, why, https=probe, path=held.path, path_fingerprint=path_fp,
-                               referrers=held.referrers))
+        fix = propose_fix(ref, file)
+        if probe is not None:
+            fix = _probed_fix(fix, code, probe, ref)
+        out.append(finding_for(ref, file, code, fix, fp, why, probe, path=path, path_fingerprint=path_fp,
+                               referrers=referrers))
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from string import Formatter
 from types import MappingProxyType
 
 from ..model import Category, Severity
@@ -41,10 +42,15 @@ class Rule:
 
     def format_message(self, facts: MessageFacts) -> str:
         """The finding's message (one sentence naming the element and the URL, docs/json-report.md)."""
-        template = self.message_ipv6 if facts.ipv6 and self.message_ipv6 is not None else self.message
-        if facts.twin_works and self.message_twin_works is not None:
-            template = self.message_twin_works.replace("{message}", template)
+        template = self.template(twin_works=facts.twin_works, ipv6=facts.ipv6)
         return template.format(what=facts.what, url=facts.url, twin=facts.twin, why=facts.why, dest=facts.dest)
+
+    def template(self, *, twin_works: bool, ipv6: bool) -> str:
+        """The ``str.format`` template over MessageFacts' fields for a finding with these facts."""
+        template = self.message_ipv6 if ipv6 and self.message_ipv6 is not None else self.message
+        if twin_works and self.message_twin_works is not None:
+            template = self.message_twin_works.replace("{message}", template)
+        return template
 
     def doc(self) -> str:
         """The rule's Markdown documentation page."""
@@ -144,4 +150,35 @@ _RULES = (
 
 RULES: MappingProxyType[str, Rule] = MappingProxyType({r.code: r for r in _RULES})
 
-__all__ = ["RULES", "MessageFacts", "Rule"]
+_FORMATTER = Formatter()
+
+
+def bound_template(code: str, what: str, dest: str, why: str, twin_works: bool, ipv6: bool) -> tuple[str, bool]:
+    """Rule ``code``'s message template with the facts that recur across findings filled in (``what``,
+    ``dest``, ``why``): a ``str.format`` template over two positional fields, ``{0}`` the URL and ``{1}``
+    its twin, and whether it names the twin. ``bound.format(url, twin)`` is
+    ``format_message(MessageFacts(what, url, twin, why, dest, twin_works, ipv6))``: the same template,
+    parsed the way ``str.format`` parses it, each filled field's text escaped. (classify.message memoizes it.)"""
+    template = RULES[code].template(twin_works=twin_works, ipv6=ipv6)
+    filled = {"what": what, "dest": dest, "why": why}
+    out = []
+    names_twin = False
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        if spec or conversion:
+            raise ValueError(f"{code}: a message template names plain fields only, not {{{name}!{conversion}:{spec}}}")
+        if name in filled:
+            out.append(filled[name].replace("{", "{{").replace("}", "}}"))
+        elif name == "url":
+            out.append("{0}")
+        elif name == "twin":
+            out.append("{1}")
+            names_twin = True
+        else:
+            raise KeyError(name)  # as str.format: MessageFacts has no such field
+    return "".join(out), names_twin
+
+
+__all__ = ["RULES", "MessageFacts", "Rule", "bound_template"]
