@@ -321,6 +321,20 @@ def read_at(dir_fd: int, name: str) -> tuple[bytes, os.stat_result]:
     return b"".join(chunks), st
 
 
+def _named_target(path: str) -> str | None:
+    """Where a file the user names (``--output``, ``--write-baseline``, ``--probe-cache``) is replaced:
+    the file a symlink points to (as ``>`` in a shell writes through it, so the link stays), or None
+    when ``path`` is a device, a pipe or a socket (``/dev/stdout``, ``/dev/null``, a FIFO), which is
+    written in place: a rename over it would put a regular file where the device or the link was."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path  # nothing there yet (or a dangling link): created beside its name as always
+    if not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        return None
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 def replace_file(path: str, data: bytes, *, expect: os.stat_result | None = None, backup: str | None = None,
                  durable: bool = True) -> None:
     """Replace the file at ``path`` with ``data`` atomically (docs/fix.md): ``stage_at`` then ``commit_at``
@@ -554,8 +568,14 @@ def unified_diff(rel: str, old: bytes, new: bytes) -> bytes:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` all at once (see ``replace_file``). Raises OSError."""
-    replace_file(path, text.encode("utf-8"))
+    """Write ``text`` (UTF-8) to the file the user named at ``path`` all at once (see ``replace_file``;
+    a symlink is written through, a device or pipe written in place: ``_named_target``). Raises OSError."""
+    target = _named_target(path)
+    if target is None:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        return
+    replace_file(target, text.encode("utf-8"))
 
 
 @contextmanager
@@ -563,8 +583,15 @@ def open_atomic(path: str) -> Iterator[TextIO]:
     """A text stream (UTF-8, no newline translation) whose content replaces the file at ``path`` when
     the ``with`` block ends, as ``replace_file`` replaces it (a temp file beside it, fsynced, renamed
     over it); when the block raises, ``path`` is left as it was and the temp file removed. Text goes
-    to the temp file as it is written, so a large report is never held whole in memory. Raises OSError."""
-    directory, name = os.path.split(path)
+    to the temp file as it is written, so a large report is never held whole in memory. A symlink is
+    written through and a device or pipe (``-o /dev/stdout``) written in place (``_named_target``).
+    Raises OSError."""
+    target = _named_target(path)
+    if target is None:
+        with open(path, "w", encoding="utf-8", newline="", buffering=1 << 20) as stream:
+            yield stream
+        return
+    directory, name = os.path.split(target)
     dir_fd = os.open(directory or ".", os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     try:
         tmp = stage_at(dir_fd, name, b"", fsync=False)  # created exclusively, its mode settled

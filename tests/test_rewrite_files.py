@@ -5,11 +5,14 @@ the file that was planned from."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
+import threading
 import time
 
 import pytest
+from conftest import EXAMPLE
 
 from mixedcontent.fixer import FixOptions, fix_paths
 from mixedcontent.rewrite import (
@@ -180,3 +183,50 @@ def test_open_atomic_leaves_the_file_alone_when_writing_fails(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         with open_atomic(str(tmp_path / "missing" / "r.txt")):
             pass
+
+
+def _read_fifo(path: str, into: list[bytes]) -> threading.Thread:
+    def read() -> None:
+        with open(path, "rb") as f:
+            into.append(f.read())
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.mark.parametrize("command", [("scan", EXAMPLE, "--format", "json"), ("csp", EXAMPLE)])
+def test_output_to_a_pipe_is_written_in_place_never_replaced(run, tmp_path, command) -> None:  # type: ignore[no-untyped-def]
+    """``-o /dev/stdout`` (a symlink to a pipe or terminal), ``-o /dev/null`` or a FIFO: a rename over
+    it put a regular file where the device was (found replacing /dev/stdout). Shown with a FIFO (a
+    device here would be the machine's own)."""
+    fifo = str(tmp_path / "out.fifo")
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = _read_fifo(fifo, got)
+    r = run(*command, "-o", fifo)
+    reader.join(10)
+    assert r.code in (0, 1), r.err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0].strip() and r.out == ""
+    if command[0] == "scan":
+        assert json.loads(got[0])["summary"]["findings"] > 0
+    assert not [n for n in os.listdir(tmp_path) if n != "out.fifo"]  # no temp file left beside it
+
+
+def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "reports" / "mc.json"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    r = run("scan", EXAMPLE, "--format", "json", "-o", str(link))
+    assert r.code == 1, r.err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["summary"]["findings"] > 0
+    baseline_link = tmp_path / "baseline.json"
+    baseline_link.symlink_to(tmp_path / "reports" / "baseline.json")
+    (tmp_path / "reports" / "baseline.json").write_text("{}")
+    r = run("scan", EXAMPLE, "--write-baseline", str(baseline_link))
+    assert baseline_link.is_symlink()
+    assert json.loads((tmp_path / "reports" / "baseline.json").read_text())["findings"]
