@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mixedcontent.classify import classify
-from mixedcontent.extract import css
+from mixedcontent.extract import css, html as html_module
 from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
 
@@ -172,7 +172,7 @@ def test_resolve_through_the_c_entry_points_equals_ada_url(scheme: str, text: st
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://"]),
+@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://", "https://", "httpx:", "Http:"]),
        st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
                                              "localhost.x", "127.0.0.1.example", "0x7f.1", "[::1]", "[0::1]",
                                              "2130706433", ".", "%2e"]),
@@ -184,6 +184,7 @@ def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> Non
     if href is None:
         return
     assert urls.is_insecure_href(href) == (urls.is_http(href) and not urls.is_potentially_trustworthy(href))
+    assert html_module._is_http(href) == urls.is_http(href)  # the extractor reads the scheme from the text
 
 
 @settings(max_examples=500, deadline=None)
