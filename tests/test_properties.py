@@ -91,7 +91,7 @@ WHOLE_TAGS = [
     "<img src=a.png>", "<img src=\"//h.example/i.png\">", "<img src='http://127.0.0.1/a.png'>",
     "<img src=http://i.example/a.png>", "<IMG SRCSET=\"b.png 2x, http://i.example/c.png 3x\">",
     "<source src=v.mp4>", "<source srcset=s.png>", "<base href=http://b.example/>", "<base href=/d/>",
-    "<a href=l.html>", "<a href=http://l.example/ ping=p>", "<link rel=stylesheet href=s.css>",
+    "<a href=l.html>", "<a href=http://l.example/ ping=p>", "<a href=\"http://l.example/\">", "<a href=>", "<link rel=stylesheet href=s.css>",
     "<link rel=next href=n.html>", "<link rel=icon href=http://i.example/f.ico>", "<form action=f>",
     "<div style=\"background:url(http://c.example/a.png)\">", "<span style=background:url(b.png)>",
     "p{background:url(q.png)}", "x", " ", "<image href=http://i.example/a.png>", "<use href=u.svg#x>",

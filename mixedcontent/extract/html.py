@@ -136,7 +136,8 @@ def _attrs(*attr: str) -> str:
     """Attributes (each one of ``attr``) up to the tag's ">": the same language as
     ``_star("[\t\n\f\r /]*+(?:attr|…)") + "[\t\n\f\r /]*+>"``, with every alternative starting with a
     character class (each ``attr`` does), which re tests before entering the alternative: at the ">"
-    the repeat ends without a try of each (measured -9% instructions for the fast skip pattern)."""
+    the repeat ends without a try of each (with ``_or_empty``, measured -8% instructions for the fast
+    skip pattern on dense pages)."""
     alts = "|".join(attr)
     return _star(rf"[\t\n\f\r /][\t\n\f\r /]*+(?:{alts})|{alts}") + r"[\t\n\f\r /]*+>"
 
@@ -214,7 +215,9 @@ def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[
                      for n in ("picture", "video", "audio"))
     link = "" if followed else f"|{_BORING_LINK}"
     # (after a name, ">" or one delimiter consumed: the same as a look-ahead for either, without its context)
-    anchor = "" if "a" in followed else f"|a(?:>|[\t\n\f\r /]{_A_ATTRS})"
+    # (and the commonest link of all first, <a href=…> with only its href, in one straight line)
+    anchor = "" if "a" in followed else (
+        rf"""|a(?: href=(?:"[^"]*+"|[^\t\n\f\r >"'][^\t\n\f\r >]*+)>|>|[\t\n\f\r /]{_A_ATTRS})""")
     fast = re.compile(r"[^<]*+" + _star(
         rf"(?:<(?:"
         rf"/(?:{_trie(_COMMON_CASED, ignore_case=False)}>|(?!(?i:template){_WSC})[A-Za-z][^\t\n\f\r />]*+{_ANY_ATTRS})"
