@@ -195,7 +195,7 @@ _COMMON = ("a div span td li p img tr i br ul b strong em table th tbody thead t
            "cite caption blockquote abbr ol pre sub sup u").split()
 assert not set(_COMMON) & set(_STATEFUL)
 # (each in lower and in upper case, as pages write them: a literal is cheaper than a class per letter)
-_COMMON_CASED = _COMMON + [c.upper() for c in _COMMON]
+_COMMON_CASED = [w for c in _COMMON for w in (c, c.upper())]
 
 
 def _skips(followed: tuple[str, ...] = ()) -> tuple[re.Pattern[str], re.Pattern[str]]:
