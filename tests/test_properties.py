@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mixedcontent.classify import classify
-from mixedcontent.extract import css, html as html_module
+from mixedcontent.extract import css
+from mixedcontent.extract import html as html_module
 from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
 
