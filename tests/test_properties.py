@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from mixedcontent.classify import classify
 from mixedcontent.extract import css
+from mixedcontent.extract import html as html_module
 from mixedcontent.extract.html import PageContext, extract_html
 from mixedcontent.extract.source import decode_html
 from mixedcontent.model import Context, ProbeResult, ProbeStatus, Reference, RefKind, Span
@@ -92,7 +93,7 @@ WHOLE_TAGS = [
     "<img src=a.png>", "<img src=\"//h.example/i.png\">", "<img src='http://127.0.0.1/a.png'>",
     "<img src=http://i.example/a.png>", "<IMG SRCSET=\"b.png 2x, http://i.example/c.png 3x\">",
     "<source src=v.mp4>", "<source srcset=s.png>", "<base href=http://b.example/>", "<base href=/d/>",
-    "<a href=l.html>", "<a href=http://l.example/ ping=p>", "<link rel=stylesheet href=s.css>",
+    "<a href=l.html>", "<a href=http://l.example/ ping=p>", "<a href=\"http://l.example/\">", "<a href=>", "<link rel=stylesheet href=s.css>",
     "<link rel=next href=n.html>", "<link rel=icon href=http://i.example/f.ico>", "<form action=f>",
     "<div style=\"background:url(http://c.example/a.png)\">", "<span style=background:url(b.png)>",
     "p{background:url(q.png)}", "x", " ", "<image href=http://i.example/a.png>", "<use href=u.svg#x>",
@@ -173,7 +174,7 @@ def test_resolve_through_the_c_entry_points_equals_ada_url(scheme: str, text: st
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://"]),
+@given(st.sampled_from(["", "http://", "HTTP://", "http:\t//", "//", "ws://", "https://", "httpx:", "Http:"]),
        st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
                                              "localhost.x", "127.0.0.1.example", "0x7f.1", "[::1]", "[0::1]",
                                              "2130706433", ".", "%2e"]),
@@ -185,6 +186,7 @@ def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> Non
     if href is None:
         return
     assert urls.is_insecure_href(href) == (urls.is_http(href) and not urls.is_potentially_trustworthy(href))
+    assert html_module._is_http(href) == urls.is_http(href)  # the extractor reads the scheme from the text
 
 
 @settings(max_examples=800, deadline=None)

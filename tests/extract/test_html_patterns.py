@@ -79,6 +79,25 @@ def test_a_tag_whose_http_values_are_loopback_is_skipped_in_c(tag: str) -> None:
     assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
 
 
+@pytest.mark.parametrize("tag", [
+    "<a href=/t/1>", '<a href="http://cdn.example/a.html">', "<a href=http://cdn.example/a\"b>", "<a href=''>",
+    "<a HREF='http://cdn.example/'>", '<a href="/x" class=c>',
+])
+def test_a_link_is_skipped_in_c(tag: str) -> None:
+    # an <a href> is a navigation, never fetched: whatever its value, the tag needs no Python
+    assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
+
+
+@pytest.mark.parametrize("snippet,url", [
+    ('<a href="/x" ping="http://p.example/">x</a>', "http://p.example/"),
+    ('<a href=/x style="background:url(http://c.example/a.png)">x</a>', "http://c.example/a.png"),
+    ("<a href=\"x\"><img src=http://i.example/a.png></a>", "http://i.example/a.png"),
+])
+def test_what_an_a_tag_fetches_is_still_found(snippet: str, url: str) -> None:
+    page = PageContext("https://example.invalid/p.html", True)
+    assert [r.url for r in extract_html(decode_html(snippet.encode()), page).references] == [url]
+
+
 @pytest.mark.parametrize("template", [
     '<template><img src="http://cdn.example/a.png"><p style="background:url(http://c.example/b.png)">x</p></template>',
     "<TEMPLATE><div><a href='http://cdn.example/'>x</a><img src=http://cdn.example/a.png></div></TEMPLATE >",
