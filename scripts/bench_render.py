@@ -223,11 +223,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=B.DEFAULT_TIMEOUT)
     ap.add_argument("--rounds", type=int, default=2, help="alternations of baseline and ours (best kept)")
     ap.add_argument("--floor", action="store_true", help="also about:blank and pages without subresources")
+    ap.add_argument("--chromium", help="the browser binary (default: what --render picks, see find_chromium)")
     args = ap.parse_args()
-    settings = B.RenderSettings(timeout=args.timeout, jobs=args.jobs)
+    settings = B.RenderSettings(timeout=args.timeout, jobs=args.jobs, chromium=args.chromium)
     with tempfile.TemporaryDirectory(prefix="bench-render-") as site:
         make_site(site, 3 * args.pages)
-        print(f"{args.pages} pages of ~40 KB, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{args.pages} pages of ~40 KB, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+            f"browser {B.find_chromium(settings)}"
+        )
         base: list[tuple[float, int, int, float]] = []
         ours: list[tuple[float, int, int, float]] = []
         for _ in range(args.rounds):
