@@ -52,6 +52,7 @@ DEFAULT_TIMEOUT = DEFAULT_RENDER_TIMEOUT  # seconds a page may take to load and 
 DEFAULT_JOBS = DEFAULT_RENDER_JOBS  # tabs loading at once: on 2 cores more tabs only queue for the CPU
 DEFAULT_IDLE = 0.25  # seconds without a request in flight that count as network idle
 VIEWPORT = (1280, 900)  # CSS pixels; the device scale factor is 2 (srcset picks its 2x candidates)
+RESTART_EVERY = 50  # pages one browser process renders before the run replaces it (memory bounded)
 MAX_SCROLL_STEPS = 80  # viewports scrolled at most on one page (72,000 CSS pixels)
 CHROMIUM_PACKAGE = "chromium"
 # Debian's build of Chromium's headless shell (same source and Blink as `chromium`, without the desktop
@@ -478,6 +479,16 @@ class Browser:
             await self.cdp.close()
         await self._stop()
 
+    async def restart(self) -> None:
+        """Replace the browser process with a fresh one (a new profile, the same flags and rules).
+        Chromium's memory grows with the pages one process has loaded, whatever is closed or disposed
+        (measured: peak PSS 712 / 894 / 1039 MiB at 20 / 60 / 180 pages with `chromium`, with tabs
+        replaced or not); render_pages restarts it every RESTART_EVERY pages."""
+        await self.__aexit__(None, None, None)
+        self.cdp = None
+        self._proc = None
+        await self.__aenter__()
+
     async def _endpoint(self) -> str:
         """The browser writes its DevTools port and path to DevToolsActivePort in the profile."""
         assert self._profile is not None and self._proc is not None
@@ -818,7 +829,22 @@ def _initiator(initiator: dict[str, Any]) -> tuple[InitiatorLocation, bool] | No
 
 async def render_pages(browser: Browser, jobs: Sequence[PageToRender]) -> list[RenderedPage]:
     """Render every page, ``settings.jobs`` tabs at a time; results in input order. Memory is bounded
-    by the number of tabs, not pages: each worker takes the next page when its tab is closed."""
+    by the number of tabs and RESTART_EVERY, not by the number of pages: the pages go in batches of
+    RESTART_EVERY, each in a fresh browser process once the one before has finished every page it had
+    (so no page is in flight when the browser is replaced)."""
+    out: list[RenderedPage] = []
+    for start in range(0, len(jobs), RESTART_EVERY):
+        if start:
+            try:
+                await browser.restart()
+            except (UsageError, CDPError, OSError, TimeoutError):
+                pass  # no browser: the pages left are error entries ("the browser is gone")
+        out.extend(await _render_batch(browser, jobs[start : start + RESTART_EVERY]))
+    return out
+
+
+async def _render_batch(browser: Browser, jobs: Sequence[PageToRender]) -> list[RenderedPage]:
+    """Render ``jobs`` in one browser process, each worker navigating its own tab from page to page."""
     results: list[RenderedPage | None] = [None] * len(jobs)
     queue = iter(range(len(jobs)))
 
