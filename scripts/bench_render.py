@@ -140,13 +140,18 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def _children_cpu() -> float:
-    """CPU seconds of this process's reaped children (a replaced browser, with what it reaped)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class Browser(B.Browser):
+    """The run's browser, keeping the CPU seconds of each process it replaced (RESTART_EVERY)."""
+
+    retired = 0.0
+
+    async def restart(self) -> None:
+        if self._proc is not None:
+            self.retired += tree_cpu(self._proc.pid)
+        await super().restart()
 
 
-async def one_tab(browser: B.Browser, jobs: list[B.PageToRender]) -> int:
+async def one_tab(browser: Browser, jobs: list[B.PageToRender]) -> int:
     """The baseline: one tab, navigated to each page in turn, settled as ours settles pages."""
     tab = await browser.open_tab()
     loaded = 0
@@ -170,11 +175,10 @@ async def run(
     jobs = [B.PageToRender(f.url, f.url, f.rel, f.path) for _, f in found if not f.stylesheet][:pages]
     rss = TreeRSS()
     try:
-        async with B.Browser(settings, resolver_rules=rules, trust_spki=[cert.spki_sha256]) as browser:
+        async with Browser(settings, resolver_rules=rules, trust_spki=[cert.spki_sha256]) as browser:
             rss.watch(browser)
             assert browser._proc is not None
             cpu = tree_cpu(browser._proc.pid)
-            reaped = _children_cpu()  # browser processes replaced by render_pages (RESTART_EVERY)
             start = time.perf_counter()
             if baseline:
                 ok = await one_tab(browser, jobs)
@@ -182,7 +186,7 @@ async def run(
                 ok = sum(p.error is None for p in await B.render_pages(browser, jobs))
             took = time.perf_counter() - start
             assert browser._proc is not None
-            cpu = (tree_cpu(browser._proc.pid) + _children_cpu() - reaped - cpu) / max(1, len(jobs))
+            cpu = (tree_cpu(browser._proc.pid) + browser.retired - cpu) / max(1, len(jobs))
             rss.stop()
     finally:
         await server.close()
@@ -206,14 +210,14 @@ def strip_subresources(site: str) -> None:
 async def blank(pages: int, settings: B.RenderSettings) -> tuple[float, int, float]:
     """(seconds, pages loaded, Chromium CPU seconds a page) for ``about:blank`` pages."""
     jobs = [B.PageToRender("about:blank", "about:blank")] * pages
-    async with B.Browser(settings) as browser:
+    async with Browser(settings) as browser:
         assert browser._proc is not None
-        cpu, reaped = tree_cpu(browser._proc.pid), _children_cpu()
+        cpu = tree_cpu(browser._proc.pid)
         start = time.perf_counter()
         ok = sum(p.error is None for p in await B.render_pages(browser, jobs))
         took = time.perf_counter() - start
         assert browser._proc is not None
-        return took, ok, (tree_cpu(browser._proc.pid) + _children_cpu() - reaped - cpu) / pages
+        return took, ok, (tree_cpu(browser._proc.pid) + browser.retired - cpu) / pages
 
 
 def line(label: str, took: float, ok: int, cpu: float, peak: int | None = None) -> str:

@@ -471,13 +471,15 @@ class Browser:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        closing = False
         if self.cdp is not None:
             try:
                 await asyncio.wait_for(self.cdp.send("Browser.close"), 5)
+                closing = True
             except (CDPError, TimeoutError):
                 pass
             await self.cdp.close()
-        await self._stop()
+        await self._stop(closing)
 
     async def restart(self) -> None:
         """Replace the browser process with a fresh one (a new profile, the same flags and rules).
@@ -506,19 +508,29 @@ class Browser:
             await asyncio.sleep(0.05)
         raise UsageError(f"--render: {self._binary} did not start (no DevTools endpoint within 30 s)")
 
-    async def _stop(self) -> None:
+    async def _stop(self, closing: bool = False) -> None:
         proc = self._proc
-        if proc is not None and proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 5)
-            except TimeoutError:
-                # the browser leads its own process group (start_new_session): end it with its children
+        if proc is not None:
+            if proc.returncode is None and closing:
+                # after Browser.close the browser exits by itself; Debian's launcher is a shell script
+                # that waits for it, and a launcher terminated first would leave the browser orphaned
                 try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
                     pass
-                await proc.wait()
+            if proc.returncode is None:
+                proc.terminate()
+                try:
+                    await asyncio.wait_for(proc.wait(), 5)
+                except TimeoutError:
+                    pass
+            # the browser leads its own process group (start_new_session): nothing of it outlives the
+            # run (a replaced browser's processes never overlap the next one's, render_pages)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            await proc.wait()
         if self._profile is not None:
             self._profile.cleanup()
 
