@@ -668,7 +668,7 @@ def _cmd_scan(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 def add_render_options(parser: argparse.ArgumentParser) -> None:
     """--render and its bounds; read back with ``render_settings``."""
-    g = parser.add_argument_group("browser pass (needs Debian's chromium package)")
+    g = parser.add_argument_group("browser pass (needs Debian's chromium-headless-shell or chromium package)")
     g.add_argument("--render", action="store_true",
                    help="also load every page in headless Chromium and merge the browser's own mixed-content "
                         "verdicts: findings it confirms get confirmed_by, requests scripts build are MC402 "

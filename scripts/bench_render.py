@@ -140,7 +140,18 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-async def one_tab(browser: B.Browser, jobs: list[B.PageToRender]) -> int:
+class Browser(B.Browser):
+    """The run's browser, keeping the CPU seconds of each process it replaced (RESTART_EVERY)."""
+
+    retired = 0.0
+
+    async def restart(self) -> None:
+        if self._proc is not None:
+            self.retired += tree_cpu(self._proc.pid)
+        await super().restart()
+
+
+async def one_tab(browser: Browser, jobs: list[B.PageToRender]) -> int:
     """The baseline: one tab, navigated to each page in turn, settled as ours settles pages."""
     tab = await browser.open_tab()
     loaded = 0
@@ -164,7 +175,7 @@ async def run(
     jobs = [B.PageToRender(f.url, f.url, f.rel, f.path) for _, f in found if not f.stylesheet][:pages]
     rss = TreeRSS()
     try:
-        async with B.Browser(settings, resolver_rules=rules, trust_spki=[cert.spki_sha256]) as browser:
+        async with Browser(settings, resolver_rules=rules, trust_spki=[cert.spki_sha256]) as browser:
             rss.watch(browser)
             assert browser._proc is not None
             cpu = tree_cpu(browser._proc.pid)
@@ -174,7 +185,8 @@ async def run(
             else:
                 ok = sum(p.error is None for p in await B.render_pages(browser, jobs))
             took = time.perf_counter() - start
-            cpu = (tree_cpu(browser._proc.pid) - cpu) / max(1, len(jobs))
+            assert browser._proc is not None
+            cpu = (tree_cpu(browser._proc.pid) + browser.retired - cpu) / max(1, len(jobs))
             rss.stop()
     finally:
         await server.close()
@@ -198,13 +210,14 @@ def strip_subresources(site: str) -> None:
 async def blank(pages: int, settings: B.RenderSettings) -> tuple[float, int, float]:
     """(seconds, pages loaded, Chromium CPU seconds a page) for ``about:blank`` pages."""
     jobs = [B.PageToRender("about:blank", "about:blank")] * pages
-    async with B.Browser(settings) as browser:
+    async with Browser(settings) as browser:
         assert browser._proc is not None
         cpu = tree_cpu(browser._proc.pid)
         start = time.perf_counter()
         ok = sum(p.error is None for p in await B.render_pages(browser, jobs))
         took = time.perf_counter() - start
-        return took, ok, (tree_cpu(browser._proc.pid) - cpu) / pages
+        assert browser._proc is not None
+        return took, ok, (tree_cpu(browser._proc.pid) + browser.retired - cpu) / pages
 
 
 def line(label: str, took: float, ok: int, cpu: float, peak: int | None = None) -> str:
@@ -223,11 +236,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=B.DEFAULT_TIMEOUT)
     ap.add_argument("--rounds", type=int, default=2, help="alternations of baseline and ours (best kept)")
     ap.add_argument("--floor", action="store_true", help="also about:blank and pages without subresources")
+    ap.add_argument("--chromium", help="the browser binary (default: what --render picks, see find_chromium)")
     args = ap.parse_args()
-    settings = B.RenderSettings(timeout=args.timeout, jobs=args.jobs)
+    settings = B.RenderSettings(timeout=args.timeout, jobs=args.jobs, chromium=args.chromium)
     with tempfile.TemporaryDirectory(prefix="bench-render-") as site:
         make_site(site, 3 * args.pages)
-        print(f"{args.pages} pages of ~40 KB, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"{args.pages} pages of ~40 KB, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+            f"browser {B.find_chromium(settings)}"
+        )
         base: list[tuple[float, int, int, float]] = []
         ours: list[tuple[float, int, int, float]] = []
         for _ in range(args.rounds):

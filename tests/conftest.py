@@ -30,10 +30,14 @@ def run() -> Callable[..., Run]:
     return _run
 
 
-def needs_chromium() -> None:
-    """The browser tests' guard: CI installs Debian's chromium (.ci/run), so a missing one fails there;
-    elsewhere the test is skipped."""
-    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+def needs_chromium(*names: str) -> None:
+    """The browser tests' guard: CI installs Debian's chromium and chromium-headless-shell (.ci/run), so
+    a missing one fails there; elsewhere the test is skipped. With ``names``, each of those binaries is
+    needed; else one that ``--render`` can use."""
+    wanted = names or ("chromium-headless-shell", "chromium", "chromium-browser")
+    found = [n for n in wanted if shutil.which(n) is not None]
+    if (names and len(found) < len(names)) or not found:
+        missing = ", ".join(n for n in wanted if n not in found)
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
-        pytest.skip("chromium not installed (CI installs it)")
+            pytest.fail(f"{missing} not installed: .ci/run must install Debian's chromium, chromium-headless-shell")
+        pytest.skip(f"{missing} not installed (CI installs them)")

@@ -111,8 +111,8 @@ def test_without_chromium_render_is_a_one_line_error(
     r = run("scan", site, "--render", "--no-config")
     assert r.code == 2 and r.out == ""
     assert r.err == (
-        "mixedcontent: --render needs Chromium: install the Debian package chromium "
-        "(apt-get install chromium)\n"
+        "mixedcontent: --render needs Chromium: install the Debian package chromium-headless-shell "
+        "(apt-get install chromium-headless-shell) or chromium\n"
     )
     r = run("csp", site, "--render", "--no-config")
     assert r.code == 2 and "Debian package chromium" in r.err and r.err.count("\n") == 1
