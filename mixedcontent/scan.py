@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .engine import Engine, EngineSettings, open_engine
 from .errors import InputError, UsageError
+from .extract.html import prepare_bulk
 from .extract.source import SourceText
 from .judge.document import Judged, judge_document, stylesheet_loads
 from .judge.findings import Held, Policy, assemble, probe_and_judge
@@ -434,6 +435,8 @@ def _scan_collected(inputs: Sequence[str], collected: file_source.Collected, set
         if runner.local:
             parts = list(_chunks(pages, sizes, runner.workers))
             inline = sum(sizes) < _INLINE_LIMIT_BYTES or len(pages) < 4
+            if sum(sizes) > _INLINE_LIMIT_BYTES:
+                prepare_bulk()  # the fast skip patterns compiled once, here, before workers fork
         else:
             size_of = {f.path: n for (f, _), n in zip(pages, sizes, strict=True)}
             parts = _ranges(pages, lambda p: size_of[p[0].path], _per_task(len(pages), runner.workers), RANGE_BYTES)

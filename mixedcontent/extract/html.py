@@ -264,7 +264,38 @@ def _skip_template() -> re.Pattern[str]:
                                                 "textarea", "title"))))
 
 
-_SKIP_FAST, _SKIP_TREE = _skips()
+@cache
+def _fast_skips() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The fast and in-media skip patterns (``_skips()``), compiled on first use: the fast one takes
+    ~60 ms to compile, the largest part of a one-page scan's start-up (pre-commit's case)."""
+    return _skips()
+
+
+# A process reads its first documents, up to this many code points in all, with every tag through
+# Python (the exhaustive way, which gives the same references: tests/test_properties.py), and only then
+# compiles the fast patterns: at ~0.4 ms a KB slower on URL-dense pages, that costs at most ~50 ms,
+# against ~60 ms of compiling that a scan of a few pages never earns back. A scan about to fork worker
+# processes compiles them first (``prepare_bulk``), so that the workers inherit them.
+_FAST_AFTER = 128_000
+_read_exhaustively = 0
+
+
+def prepare_bulk() -> None:
+    """Compile the fast skip patterns now: many documents follow (forked workers inherit them)."""
+    global _read_exhaustively
+    _fast_skips()
+    _read_exhaustively = _FAST_AFTER
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    # html._SKIP_FAST and html._SKIP_TREE as module attributes (tests), without compiling at import
+    if name == "_SKIP_FAST":
+        return _fast_skips()[0]
+    if name == "_SKIP_TREE":
+        return _fast_skips()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
 
 # Elements whose links a crawler follows (extract_html(links=True)): besides these, <iframe> is
@@ -431,7 +462,16 @@ class _Doc:
         pos = 0
         xml = self.x.xml
         links = self.x.links is not None
-        fast, in_media, link_then_skip = (_SKIP_FAST, _SKIP_TREE, None) if not links else _link_skips()
+        fast: re.Pattern[str]
+        in_media: re.Pattern[str]
+        link_then_skip: re.Pattern[str] | None
+        if self.x.exhaustive:
+            fast = in_media = _SKIP_SLOW
+            link_then_skip = None
+        elif links:
+            fast, in_media, link_then_skip = _link_skips()
+        else:
+            (fast, in_media), link_then_skip = _fast_skips(), None
         skipped = False  # the text at pos was just skipped as far as the fast pattern goes
         while pos < n:
             if self.foreign or xml or self.x.exhaustive or self.x.markers:
@@ -1333,6 +1373,10 @@ def extract_html(source: SourceText, page: PageContext, *, xml: bool = False,
     document base, outside ``<template>``. It costs a few more tags through Python per page (measured
     about the same as a second parse with lxml, without a second reading of the HTML rules).
     """
+    global _read_exhaustively
+    if not exhaustive and _read_exhaustively + len(source.text) <= _FAST_AFTER:
+        _read_exhaustively += len(source.text)
+        exhaustive = True  # (see _FAST_AFTER: the same references, without compiling the fast patterns)
     x = _Extractor(source, page, xml, exhaustive)
     if links:
         x.links = []

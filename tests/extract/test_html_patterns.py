@@ -130,6 +130,8 @@ def _patterns() -> list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
             values = value.values() if isinstance(value, dict) else [value]
             found += [(f"{info.name}.{name}", v) for v in values if isinstance(v, re.Pattern)]
     found += [(f"html._link_skips()[{i}]", p) for i, p in enumerate(html._link_skips())]
+    found += [("mixedcontent.extract.html._SKIP_FAST", html._SKIP_FAST),
+              ("mixedcontent.extract.html._SKIP_TREE", html._SKIP_TREE)]  # compiled on first use
     found.append(("html._skip_template()", html._skip_template()))
     return found
 
