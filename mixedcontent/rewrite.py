@@ -150,22 +150,10 @@ def propose_fix(ref: Reference, file: str | None) -> Fix | None:
     if url is None:
         return None
     via_base = ref.via_base
-    raw = ref.raw
-    if via_base is None and raw == url and url.startswith("http://"):
-        # the common case, written exactly as its own serialisation (_twin_text's first case)
-        replacement = "https:" + raw[5:]
-        if ref.kind is RefKind.SCRIPT_LITERAL:
-            applicability, reason = Applicability.DISPLAY_ONLY, "script literals are never rewritten automatically"
-        else:
-            applicability, reason = Applicability.UNSAFE, None
-        span = ref.span
-        start = span.start
-        return _new_fix(replacement, applicability, (_new_edit(file, start, span.end - start, replacement, url),),
-                        reason)
     target = ref
     if via_base is not None:
         target = via_base  # docs/json-report.md: references resolved through an http <base href> are fixed there
-    elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(raw, ref.context)[0]):
+    elif not ref.page.startswith("https:") and not urls.may_be_http(_decode_as_browser(ref.raw, ref.context)[0]):
         return None  # a relative URL on an http page: the fix is serving the page over https
     if target.url is None:
         return None

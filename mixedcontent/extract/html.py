@@ -287,15 +287,6 @@ def prepare_bulk() -> None:
     _read_exhaustively = _FAST_AFTER
 
 
-def __getattr__(name: str) -> re.Pattern[str]:
-    # html._SKIP_FAST and html._SKIP_TREE as module attributes (tests), without compiling at import
-    if name == "_SKIP_FAST":
-        return _fast_skips()[0]
-    if name == "_SKIP_TREE":
-        return _fast_skips()[1]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 _SKIP_HEAD = re.compile(_star(rf"[\t\n\f\r ]++|{_COMMENT}|{_BOGUS_ALL}"))
 
 # Elements whose links a crawler follows (extract_html(links=True)): besides these, <iframe> is

@@ -168,7 +168,6 @@ def judge_held(held: Held, policy: Policy,
     per_path = policy.per_path
     baseline = policy.baseline
     referrers = held.referrers
-    both = path is not None and path != file
     seen: dict[tuple[str, str, str, str, str], int] = {}
     out = []
     for _, code, ref, probe in judged:
@@ -179,11 +178,8 @@ def judge_held(held: Held, policy: Policy,
         key = (code, name, url, element, attribute)
         index = seen.get(key, 0)
         seen[key] = index + 1
-        # fingerprint(key, index), and the same over ``path`` in place of ``file``
-        fp = sha256(f"{code}\x1f{name}\x1f{url}\x1f{element}\x1f{attribute}\x1f{index}".encode(
-            "utf-8", "surrogatepass")).hexdigest()[:32]
-        path_fp = sha256(f"{code}\x1f{path}\x1f{url}\x1f{element}\x1f{attribute}\x1f{index}".encode(
-            "utf-8", "surrogatepass")).hexdigest()[:32] if both else fp
+        fp = fingerprint(key, index)
+        path_fp = fp if path is None or path == file else fingerprint((code, path, url, element, attribute), index)
         # inline_reason finds nothing without a marker on the element or a CSS ignore comment
         why = inline_reason(ref, code, css_markers) if inline and (ref.ignore is not None or css_markers) else None
         # globs match the file as the report names it, or as it opens from the working directory

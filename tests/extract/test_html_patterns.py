@@ -76,7 +76,7 @@ def test_a_tag_holding_an_http_value_is_never_skipped(snippet: str, url: str) ->
 ])
 def test_a_tag_whose_http_values_are_loopback_is_skipped_in_c(tag: str) -> None:
     # Secure Contexts §3.2: loopback and localhost are potentially trustworthy, never mixed content
-    assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
+    assert html._fast_skips()[0].match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
 
 
 @pytest.mark.parametrize("tag", [
@@ -85,7 +85,7 @@ def test_a_tag_whose_http_values_are_loopback_is_skipped_in_c(tag: str) -> None:
 ])
 def test_a_link_is_skipped_in_c(tag: str) -> None:
     # an <a href> is a navigation, never fetched: whatever its value, the tag needs no Python
-    assert html._SKIP_FAST.match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
+    assert html._fast_skips()[0].match(tag + "<p>text</p>").end() == len(tag) + len("<p>text</p>")
 
 
 @pytest.mark.parametrize("snippet,url", [
@@ -104,7 +104,7 @@ def test_what_an_a_tag_fetches_is_still_found(snippet: str, url: str) -> None:
 ])
 def test_a_template_is_skipped_whole_in_c(template: str) -> None:
     # HTML §4.12.3: the contents of <template> are inert, nothing in them is fetched
-    assert html._SKIP_FAST.match(template + "<p>text</p>").end() == len(template) + len("<p>text</p>")
+    assert html._fast_skips()[0].match(template + "<p>text</p>").end() == len(template) + len("<p>text</p>")
 
 
 def test_raw_text_in_a_template_is_skipped_in_c() -> None:
@@ -130,8 +130,8 @@ def _patterns() -> list[tuple[str, re.Pattern[str] | re.Pattern[bytes]]]:
             values = value.values() if isinstance(value, dict) else [value]
             found += [(f"{info.name}.{name}", v) for v in values if isinstance(v, re.Pattern)]
     found += [(f"html._link_skips()[{i}]", p) for i, p in enumerate(html._link_skips())]
-    found += [("mixedcontent.extract.html._SKIP_FAST", html._SKIP_FAST),
-              ("mixedcontent.extract.html._SKIP_TREE", html._SKIP_TREE)]  # compiled on first use
+    found += [("html._fast_skips()[0]", html._fast_skips()[0]),
+              ("html._fast_skips()[1]", html._fast_skips()[1])]  # compiled on first use
     found.append(("html._skip_template()", html._skip_template()))
     return found
 
@@ -176,7 +176,7 @@ def _children(name: str, av: Any) -> list[Any]:
 
 def test_every_pattern_in_the_package_was_found() -> None:
     names = {n for n, _ in _patterns()}
-    assert {"mixedcontent.extract.html._SKIP_FAST", "mixedcontent.extract.html._ATTR",
+    assert {"html._fast_skips()[0]", "mixedcontent.extract.html._ATTR",
             "mixedcontent.extract.html._SIMPLE_FOLLOWED"} <= names
 
 
