@@ -187,7 +187,7 @@ def _next_start(f: object, pos: int, size: int, gz: bool) -> int | None:
         else:
             candidates = [start + m.start(1) for m in _RECORD_START.finditer(window)]
         for cand in candidates:
-            if cand >= pos and _readable_at(fh, cand):
+            if cand >= pos and _readable_at(fh, cand, gz):
                 return cand
         start += _RESYNC_WINDOW
     return None
@@ -234,7 +234,27 @@ def _member_inside(fh: object, offset: int, length: int) -> int | None:
     return None
 
 
-def _readable_at(fh: object, offset: int) -> bool:
+# how a record begins once decompressed: a WARC version line, or an ARC header line (URL, IP address,
+# 14-digit date, media type, length; ARC v2 adds fields after them)
+_RECORD_HEAD = re.compile(rb"WARC/[01]\.[0-9]\r?\n|\S+ \S+ [0-9]{14} \S* ?[0-9]+")
+
+
+def _looks_like_record(fh: object, offset: int) -> bool:
+    """A gzip member starts at ``offset`` and what it inflates to begins like a record. Bytes that
+    merely look like a gzip header occur inside compressed data by chance (about once in 16 M
+    positions), and warcio, failing to inflate them, may read the raw bytes as a lenient ARC line."""
+    fh.seek(offset)  # type: ignore[attr-defined]
+    data = fh.read(4096)  # type: ignore[attr-defined]
+    try:
+        head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, 256)
+    except zlib.error:
+        return False
+    return _RECORD_HEAD.match(head) is not None
+
+
+def _readable_at(fh: object, offset: int, gz: bool = True) -> bool:
+    if gz and not _looks_like_record(fh, offset):
+        return False
     try:
         fh.seek(offset)  # type: ignore[attr-defined]
         record = next(iter(ArchiveIterator(fh, arc2warc=True)))

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 from aiohttp import web
+from conftest import ROOT
 from servers import Server, serve
 from warcs import http_response, write_warc
 from warcio.statusandheaders import StatusAndHeaders
@@ -315,6 +316,46 @@ def test_stylesheet_not_served_as_css_is_an_error_entry(run, tmp_path) -> None: 
     assert [(e["url"], e["message"]) for e in report["errors"]] == [
         ("https://site.example/s.css",
          "not scanned: served as text/plain, which browsers do not apply as a stylesheet")]
+
+
+def test_gzip_magic_inside_a_members_deflate_data_is_not_a_record_start() -> None:
+    """fixtures/warc/gzip-magic-inside-a-member.warc.gz: two sound records written by warcio, the
+    first of whose deflate data holds the bytes 1f 8b 08 at offset 28 (found by the fuzz test, where
+    random gzip headers made it happen once in ~400 archives). warcio fails to inflate from there
+    and reads the raw bytes as a lenient ARC line, so taking that for a record start reported two
+    damaged records in a sound archive."""
+    path = os.path.join(ROOT, "fixtures", "warc", "gzip-magic-inside-a-member.warc.gz")
+    with open(path, "rb") as f:
+        assert f.read().find(b"\x1f\x8b\x08", 1) == 28
+    index = index_archive(path)
+    assert index.errors == ()
+    assert [e.uri for e in index.entries] == ["https://site.example/0.html", "https://site.example/1.html"]
+
+
+def _arc_gz(pages: list[tuple[str, bytes]]) -> tuple[bytes, list[int]]:
+    """An ARC v1 file, one gzip member per record (what the Internet Archive's older crawls hold)."""
+    version = b"1 0 Test\nURL IP-address Archive-date Content-type Archive-length\n"
+    members = [gzip.compress(b"filedesc://t.arc 0.0.0.0 20050614070144 text/plain %d\n%s\n" % (len(version), version))]
+    for url, body in pages:
+        http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n" + body
+        members.append(gzip.compress(b"%s 127.0.0.1 20050614070144 text/html %d\n%s\n" % (url.encode(), len(http), http)))
+    offsets = [sum(len(m) for m in members[:i]) for i in range(len(members))]
+    return b"".join(members), offsets
+
+
+def test_corrupt_member_of_an_arc_file_is_reported_and_the_next_records_are_read(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data, offsets = _arc_gz([(f"https://site.example/{i}.html", img_page(f"{CDN}/{i}.png")) for i in range(3)])
+    damaged = bytearray(data)
+    damaged[offsets[2] + 30 : offsets[2] + 50] = b"\xff" * 20  # the second page's deflate data
+    path = str(tmp_path / "old.arc.gz")
+    with open(path, "wb") as f:
+        f.write(damaged)
+    report = scan_json(run, path)
+    assert [f["url"] for f in report["findings"]] == [f"{CDN}/0.png", f"{CDN}/2.png"]
+    assert [f["record"]["offset"] for f in report["findings"]] == [offsets[1], offsets[3]]
+    [error] = report["errors"]
+    assert error["message"].startswith(f"unreadable data at offset {offsets[2]}: ")
+    assert error["message"].endswith(f"; reading resumed at offset {offsets[3]}")
 
 
 def test_index_lists_records_with_offsets_and_http_status(tmp_path) -> None:  # type: ignore[no-untyped-def]
