@@ -32,7 +32,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from realservers import TlsSite, issue, make_pki, nginx_tls_sites
+from realservers import TlsSite, issue, make_pki, nginx_tls_sites  # noqa: E402 - after the sys.path line above
 
 POSTURES = ("good", "legacy", "noh2", "expired")
 

@@ -27,7 +27,8 @@ from bench_scan import make_site  # noqa: E402
 
 
 def _scan(site: str) -> tuple[float, int]:
-    from mixedcontent.scan import ScanSettings, scan_files as scan_paths
+    from mixedcontent.scan import ScanSettings
+    from mixedcontent.scan import scan_files as scan_paths
 
     start = time.perf_counter()
     result = scan_paths([site], ScanSettings())

@@ -314,7 +314,8 @@ def lxml_two_processes(files: list[str]) -> float:
 
 
 def our_scan(site: str, jobs: int) -> tuple[float, int]:
-    from mixedcontent.scan import ScanSettings, scan_files as scan_paths
+    from mixedcontent.scan import ScanSettings
+    from mixedcontent.scan import scan_files as scan_paths
 
     start = time.perf_counter()
     result = scan_paths([site], ScanSettings(jobs=jobs))

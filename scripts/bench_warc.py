@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-from bench_scan import make_page
+from bench_scan import make_page  # noqa: E402 - after the sys.path lines above
 
 CSS = b"body{font:16px sans-serif}\n.hero{background:url(http://cdn.example/hero.jpg)}\n" * 50
 

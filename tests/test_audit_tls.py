@@ -183,6 +183,7 @@ def audited(request: pytest.FixtureRequest) -> Iterator[Audited]:
                     zip(
                         [s.name for s in sites],
                         pool.map(lambda s: run_audit(audit_args(running, s.name, pki.ca_file)), sites),
+                        strict=True,
                     )
                 )
             yield Audited(request.param, reports, leaves, running, pki.ca_file)

@@ -126,7 +126,7 @@ def _as_hit(code: str, raw: str, url: str | None, destination: str | None, initi
 
 def assert_hits(actual: list[Hit], expected: list[Hit]) -> None:
     assert [a.core() for a in actual] == [e.core() for e in expected]
-    for a, e in zip(actual, expected):
+    for a, e in zip(actual, expected, strict=True):
         for name in ("element", "attribute", "context"):
             if getattr(e, name) is not None:
                 assert getattr(a, name) == getattr(e, name), (name, e)

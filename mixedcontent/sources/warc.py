@@ -28,7 +28,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import urls
+from ..model import ArchiveRecord, Document, DocumentKind, ScanError
+from ..net import Hop, Response, media_type
 from . import ARCHIVE_SUFFIXES, is_archive  # told apart by name in the package (start-up: issue 19)
+from .crawl import PAGE_TYPES, page_kind
 
 if TYPE_CHECKING:
     from warcio.recordloader import ArcWarcRecord  # type: ignore[import-untyped]
@@ -41,10 +45,6 @@ def ArchiveIterator(fh: Any, **kw: Any) -> Any:  # noqa: N802 - warcio's, import
 
     return Iterator(fh, **kw)
 
-from .. import urls
-from ..model import ArchiveRecord, Document, DocumentKind, ScanError
-from ..net import Hop, Response, media_type
-from .crawl import PAGE_TYPES, page_kind
 
 MAX_REDIRECTS = 10  # followed inside the archive when a stylesheet URL was captured as a redirect
 _DOCUMENT_TYPES = (*PAGE_TYPES, "text/css")

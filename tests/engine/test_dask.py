@@ -19,9 +19,9 @@ import pytest
 from conftest import EXAMPLE
 from dask_crash import CrashOnce
 from distributed import Client, LocalCluster
-from warcs import http_response, write_warc
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from warcs import http_response, write_warc
 
 PAGES = 48
 

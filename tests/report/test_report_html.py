@@ -16,9 +16,9 @@ from conftest import EXAMPLE, ROOT
 from servers import raw_server
 
 from mixedcontent.model import Applicability, ProbeResult
-from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.report import FORMATS
 from mixedcontent.report.text import safe
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 
 HOSTILE_NAME = "<script>alert(1)<\\script>\"'&.html"

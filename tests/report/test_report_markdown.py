@@ -12,9 +12,9 @@ from conftest import ROOT
 from markdown_it import MarkdownIt
 
 from mixedcontent.model import ScanResult
-from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.report import FORMATS
 from mixedcontent.report.markdown import FIRST_FINDINGS
+from mixedcontent.scan import scan_files as scan_paths
 from mixedcontent.settings import ScanSettings
 
 

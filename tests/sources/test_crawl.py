@@ -177,7 +177,9 @@ def test_sitemap_index_and_gzip_sitemap_lead_to_unlinked_pages(run) -> None:  # 
     routes = {"/": Page("<p>no links</p>"),
               "/orphan.html": Page('<img src="http://cdn.example/orphan.png">')}
     with hosting(routes) as (site, srv):
-        u = lambda p: srv.url("site.example", p)
+        def u(p: str) -> str:
+            return srv.url("site.example", p)
+
         routes["/robots.txt"] = Page(f"User-agent: *\nAllow: /\nSitemap: {u('/sitemap_index.xml')}\n", "text/plain")
         routes["/sitemap_index.xml"] = Page(
             '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'

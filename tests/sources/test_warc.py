@@ -24,9 +24,9 @@ import pytest
 from aiohttp import web
 from conftest import ROOT
 from servers import Server, serve
-from warcs import http_response, write_warc
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+from warcs import http_response, write_warc
 
 from mixedcontent.sources.warc import index_archive
 
