@@ -64,6 +64,21 @@ def test_large_page_is_scanned_and_limit_is_an_error_entry(run, tmp_path) -> Non
     assert rep["findings"] == [] and "over the 1 MB limit" in rep["errors"][0]["message"]
 
 
+def test_a_file_longer_than_its_stat_size_is_read_whole_and_held_to_the_limit() -> None:
+    """files.read sizes its read by fstat; a file that grew since (here a /proc file, whose size says 0)
+    is read on to the end, or to the limit, past which it is an error entry's message."""
+    from mixedcontent.sources.files import read
+
+    assert os.stat("/proc/self/mountinfo").st_size == 0
+    with open("/proc/self/mountinfo", "rb") as f:
+        whole = f.read()
+    assert len(whole) > 20
+    data = read("/proc/self/mountinfo", "mountinfo", 10_000_000)
+    assert isinstance(data, bytes) and data.split(b"\n")[0] == whole.split(b"\n")[0]
+    assert len(data) > 20
+    assert read("/proc/self/mountinfo", "mountinfo", 10) == "file grew over the 0 MB limit while being read"
+
+
 def test_symlink_loop_and_outside_links(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     site = tmp_path / "site"
     site.mkdir()

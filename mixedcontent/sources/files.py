@@ -176,7 +176,11 @@ def read(path: str, name: str, max_size: int) -> bytes | str:
             size = os.fstat(f.fileno()).st_size
             if size > max_size:
                 return f"file is {size / 1e6:.1f} MB, over the {max_size / 1e6:.0f} MB limit (--max-file-size)"
-            data = f.read(max_size + 1)
+            # (sized by fstat: read(n) allocates n bytes first, and 128 MB + 1 for each 40 KB page cost
+            # three times the read itself; a file that grew since is read on, to the limit)
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(max_size + 1 - len(data))
     except IsADirectoryError:
         return "is a directory, not a file"
     except OSError as e:
