@@ -334,7 +334,9 @@ def _report_scan(result: ScanResult, args: argparse.Namespace, opts: dict[str, o
         write_baseline(args.write_baseline, recorded)
         stderr.write(stderr_line(f"recorded {plural(len(recorded), 'finding')} in {args.write_baseline}"))
         return 0
-    _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")))
+    jobs = opts.get("jobs", 0)  # --jobs (0: one per CPU): the processes the report may render in too
+    _emit(result, fmt, args.output, stdout, str(opts.get("fail-on", "error")),
+          workers=(jobs if isinstance(jobs, int) and jobs > 0 else os.cpu_count() or 1))
     if fmt != "text" and result.errors:
         for e in result.errors:
             stderr.write(stderr_line(f"{e.file or e.url}: {e.message}"))
@@ -607,9 +609,9 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
 
 
 def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error",
-          server_config: ServerConfig | None = None) -> None:
+          server_config: ServerConfig | None = None, *, workers: int = 1) -> None:
     writer = FORMATS[fmt]
-    options = replace(report_options(fail_on), server_config=server_config)
+    options = replace(report_options(fail_on), server_config=server_config, workers=workers)
     if output is None:
         writer(result, stdout, options)
         return

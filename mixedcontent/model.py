@@ -429,10 +429,13 @@ class ReportOptions:
 
     ``fail_on``: the lowest severity that fails the run (``--fail-on``); None for ``never``.
     ``server_config``: the server TLS configuration `audit` adds to its report (docs/audit.md#tls).
+    ``workers``: processes a writer may render in (``--jobs``; the JSON report renders a long findings
+    array in two).
     """
 
     fail_on: Severity | None = Severity.ERROR
     server_config: ServerConfig | None = None
+    workers: int = 1
 
     def fails(self, finding: Finding) -> bool:
         """Does this finding fail the run (docs/index.md exit codes: live, at or above ``--fail-on``)?"""

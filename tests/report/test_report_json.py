@@ -239,3 +239,75 @@ def test_finding_json_is_dumps_of_finding_dict(finding: Finding) -> None:
         dump({"findings": [finding_dict(finding), finding_dict(finding)]}, expected, replace_surrogates=replace)
         assert out.getvalue() == expected.getvalue()
     assert finding_json(finding) == dumps(finding_dict(finding)) or not finding_json(finding).isascii()
+
+
+def _render(lazy: Lazy[Any], workers: int) -> str:
+    out = io.StringIO()
+    dump({"findings": lazy, "n": 1}, out, workers=workers)
+    return out.getvalue()
+
+
+_ITEMS = [{"i": i, "s": "é\ud800" if i % 7 == 0 else "x" * (i % 5)} for i in range(101)]
+
+
+def test_a_long_array_is_rendered_in_two_processes_to_the_same_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: at PARALLEL_MIN items and more, with workers to spare, a forked child renders the second
+    half of a report's findings while this process writes the first; the text is the same."""
+    from mixedcontent.report import json as json_report
+
+    monkeypatch.setattr(json_report, "PARALLEL_MIN", 100)
+    lazy = Lazy(_ITEMS, dict, dumps)
+    serial = _render(lazy, 1)
+    assert _render(lazy, 2) == serial
+    assert json.loads(serial.replace("\\ud800", ""))["findings"] == [
+        {**d, "s": d["s"].replace("\ud800", "")} for d in _ITEMS]
+    # who rendered which: the first half here, the second in another process
+    pids = [d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lambda d: dumps({"pid": os.getpid()})), 2))["findings"]]
+    assert pids[:50] == [os.getpid()] * 50
+    assert len(set(pids[50:])) == 1 and pids[50] != os.getpid()
+    # below the threshold, or with one worker, everything is rendered here
+    monkeypatch.setattr(json_report, "PARALLEL_MIN", 102)
+    assert {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lambda d: dumps({"pid": os.getpid()})), 2))["findings"]} == {os.getpid()}
+
+
+def test_a_child_that_fails_or_cannot_be_had_leaves_the_rendering_here(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+    import threading
+
+    from mixedcontent.report import json as json_report
+
+    monkeypatch.setattr(json_report, "PARALLEL_MIN", 100)
+    here = os.getpid()
+    serial = _render(Lazy(_ITEMS, dict, dumps), 1)
+
+    def fails_elsewhere(d: object) -> str:
+        if os.getpid() != here:
+            raise RuntimeError("the child fails")
+        return dumps(d)
+
+    # the child fails part-way: its text is dropped and the second half rendered here
+    assert _render(Lazy(_ITEMS, dict, fails_elsewhere), 2) == serial
+    def rendered_by(lazy_text: Any) -> set[int]:
+        return {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lazy_text), 2))["findings"]}
+
+    def pid(d: object) -> str:
+        return dumps({"pid": os.getpid()})
+
+    assert len(rendered_by(pid)) == 2  # (the two cases below would fork but for what they set up)
+    # another thread is running: no fork (a child would copy its locks as they stand)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert rendered_by(pid) == {here}
+    finally:
+        stop.set()
+        thread.join()
+
+    # no temp file to be had: rendered here
+    def no_space(*args: object, **kwargs: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    assert rendered_by(pid) == {here}
+    assert _render(Lazy(_ITEMS, dict, dumps), 2) == serial
