@@ -605,7 +605,7 @@ def exit_code(result: ScanResult, fail_on: str, strict: bool) -> int:
     if strict and result.errors:
         return 2
     options = report_options(fail_on)
-    return 1 if any(options.fails(f) for f in result.findings) else 0
+    return 1 if options.fail_on is not None and any(options.fails(f) for f in result.findings) else 0
 
 
 def _emit(result: ScanResult, fmt: str, output: str | None, stdout: TextIO, fail_on: str = "error",

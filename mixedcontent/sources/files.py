@@ -147,10 +147,12 @@ def collect(inputs: list[str], base_url: str, *, root: str | None = None, follow
         if os.path.isdir(given):
             kinds.add("directory")
             site = Root(os.path.realpath(given), base, _prefix(given) if multi else "", follow)
+            shown_top = cwd_path(given)  # (and each file's cwd_path from it, as _under gives its rel)
             for path, rel_fs in _walk(given, site, follow_symlinks, follow_outside, errors):
                 rel = rel_fs.replace(os.sep, "/")
                 files.append((site, SiteFile(path, site.report_path(rel_fs), site.url_for(rel),
-                                             xml=path.lower().endswith(".xhtml"), shown=cwd_path(path))))
+                                             xml=path.lower().endswith(".xhtml"),
+                                             shown=rel if shown_top == "." else f"{shown_top}/{rel}")))
             continue
         kinds.add("files")
         real = os.path.realpath(given)
@@ -245,6 +247,16 @@ def _prefix(given: str) -> str:
     return p + "/" if p not in ("", ".") else ""
 
 
+def _under(path: str, top: str) -> str:
+    """``os.path.relpath(path, top)`` for a path the walk made by joining names to ``top`` (in a
+    string slice: relpath makes both paths absolute first, 30 us a file)."""
+    prefix = top if top.endswith(os.sep) else top + os.sep
+    rest = path[len(prefix):]
+    if path.startswith(prefix) and rest and os.path.normpath(rest) == rest:
+        return rest
+    return os.path.relpath(path, top)
+
+
 def _walk(top: str, root: Root, follow_symlinks: bool, follow_outside: bool,
           errors: list[ScanError]) -> Iterator[tuple[str, str]]:
     """Page files under ``top`` in sorted order as (path, path relative to top)."""
@@ -295,7 +307,7 @@ def _walk(top: str, root: Root, follow_symlinks: bool, follow_outside: bool,
                     stack.append(path)
                     continue
                 if entry.name.lower().endswith(PAGE_SUFFIXES) and (is_link or entry.is_file(follow_symlinks=False)):
-                    found.append((path, os.path.relpath(path, top)))
+                    found.append((path, _under(path, top)))
             except OSError as e:
                 errors.append(ScanError(_rel(path, top, root), None, f"cannot read: {e.strerror}"))
     found.sort(key=lambda t: t[1].replace(os.sep, "/"))
