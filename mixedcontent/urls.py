@@ -145,10 +145,28 @@ def is_potentially_trustworthy(url: str) -> bool:
     return False
 
 
+# A serialised http URL (every ``resolve`` result) whose host is written in lower-case letters, digits,
+# "-", "_" and "." (a domain, unless it ends in a number: then the host parser took it for IPv4)
+_HTTP_PLAIN_HOST_HREF = re.compile(r"http://(?:[^/@]*+@)?([a-z0-9_.-]++)(?::[0-9]*+)?/")
+_DOMAIN = int(HostType.DEFAULT)
+
+
 def insecure_host_type(url: str) -> int | None:
     """For an http URL that is not potentially trustworthy (``is_http(url) and not
     is_potentially_trustworthy(url)``), its host type (``HostType``: ``is_ip_literal`` is DEFAULT's
-    absence); None for every other URL. One look at the parsed URL where those three ask one each."""
+    absence); None for every other URL. One look at the parsed URL where those three ask one each;
+    for the commonest, a serialised http URL with a plain domain, a look at its text (as
+    ``is_insecure_href``), which costs a fifth of a parse."""
+    m = _HTTP_PLAIN_HOST_HREF.match(url)
+    if m is not None:
+        host = m.group(1)
+        # URL §3.5 "ends in a number": the last label (after one trailing dot) all digits or 0x-hex
+        last = (host[:-1] if host.endswith(".") else host).rpartition(".")[2]
+        if last and not last.isdigit() and not last.startswith("0x") and "xn--" not in host:
+            # Secure Contexts §3.2 step 4: localhost and *.localhost are trustworthy
+            if host in ("localhost", "localhost.") or host.endswith((".localhost", ".localhost.")):
+                return None
+            return _DOMAIN
     protocol, hostname, host_type = _parts(url)
     if protocol != "http:" or _loopback_or_localhost(hostname, host_type):
         return None

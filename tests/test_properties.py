@@ -193,7 +193,9 @@ def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> Non
 @given(st.sampled_from(["", "http://", "HTTP://", "https://", "//", "ws://", "about:", "data:"]),
        st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
                                              "localhost.x", "0x7f.1", "[::1]", "[0::1]", "[::ffff:127.0.0.1]",
-                                             "2130706433", "192.0.2.1", "blank", "srcdoc"]),
+                                             "2130706433", "192.0.2.1", "blank", "srcdoc", "a.0x1f", "0x",
+                                             ".0x", "xn--a", "xn--nxasmq6b", "1a", "a..b", "-", "_x", ".09",
+                                             "a.localhost.", "@", ":8080", "B"]),
                 min_size=1, max_size=8).map("".join))
 def test_insecure_host_type_is_the_three_questions_it_replaces(scheme: str, text: str) -> None:
     # classify.decide asks it once instead of is_http, is_potentially_trustworthy and is_ip_literal
