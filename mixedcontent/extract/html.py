@@ -34,6 +34,10 @@ from .source import SourceText
 
 _WS = "\t\n\f\r "
 
+# End tags that never pop the stack of open elements (HTML §13.2.6.4.7): </body> and </html> move to the
+# "after body" modes, </br> is read as <br>, </form> removes only the form element
+_ENDS_NOTHING = frozenset(("body", "html", "br", "form"))
+
 # Names whose start tag changes tokenizer or tree state we track, so they are never "boring".
 _STATEFUL = (
     "script style xmp iframe noembed noframes noscript textarea title plaintext template svg math "
@@ -585,6 +589,12 @@ class _Doc:
             while self.tree:
                 if self.tree.pop() == name:
                     break
+        elif self.tree and name not in _ENDS_NOTHING:
+            # an end tag for no element inside the tracked <picture>/<video>/<audio>: it closes an element
+            # outside it (HTML §13.2.6.4.7: "any other end tag", and </p>, </div>, </li>… pop everything
+            # above the element they close), so the <picture> is closed and later <img>s are not in it
+            # (a stray end tag matching nothing would be ignored: assumed rare inside these elements)
+            self.tree.clear()
         return end
 
     def start_tag(self, pos: int) -> int:

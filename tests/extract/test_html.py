@@ -40,6 +40,17 @@ def codes(html: str, **kw: object) -> list[str]:
     ('<img src="http://cdn.example/a.png" srcset="http://cdn.example/b.png 2x">', ["MC103", "MC103"]),
     ('<picture><img src="http://cdn.example/a.png"></picture>', ["MC103"]),
     ('<picture><div><img src="http://cdn.example/a.png"></div></picture>', ["MC101"]),
+    # a <picture> left open is closed by the end tag of an element around it: later images are not in it
+    ('<div><picture><img src="http://cdn.example/a.png"></div><img src="http://cdn.example/b.png">',
+     ["MC103", "MC101"]),
+    ('<p><picture><source srcset="http://cdn.example/a.webp"><img src="/a.png"></p><img src="http://cdn.example/b.png">',
+     ["MC103", "MC101"]),
+    ('<ul><li><picture><img src="/a.png"></li><li><img src="http://cdn.example/b.png"></ul>', ["MC101"]),
+    # ... but not by those that pop nothing: </br> is <br>, </form> removes only the form, </body> ends nothing
+    ('<picture><img src="http://cdn.example/a.png"></br><img src="http://cdn.example/b.png"></picture>',
+     ["MC103", "MC103"]),
+    ('<form><picture></form><img src="http://cdn.example/b.png">', ["MC103"]),
+    ('<body><picture></body><img src="http://cdn.example/b.png">', ["MC103"]),
     ('<picture><source srcset="http://cdn.example/a.webp 1x, http://cdn.example/b.webp 2x"></picture>',
      ["MC103", "MC103"]),
     ('<source srcset="http://cdn.example/a.webp">', []),
