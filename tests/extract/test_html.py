@@ -291,6 +291,8 @@ EMPTY_CASES = [
     ('<svg><filter><feImage href="{v}"/></filter></svg>', True, True),
     ("<div style=\"background:url('{v}')\">x</div>", False, True),
     ('<div style="background:url({v})">x</div>', False, False),
+    # an @import of the <style>'s base URL ("  " resolves to it) is taken for an import cycle
+    ('<style>@import "{v}";</style>', False, False),
 ]
 
 
@@ -302,6 +304,18 @@ def test_an_empty_value_under_an_http_base_is_reported_only_when_browsers_fetch_
         found = codes(base + markup.format(v=value))
         assert found[0] == "MC105"
         assert len(found) == (2 if fetched else 1), (value, found)
+
+
+def test_an_import_of_the_style_elements_own_base_url_is_not_fetched() -> None:
+    # Blink takes it for an import cycle (seen in Chromium 156 with --render: no request for "#x" or " ",
+    # a blocked one for "?v=2")
+    base = '<base href="http://cdn.example/dir/">'
+    assert codes(base + '<style>@import "#x";</style>') == ["MC105"]
+    assert codes(base + '<style>@import url(" ");</style>') == ["MC105"]
+    assert judge(base + '<style>@import "?v=2";</style>')[1:] == [("MC102", "?v=2")]
+    assert judge(base + '<style>@import "http://cdn.example/dir/";</style>')[1:] == []
+    assert judge(base + '<style>@import "http://cdn.example/dir/x.css";</style>')[1:] == [
+        ("MC102", "http://cdn.example/dir/x.css")]
 
 
 def test_a_character_reference_for_a_space_is_a_whitespace_only_value() -> None:
