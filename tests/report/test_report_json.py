@@ -10,7 +10,7 @@ import re
 import types
 import typing
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 import pytest
@@ -250,33 +250,59 @@ def _render(lazy: Lazy[Any], workers: int) -> str:
 _ITEMS = [{"i": i, "s": "é\ud800" if i % 7 == 0 else "x" * (i % 5)} for i in range(101)]
 
 
-def test_a_long_array_is_rendered_in_two_processes_to_the_same_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Issue 19: at PARALLEL_MIN items and more, with workers to spare, a forked child renders the second
-    half of a report's findings while this process writes the first; the text is the same."""
+def _in_a_fresh_process(check: str) -> None:
+    """Run ``check`` (a function of this module) in a new interpreter: the forked rendering needs a
+    process without other threads, and pytest's may hold some that earlier tests left behind."""
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys; sys.path[:0] = {[here, os.path.dirname(here)]!r}; "
+            f"import test_report_json; test_report_json.{check}()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def _pids(lazy_text: Callable[[Any], str]) -> list[int]:
+    return [d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lazy_text), 2))["findings"]]
+
+
+def _pid(d: object) -> str:
+    return dumps({"pid": os.getpid()})
+
+
+def _check_two_processes() -> None:
     from mixedcontent.report import json as json_report
 
-    monkeypatch.setattr(json_report, "PARALLEL_MIN", 100)
+    json_report.PARALLEL_MIN = 100
     lazy = Lazy(_ITEMS, dict, dumps)
     serial = _render(lazy, 1)
     assert _render(lazy, 2) == serial
     assert json.loads(serial.replace("\\ud800", ""))["findings"] == [
         {**d, "s": d["s"].replace("\ud800", "")} for d in _ITEMS]
     # who rendered which: the first half here, the second in another process
-    pids = [d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lambda d: dumps({"pid": os.getpid()})), 2))["findings"]]
+    pids = _pids(_pid)
     assert pids[:50] == [os.getpid()] * 50
     assert len(set(pids[50:])) == 1 and pids[50] != os.getpid()
     # below the threshold, or with one worker, everything is rendered here
-    monkeypatch.setattr(json_report, "PARALLEL_MIN", 102)
-    assert {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lambda d: dumps({"pid": os.getpid()})), 2))["findings"]} == {os.getpid()}
+    assert {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, _pid), 1))["findings"]} == {os.getpid()}
+    json_report.PARALLEL_MIN = 102
+    assert set(_pids(_pid)) == {os.getpid()}
 
 
-def test_a_child_that_fails_or_cannot_be_had_leaves_the_rendering_here(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_array_is_rendered_in_two_processes_to_the_same_text() -> None:
+    """Issue 19: at PARALLEL_MIN items and more, with workers to spare, a forked child renders the second
+    half of a report's findings while this process writes the first; the text is the same."""
+    _in_a_fresh_process("_check_two_processes")
+
+
+def _check_fallbacks() -> None:
     import tempfile
     import threading
 
     from mixedcontent.report import json as json_report
 
-    monkeypatch.setattr(json_report, "PARALLEL_MIN", 100)
+    json_report.PARALLEL_MIN = 100
     here = os.getpid()
     serial = _render(Lazy(_ITEMS, dict, dumps), 1)
 
@@ -287,19 +313,14 @@ def test_a_child_that_fails_or_cannot_be_had_leaves_the_rendering_here(monkeypat
 
     # the child fails part-way: its text is dropped and the second half rendered here
     assert _render(Lazy(_ITEMS, dict, fails_elsewhere), 2) == serial
-    def rendered_by(lazy_text: Any) -> set[int]:
-        return {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, lazy_text), 2))["findings"]}
-
-    def pid(d: object) -> str:
-        return dumps({"pid": os.getpid()})
-
-    assert len(rendered_by(pid)) == 2  # (the two cases below would fork but for what they set up)
+    assert len(set(_pids(_pid))) == 2  # (the two cases below would fork but for what they set up)
     # another thread is running: no fork (a child would copy its locks as they stand)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert rendered_by(pid) == {here}
+        assert set(_pids(_pid)) == {here}
+        assert _render(Lazy(_ITEMS, dict, dumps), 2) == serial
     finally:
         stop.set()
         thread.join()
@@ -308,6 +329,10 @@ def test_a_child_that_fails_or_cannot_be_had_leaves_the_rendering_here(monkeypat
     def no_space(*args: object, **kwargs: object) -> object:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
-    assert rendered_by(pid) == {here}
+    tempfile.TemporaryFile = no_space  # type: ignore[assignment]
+    assert set(_pids(_pid)) == {here}
     assert _render(Lazy(_ITEMS, dict, dumps), 2) == serial
+
+
+def test_a_child_that_fails_or_cannot_be_had_leaves_the_rendering_here() -> None:
+    _in_a_fresh_process("_check_fallbacks")
