@@ -142,7 +142,8 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--strict", action="store_true", default=None,
                    help="exit 2 when any file or URL could not be scanned")
     s.add_argument("--jobs", "-j", type=int, metavar="N",
-                   help="worker processes for large scans (default: one per CPU; 1 = no workers)")
+                   help="worker processes for large scans and long JSON reports (default: one per CPU; 1 = no "
+                        "workers)")
     s.add_argument("--follow-symlinks", action="store_true", default=None,
                    help="follow symlinked directories inside the root (loops are detected)")
     s.add_argument("--follow-symlinks-outside", action="store_true", default=None,
