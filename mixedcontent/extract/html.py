@@ -1119,7 +1119,9 @@ def _iframe(d: _Doc, name: str, attrs: dict[str, _Attr], parent: str | None) -> 
         return
     if "src" in attrs:
         d.url_attr(name, "src", attrs["src"], RefKind.REQUEST, name, "")
-        if d.x.links is not None:
+        # an empty or all-whitespace src loads about:blank (HTML §4.8.5; Chromium fetches nothing for
+        # either, tests/extract/test_empty_values_chromium.py): no frame document to crawl
+        if d.x.links is not None and attrs["src"].value.strip(_WS):
             d.follow(attrs["src"])
 
 

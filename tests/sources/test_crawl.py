@@ -237,6 +237,16 @@ def test_followed_elements_are_a_area_link_next_and_frames(run) -> None:  # type
     assert [site.fetched(p) for p in ("/n.html", "/ar.html", "/fr.html", "/if.html")] == [1, 1, 1, 1]
 
 
+def test_an_empty_frame_src_is_about_blank_and_not_crawled(run) -> None:  # type: ignore[no-untyped-def]
+    # it resolves to the base URL, which the browser never loads for it (HTML §4.8.5: about:blank)
+    routes = {"/": Page('<base href="/b/"><iframe src=""></iframe><iframe src="  "></iframe>'
+                        '<frameset><frame src=" "></frameset><iframe src="if.html"></iframe>'),
+              "/b/": Page("b"), "/b/if.html": Page("i")}
+    with hosting(routes) as (site, srv):
+        crawl(run, srv)
+    assert site.fetched("/b/") == 0 and site.fetched("/b/if.html") == 1
+
+
 def test_links_in_comments_and_templates_are_not_followed(run) -> None:  # type: ignore[no-untyped-def]
     routes = {"/": Page('<!-- <a href="/c.html">c</a> --><template><a href="/t.html">t</a></template>'),
               "/c.html": Page("c"), "/t.html": Page("t")}
