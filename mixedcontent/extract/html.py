@@ -334,7 +334,6 @@ _RAW_END = {
 _SCRIPT_EVENTS = re.compile(r"<!--|-->|</?(?i:script)(?=[\t\n\f\r />])")
 _CDATA_END = re.compile(r"\]\]>")
 MARKER_ATTRIBUTE = "data-mixedcontent-ignore"
-_MARKER_HINT = re.compile(rb"-[iI][gG][nN][oO][rR][eE]")  # 2x cheaper than lower-casing the page
 _TAG_END = re.compile(r">")
 _TEMPLATE_END = re.compile(r"</(?i:template)[^>]*>")
 
@@ -1297,12 +1296,7 @@ class _Extractor:
     def __init__(self, source: SourceText, page: PageContext, xml: bool, exhaustive: bool = False) -> None:
         self.exhaustive = exhaustive
         # pages without the marker text pay nothing for inline suppression
-        if source.encoding.startswith("utf-16"):
-            self.markers = "mixedcontent-ignore" in source.text.lower()
-        else:  # the marker is ASCII: look in the stored bytes, where "-ignore" in any case is rare
-            data = source.data
-            self.markers = any(data[max(0, m.start() - 12):m.end()].lower() == b"mixedcontent-ignore"
-                               for m in _MARKER_HINT.finditer(data))
+        self.markers = source.mentions_ignore_marker()
         self.source = source
         self.page = page
         self.xml = xml

@@ -130,13 +130,17 @@ class _Layout(StrEnum):
     SEGMENTS = "segments"  # ISO-2022-JP: runs of fixed width between escape sequences
 
 
+_MARKER_HINT = re.compile(rb"-[iI][gG][nN][oO][rR][eE]")  # 2x cheaper than lower-casing the page
+
+
 class _Maps:
     """The lazily built position tables of one document (private to :class:`SourceText`).
 
     Offsets here are relative to the body (the bytes after the BOM)."""
 
-    __slots__ = ("_astral", "_bytes", "_chars", "_cursor", "_exact", "_has_cr", "_line_cursor", "_lines", "_queries",
-                 "_round_trips", "_table", "_widths", "body", "codec", "encoding", "errors", "layout", "text")
+    __slots__ = ("_astral", "_bytes", "_chars", "_cursor", "_exact", "_has_cr", "_line_cursor", "_lines", "_marker",
+                 "_queries", "_round_trips", "_table", "_widths", "body", "codec", "encoding", "errors", "layout",
+                 "text")
 
     def __init__(self, body: bytes, text: str, encoding: str, codec: str, layout: _Layout, *,
                  errors: str = "surrogateescape", table: str | None = None,
@@ -148,6 +152,7 @@ class _Maps:
         self.layout = layout
         self.errors = errors
         self._table = table
+        self._marker: bool | None = None  # SourceText.mentions_ignore_marker, once known
         self._chars: list[int] | None = None  # code-point index where each block/segment starts
         self._bytes: list[int] | None = None  # its byte offset
         self._widths: list[int] | None = None  # ISO-2022-JP: bytes per code point in each segment
@@ -349,6 +354,20 @@ class SourceText:
         hold. Where two byte sequences decode to one code point (cp932's NEC/IBM duplicates), the
         codec's preferred one comes out, which may differ from the stored bytes."""
         return self._maps.encode(s)
+
+    def mentions_ignore_marker(self) -> bool:
+        """Does the text hold "mixedcontent-ignore" in any case, as every inline suppression marker does
+        (the ``data-mixedcontent-ignore`` attribute, the CSS comment)? Found once per document: the
+        extractor and the judge both ask, and most pages say no."""
+        maps = self._maps
+        if maps._marker is None:
+            if self.encoding.startswith("utf-16"):
+                maps._marker = "mixedcontent-ignore" in self.text.lower()
+            else:  # the marker is ASCII: look in the stored bytes, where "-ignore" in any case is rare
+                data = self.data
+                maps._marker = any(data[max(0, m.start() - 12):m.end()].lower() == b"mixedcontent-ignore"
+                                   for m in _MARKER_HINT.finditer(data))
+        return maps._marker
 
     def decode(self, b: bytes) -> str:
         """Bytes of this document (a span of ``data``) decoded with the same decoder and conventions as

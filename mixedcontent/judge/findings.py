@@ -110,7 +110,7 @@ def hold(refs: Iterable[Reference], src: SourceText, file: str | None, path: str
             raise AssertionError(f"span {span} does not hold {ref.raw!r}")
         kept.append(ref)
         codes.append(code)
-    css_markers = css_marker_lines(src.text) if policy.inline and kept and "ignore" in src.text else []
+    css_markers = css_marker_lines(src.text) if policy.inline and kept and src.mentions_ignore_marker() else []
     return Held(file, path, tuple(kept), tuple(css_markers), codes=tuple(codes))
 
 
