@@ -343,8 +343,7 @@ def _write_texts(doc: Lazy[Any], out: TextIO, inner: str, replace_surrogates: bo
                 while piece := reader.read(1 << 20):
                     out.write(piece)
             else:
-                for text in doc.texts(split):
-                    out.write(",\n" + inner + _utf8(text, replace_surrogates))
+                out.writelines(_lines(doc, split, n, inner, replace_surrogates))
             spill.close()
     finally:
         if child is not None:  # interrupted: the child's work is not wanted
@@ -352,6 +351,12 @@ def _write_texts(doc: Lazy[Any], out: TextIO, inner: str, replace_surrogates: bo
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             spill.close()
+
+
+def _lines(doc: Lazy[Any], start: int, stop: int, inner: str, replace_surrogates: bool) -> Iterator[str]:
+    """Items ``start`` to ``stop`` of a ``Lazy`` array, each after ``",\n"`` and ``inner``."""
+    for text in doc.texts(start, stop):
+        yield ",\n" + inner + _utf8(text, replace_surrogates)
 
 
 def _render_apart(doc: Lazy[Any], start: int, stop: int, inner: str,
@@ -375,8 +380,7 @@ def _render_apart(doc: Lazy[Any], start: int, stop: int, inner: str,
         code = 1
         try:
             writer = io.TextIOWrapper(spill, encoding="utf-8", newline="")
-            for text in doc.texts(start, stop):
-                writer.write(",\n" + inner + _utf8(text, replace_surrogates))
+            writer.writelines(_lines(doc, start, stop, inner, replace_surrogates))
             writer.flush()
             code = 0
         finally:
