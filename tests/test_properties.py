@@ -34,6 +34,8 @@ FRAGMENTS = [
     "http://127.0.0.1/", "http://LOCALHOST/", "http://localhost:8080/", "http://127.0.0.1?", "http://127.1/",
     "http://127.0.0.1", "http://127.0.0.256/", "localhost", "127.0.0.1", ".evil.example/", "@cdn.example/",
     ":80", "#", "?",
+    # an "h" the fast pattern takes with the four letters after it (a plain "https"), and look-alikes
+    "https:", "HtTpS://", "http\ts://", "h\nttps://", "httpss", "hTTP", "<img src=\"https", "<img alt=https",
     # what <template> content skipped whole must still end at: raw text, nested templates, foreign content
     "<template><img src=http://t.example/a.png>", "<template ", "</template ", "<TEMPLATE>", "</TEMPLATE>",
     "<xmp>", "</xmp>", "<title>", "<noembed>", "<noframes>", "</noscript>", "<plaintext>", "<video>",
