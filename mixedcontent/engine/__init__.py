@@ -31,6 +31,9 @@ class EngineSettings:
     shards: str | None = None  # directory for the JSON Lines shards (and manifest.json)
     retries: int = 3  # a task that raises is run again this many times (a dead worker's tasks always are)
     memory_limit: str | None = None  # per LocalCluster worker (Dask's "auto" when None)
+    # the process ends once the run is reported (the command line): the results it keeps live to its exit,
+    # so the local engine moves them out of the cyclic collector's walks when the run ends (gc.freeze)
+    short_lived: bool = False
 
     def __post_init__(self) -> None:
         if self.jobs < 0:

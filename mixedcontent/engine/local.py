@@ -20,8 +20,9 @@ class LocalEngine:
 
     local = True
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, short_lived: bool = False) -> None:
         self._workers = max(1, workers)
+        self._short_lived = short_lived
 
     @property
     def workers(self) -> int:
@@ -60,12 +61,17 @@ class LocalEngine:
                     raise
         finally:
             if collecting:
+                if self._short_lived:
+                    # the results live to the process's exit: the first full collection after the run
+                    # would walk every object they hold (a dense site's 55,000 findings: ~0.12 s while
+                    # the report is assembled, issue 19); frozen, collections walk only newer objects
+                    gc.freeze()
                 gc.enable()
 
 
 @contextmanager
 def local_engine(settings: EngineSettings) -> Iterator[LocalEngine]:
-    yield LocalEngine(settings.jobs or os.cpu_count() or 1)
+    yield LocalEngine(settings.jobs or os.cpu_count() or 1, short_lived=settings.short_lived)
 
 
 __all__ = ["LocalEngine", "local_engine"]

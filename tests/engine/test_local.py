@@ -1,5 +1,6 @@
 """The local engine (mixedcontent/engine/local.py): tasks in worker processes, results in input order, and
-the cyclic garbage collector off in this process only while results stream in."""
+the cyclic garbage collector off in this process only while results stream in (and, for a short-lived
+process, kept off the results after the run)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,18 @@ def test_the_collector_is_back_after_an_interrupted_run_and_stays_off_if_it_was(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_short_lived_process_freezes_what_the_run_kept_and_others_do_not() -> None:
+    """The command line's run (EngineSettings.short_lived) keeps its results to its exit: they are moved
+    out of the collector's walks when the run ends; a run in a long-lived process (the API, the MkDocs
+    and Sphinx plugins) leaves the collector as it was."""
+    assert gc.get_freeze_count() == 0
+    kept = list(LocalEngine(2).run(_task, list(range(8)), [str(i) for i in range(8)]))
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    try:
+        kept += list(LocalEngine(2, short_lived=True).run(_task, list(range(8)), [str(i) for i in range(8)]))
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        assert [r for r, _ in kept] == [i * i for i in range(8)] * 2
+    finally:
+        gc.unfreeze()
