@@ -32,6 +32,25 @@ def test_console_script_and_module_entry_points() -> None:
     assert r.returncode == 0 and r.stdout.startswith("mixedcontent ")
 
 
+def test_the_command_line_leaves_without_teardown_yet_loses_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """cli.entry ends the process with os._exit (no freeing of the run's objects one by one, issue 19):
+    the exit code, every byte of a long report on a pipe and the exit handlers (coverage's, logging's)
+    are all still there."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
+            "class Torn:\n    def __del__(self): sys.stderr.write('torn down\\n')\n"
+            "held = Torn()\n"  # freed only by the interpreter's teardown
+
+            "sys.argv = ['mixedcontent', 'scan', sys.argv[1], '--format', 'json']\n"
+            "from mixedcontent.cli import entry\nentry()\nprint('not reached')\n")
+    r = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1, r.stderr  # the example site has errors
+    assert r.stderr.endswith("exit handler ran\n")
+    report = json.loads(r.stdout)  # all of it: stdout was flushed before the exit
+    assert report["summary"]["findings"] == len(report["findings"]) > 0
+    assert "not reached" not in r.stdout and "torn down" not in r.stderr
+
+
 def test_findings_exit_1_and_text_summary(run) -> None:  # type: ignore[no-untyped-def]
     r = run("scan", EXAMPLE)
     assert r.code == 1
@@ -208,12 +227,14 @@ def test_a_scan_of_files_does_not_import_what_only_other_commands_need(tmp_path,
     (tmp_path / "p.html").write_text('<style>.a{background:url(/a.png)}</style><img src="http://cdn.example/a.png">'
                                      '<link rel=stylesheet href=s.css>')
     (tmp_path / "s.css").write_text(".b{background:url(http://cdn.example/b.png)}")
-    code = ("import runpy, sys\nsys.argv = ['mixedcontent', 'scan', sys.argv[1], '--format', sys.argv[2]]\n"
-            "try:\n    runpy.run_module('mixedcontent', run_name='__main__', alter_sys=True)\n"
-            "except SystemExit as e:\n    code = e.code\n"
-            f"loaded = [m for m in {_NOT_FOR_A_SCAN_OF_FILES!r} if m in sys.modules]\n"
-            "import multiprocessing as mp\n"  # only now: counting the children it started
-            "print(loaded, len(mp.active_children()), file=sys.stderr)\nsys.exit(code)\n")
+    # (checked by an exit handler: the command line leaves with os._exit once its handlers have run)
+    code = ("import atexit, runpy, sys\nsys.argv = ['mixedcontent', 'scan', sys.argv[1], '--format', sys.argv[2]]\n"
+            "def check():\n"
+            f"    loaded = [m for m in {_NOT_FOR_A_SCAN_OF_FILES!r} if m in sys.modules]\n"
+            "    import multiprocessing as mp\n"  # only now: counting the children it started
+            "    print(loaded, len(mp.active_children()), file=sys.stderr)\n"
+            "atexit.register(check)\n"
+            "runpy.run_module('mixedcontent', run_name='__main__', alter_sys=True)\n")
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.html"), fmt], capture_output=True, text=True,
                        cwd=ROOT, check=False)
     assert r.returncode == 0, r.stderr  # two MC101 warnings: the page's image and the stylesheet's
