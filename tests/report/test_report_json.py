@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mixedcontent.model import Finding
-from mixedcontent.report.json import Lazy, dump, dumps, finding_dict, finding_json
+from mixedcontent.report.json import Later, Lazy, dump, dumps, finding_dict, finding_json
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +278,14 @@ def _check_two_processes() -> None:
     lazy = Lazy(_ITEMS, dict, dumps)
     serial = _render(lazy, 1)
     assert _render(lazy, 2) == serial
+    # into a file: the child's text copied as bytes to a UTF-8 stream's buffer, decoded for any other
+    import tempfile
+
+    for encoding in ("utf-8", "UTF8", "utf-16"):
+        with tempfile.TemporaryFile("w+", encoding=encoding, newline="") as f:
+            dump({"findings": lazy, "n": 1}, f, workers=2)
+            f.seek(0)
+            assert f.read() == serial, encoding
     assert json.loads(serial.replace("\\ud800", ""))["findings"] == [
         {**d, "s": d["s"].replace("\ud800", "")} for d in _ITEMS]
     # who rendered which: the first half here, the second in another process
@@ -288,6 +296,18 @@ def _check_two_processes() -> None:
     assert {d["pid"] for d in json.loads(_render(Lazy(_ITEMS, dict, _pid), 1))["findings"]} == {os.getpid()}
     json_report.PARALLEL_MIN = 102
     assert set(_pids(_pid)) == {os.getpid()}
+    json_report.PARALLEL_MIN = 100
+    # a Later value (the report's summary) is made once: while the child renders when there is one (this
+    # process has written only its half then), else when it is reached; the text is the same as for the value
+    plain = io.StringIO()
+    dump({"findings": Lazy(_ITEMS, dict, dumps), "summary": {"k": [1, 2]}, "n": 1}, plain)
+    for workers, made_before in ((2, True), (1, False)):
+        out = io.StringIO()
+        made: list[int] = []
+        later = Later(lambda: made.append(out.getvalue().count("\n")) or {"k": [1, 2]})  # noqa: B023
+        dump({"findings": Lazy(_ITEMS, dict, dumps), "summary": later, "n": 1}, out, workers=workers)
+        assert out.getvalue() == plain.getvalue()
+        assert len(made) == 1 and (made[0] < len(_ITEMS)) is made_before, (workers, made)
 
 
 def test_a_long_array_is_rendered_in_two_processes_to_the_same_text() -> None:
