@@ -143,3 +143,31 @@ def test_positional_refuses_a_class_without_the_fast_init() -> None:
     with pytest.raises(TypeError, match="built_fast"):
         positional(Plain, "x")
     assert positional(model.built_fast(Plain), "x")(3).x == 3
+
+
+def test_a_class_of_many_fields_is_built_through_its_twin_and_cannot_be_subclassed() -> None:
+    assert len(dataclasses.fields(Finding)) >= model._SWAP_FIELDS > len(dataclasses.fields(Span))
+
+    @model.built_fast
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Wide:
+        a: int
+        b: int
+        c: int
+        d: int
+        e: int
+        f: int
+        g: int
+        h: int = 8
+
+        def __post_init__(self) -> None:
+            assert type(self) is Wide  # (its own class again when __post_init__ runs)
+
+    w = Wide(1, 2, 3, 4, 5, 6, g=7)
+    assert type(w) is Wide and dataclasses.astuple(w) == (1, 2, 3, 4, 5, 6, 7, 8)
+    assert w == Wide(1, 2, 3, 4, 5, 6, 7, 8) and hash(w) == hash(Wide(1, 2, 3, 4, 5, 6, 7, 8))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        w.a = 2  # type: ignore[misc]
+    for cls in (Wide, Finding, Reference):
+        with pytest.raises(TypeError, match="cannot be subclassed"):
+            type("Sub", (cls,), {"__slots__": ()})
