@@ -30,23 +30,31 @@ from .model import (
     Severity,
     Span,
 )
-from .net import NetSettings
-from .probe import ProbeSettings
 from .rules import RULES, Rule
 from .settings import ScanSettings
 from .version import __version__
 
 if _typing.TYPE_CHECKING:
     from .fixer import FixOptions, FixResult
+    from .net import NetSettings
+    from .probe import ProbeSettings
 
 
 def __getattr__(name: str) -> _typing.Any:
-    """``FixOptions`` and ``FixResult``, imported on first use: the fix stage is not part of a scan's
-    start-up (issue 19)."""
+    """``FixOptions`` and ``FixResult``, ``NetSettings`` and ``ProbeSettings``, imported on first use:
+    neither the fix stage nor the network layer is part of a scan's start-up (issue 19)."""
     if name in ("FixOptions", "FixResult"):
         from . import fixer
 
         return getattr(fixer, name)
+    if name == "NetSettings":
+        from .net import NetSettings
+
+        return NetSettings
+    if name == "ProbeSettings":
+        from .probe import ProbeSettings
+
+        return ProbeSettings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

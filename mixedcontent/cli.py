@@ -10,9 +10,7 @@ import atexit
 import io
 import os
 import sys
-import tempfile
 import threading
-import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -22,7 +20,6 @@ from . import urls
 from .engine import EngineSettings
 from .errors import InputError, MixedContentError, SettingError, UsageError
 from .model import ReportOptions, ScanResult, ServerConfig, Severity
-from .net import NetSettings, parse_resolve
 from .report import FORMATS
 from .report.text import safe
 from .rewrite import open_atomic, write_atomic
@@ -33,10 +30,17 @@ from .settings import (
     CONFIG_ONLY,
     DEFAULT_BASE_URL,
     DEFAULT_CACHE_TTL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_PAGES,
+    DEFAULT_MIN_INTERVAL,
+    DEFAULT_PER_HOST,
     DEFAULT_RENDER_JOBS,
     DEFAULT_RENDER_TIMEOUT,
+    DEFAULT_RETRIES,
+    DEFAULT_TOTAL_TIMEOUT,
+    DEFAULT_USER_AGENT,
     FAIL_ON,
     ScanSettings,
     code_prefixes,
@@ -49,6 +53,7 @@ from .version import __version__
 from .wording import plural
 
 if TYPE_CHECKING:
+    from .net import NetSettings
     from .posture import AuditOptions
     from .probe import ProbeSettings
     from .sources.crawl import CrawlSettings
@@ -163,7 +168,6 @@ def _add_site_options(s: argparse.ArgumentParser) -> None:
 def add_net_options(parser: argparse.ArgumentParser) -> None:
     """Network flags for every command that goes online (scan --probe, crawls, audit); read them back
     with ``net_settings(args)``."""
-    d = NetSettings()
     g = parser.add_argument_group("network (used only by requests the command makes)")
     g.add_argument("--resolve", action="append", metavar="HOST:PORT:ADDRESS",
                    help="connect to ADDRESS whenever HOST:PORT is requested, as curl's --resolve (repeatable; "
@@ -175,20 +179,22 @@ def add_net_options(parser: argparse.ArgumentParser) -> None:
                    help="allow private, link-local, reserved and loopback addresses (refused by default, "
                         "except an address a --resolve entry names)")
     g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help=f"give up on one request after SECONDS in all (default: {d.total_timeout:g})")
+                   help=f"give up on one request after SECONDS in all (default: {DEFAULT_TOTAL_TIMEOUT:g})")
     g.add_argument("--connect-timeout", type=float, metavar="SECONDS",
-                   help=f"give up connecting (TCP and TLS) after SECONDS (default: {d.connect_timeout:g})")
-    g.add_argument("--concurrency", type=int, metavar="N", help=f"requests in flight at once (default: {d.concurrency})")
-    g.add_argument("--per-host", type=int, metavar="N", help=f"requests in flight per host (default: {d.per_host})")
+                   help=f"give up connecting (TCP and TLS) after SECONDS (default: {DEFAULT_CONNECT_TIMEOUT:g})")
+    g.add_argument("--concurrency", type=int, metavar="N", help=f"requests in flight at once (default: {DEFAULT_CONCURRENCY})")
+    g.add_argument("--per-host", type=int, metavar="N", help=f"requests in flight per host (default: {DEFAULT_PER_HOST})")
     g.add_argument("--delay", type=float, metavar="SECONDS",
-                   help=f"least time between two requests to one host (default: {d.min_interval:g})")
+                   help=f"least time between two requests to one host (default: {DEFAULT_MIN_INTERVAL:g})")
     g.add_argument("--retries", type=int, metavar="N",
-                   help=f"retries after connection errors, 429 and 503, with backoff and Retry-After (default: {d.retries})")
-    g.add_argument("--user-agent", metavar="TEXT", help=f"User-Agent header (default: {d.user_agent})")
+                   help=f"retries after connection errors, 429 and 503, with backoff and Retry-After (default: {DEFAULT_RETRIES})")
+    g.add_argument("--user-agent", metavar="TEXT", help=f"User-Agent header (default: {DEFAULT_USER_AGENT})")
 
 
 def net_settings(args: argparse.Namespace) -> NetSettings:
     """NetSettings from the flags of ``add_net_options``; the settings refuse bad values themselves."""
+    from .net import NetSettings, parse_resolve
+
     d = NetSettings()
     resolve = tuple(parse_resolve(t) for t in (getattr(args, "resolve", None) or ()))
 
@@ -227,8 +233,16 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
                    help=f"how long a cached probe result stays valid (default: {DEFAULT_CACHE_TTL:g}, one day)")
 
 
+# the flags (and configuration keys) probe_settings validates: without any, and without --probe, it has
+# nothing to check and imports nothing (a scan of files never goes online: start-up, issue 19)
+_NETWORK_FLAGS = ("resolve", "cacert", "insecure", "allow_private", "timeout", "connect_timeout", "concurrency",
+                  "per_host", "delay", "retries", "user_agent", "probe_cache", "probe_cache_ttl")
+
+
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
+    if not getattr(args, "probe", False) and all(getattr(args, a, None) in (None, False, ()) for a in _NETWORK_FLAGS):
+        return None
     from .probe import ProbeSettings
 
     ttl = getattr(args, "probe_cache_ttl", None)
@@ -1084,6 +1098,8 @@ def _rows_out(path: str | None, stdout: TextIO) -> Iterator[TextIO | None]:
         return
     directory, name = os.path.split(path)
     try:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=directory or ".")
     except OSError as e:
         raise InputError(f"--rows {path}: {e.strerror or e}") from None
@@ -1204,6 +1220,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return 0
     except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes one line
         if debug:
+            import traceback
+
             traceback.print_exc(file=stderr)
         stderr.write(stderr_line(f"internal error: {type(e).__name__}: {e} (run with --debug for details)"))
         return 2

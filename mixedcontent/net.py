@@ -67,14 +67,23 @@ if TYPE_CHECKING:
 
 # aiohttp (and yarl) are imported when a Net is first opened, not with this module: they cost ~130 ms
 # of start-up that a scan of files on disk never needs; so are asyncio, ssl and email (~35 ms more):
-# the command line makes NetSettings for every command, and only a run that goes online opens a Net
+# the command line makes NetSettings for the commands and flags that may go online (not for a scan of files
+# without network flags, which does not import this module), and only a run that goes online opens a Net
 
 from . import urls
 from .errors import SettingError, UsageError
-from .version import __version__
+from .settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MIN_INTERVAL,
+    DEFAULT_PER_HOST,
+    DEFAULT_READ_TIMEOUT,
+    DEFAULT_RETRIES,
+    DEFAULT_TOTAL_TIMEOUT,
+    DEFAULT_USER_AGENT,
+)
 from .wording import plural
 
-DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 _RETRY_STATUSES = frozenset((429, 503))
 _RETRY_ERRORS = frozenset(("connect-refused", "connection-reset"))
@@ -117,14 +126,15 @@ class NetSettings:
     cacert: str | None = None  # extra CA bundle (PEM) trusted besides the system store
     insecure: bool = False  # skip certificate verification
     allow_private: bool = False  # allow private/link-local/reserved/loopback addresses
+    # (the defaults are settings.py's, where the command line's help reads them)
     user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0  # seconds to open the TCP connection (and TLS handshake)
-    read_timeout: float = 30.0  # seconds between two reads of the socket
-    total_timeout: float = 60.0  # seconds for one request attempt, body included
-    concurrency: int = 16  # requests in flight, run-wide
-    per_host: int = 8  # requests in flight per host (as Scrapy's per-domain default)
-    min_interval: float = 0.0  # seconds between request starts to one host (politeness)
-    retries: int = 2  # extra attempts on connection errors, 429, 503 (GET/HEAD only)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_host: int = DEFAULT_PER_HOST
+    min_interval: float = DEFAULT_MIN_INTERVAL
+    retries: int = DEFAULT_RETRIES
     max_body: int = 10 * 2**20  # decompressed bytes; beyond that -> error "too-large", empty body
     max_redirects: int = 10
     backoff: float = 0.5  # seconds before the first retry; doubles each time

@@ -5,16 +5,14 @@ are applied to the original bytes. Only the bytes inside a span ever change (doc
 from __future__ import annotations
 
 import bisect
-import ctypes
-import difflib
 import errno
 import os
 import re
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import TextIO
 
 from . import urls
@@ -346,7 +344,7 @@ def stage_at(dir_fd: int, name: str, data: bytes, *, expect: os.stat_result | No
     directory ``dir_fd`` (created exclusively, never through a symlink), with the mode and owner of
     ``expect`` (else of the existing file, else 0666 & ~umask), fsynced if asked; returns the temp
     file's name. Raises OSError (and leaves no temp file behind)."""
-    tmp = f".{name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+    tmp = f".{name}.{os.getpid()}-{os.urandom(4).hex()}{TEMP_SUFFIX}"
     mode = stat.S_IMODE(expect.st_mode) if expect is not None else None
     # created with the original's read/execute bits already (never writable by group or others, nor
     # setuid, before the owner is right): the fchown/fchmod below, each a journaled inode update,
@@ -412,10 +410,14 @@ def discard_at(dir_fd: int, tmp: str) -> None:
         pass
 
 
+@cache
 def _syncfs() -> Callable[[int], int] | None:
-    """Linux syncfs(2) through the C library, or None where there is none."""
+    """Linux syncfs(2) through the C library, or None where there is none (looked up on first use:
+    ctypes is not imported by a scan, issue 19's start-up)."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.syncfs
@@ -426,8 +428,11 @@ def _syncfs() -> Callable[[int], int] | None:
     return fn
 
 
-_SYNCFS = _syncfs()
-CAN_SYNC_FILESYSTEMS = _SYNCFS is not None
+def __getattr__(name: str) -> object:
+    # CAN_SYNC_FILESYSTEMS: whether sync_filesystems works here, found on first use
+    if name == "CAN_SYNC_FILESYSTEMS":
+        return _syncfs() is not None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sync_filesystems(dir_fds: Iterable[int]) -> None:
@@ -435,7 +440,8 @@ def sync_filesystems(dir_fds: Iterable[int]) -> None:
     one syncfs(2) per filesystem (one journal commit for a whole batch of temp files, where an fsync
     each costs one commit per file). Raises OSError when a filesystem reports a write error, or when
     there is no syncfs (check ``CAN_SYNC_FILESYSTEMS``; fsync each file instead)."""
-    if _SYNCFS is None:
+    syncfs = _syncfs()
+    if syncfs is None:
         raise OSError(errno.ENOSYS, "syncfs is not available here")
     seen: set[int] = set()
     for fd in dir_fds:
@@ -443,7 +449,9 @@ def sync_filesystems(dir_fds: Iterable[int]) -> None:
         if dev in seen:
             continue
         seen.add(dev)
-        if _SYNCFS(fd) != 0:
+        if syncfs(fd) != 0:
+            import ctypes
+
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
 
@@ -548,6 +556,8 @@ def unified_diff(rel: str, old: bytes, new: bytes) -> bytes:
     """A unified diff of one file's rewrite, for --dry-run, made from the bytes as stored (any encoding,
     LF, CRLF or lone-CR line endings, no final newline): ``git apply`` and ``patch -p1`` apply it to
     the file and give exactly the bytes ``fix`` writes."""
+    import difflib  # (fix --dry-run only)
+
     name = os.fsencode(rel)
     lines = difflib.diff_bytes(difflib.unified_diff, _diff_lines(old), _diff_lines(new),
                                _diff_name(b"a/" + name), _diff_name(b"b/" + name), n=1)

@@ -14,10 +14,8 @@ one-line usage error naming the key and the file. Paths in a configuration file 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from . import urls
 from .errors import SettingError, UsageError
 from .rules import RULES
+from .version import __version__
 
 DEFAULT_BASE_URL = "https://example.invalid/"
 DEFAULT_MAX_FILE_SIZE = 128 * 1024 * 1024
@@ -34,6 +33,16 @@ FAIL_ON = ("error", "warning", "info", "never")
 DEFAULT_MAX_PAGES = 1000  # sources/crawl.py: pages a crawl fetches at most
 DEFAULT_CACHE_TTL = 86400.0  # probe.py: seconds a cached probe result stays valid (one day)
 DEFAULT_RENDER_TIMEOUT = 15.0  # sources/browser.py: seconds a page may take to load and settle
+# net.NetSettings defaults, here so that the command line's help names them without importing the network
+# layer (a scan of files never goes online: start-up, issue 19)
+DEFAULT_USER_AGENT = f"mixedcontent/{__version__}"
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to open the TCP connection (and TLS handshake)
+DEFAULT_READ_TIMEOUT = 30.0  # seconds between two reads of the socket
+DEFAULT_TOTAL_TIMEOUT = 60.0  # seconds for one request attempt, body included
+DEFAULT_CONCURRENCY = 16  # requests in flight, run-wide
+DEFAULT_PER_HOST = 8  # requests in flight per host (as Scrapy's per-domain default)
+DEFAULT_MIN_INTERVAL = 0.0  # seconds between request starts to one host (politeness)
+DEFAULT_RETRIES = 2  # extra attempts on connection errors, 429, 503 (GET/HEAD only)
 DEFAULT_RENDER_JOBS = 4  # sources/browser.py: tabs loading at once (on 2 cores more tabs only queue for the CPU)
 
 
@@ -150,6 +159,8 @@ def find_config(start: str | None = None) -> str | None:
             return own
         py = os.path.join(directory, "pyproject.toml")
         if os.path.isfile(py):
+            import tomllib  # (imported when there is a file to read: start-up, issue 19)
+
             try:
                 with open(py, "rb") as f:
                     if "mixedcontent" in tomllib.load(f).get("tool", {}):
@@ -167,6 +178,8 @@ def load_config(path: str, command: str | None = None,
     """Read and validate one configuration file; keys keep their dashed names, paths are made absolute
     (relative to the file's directory). The top-level keys, and with ``command`` the keys of its table
     over them (``known``: the keys each command has, which its table may not go beyond)."""
+    import tomllib
+
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -199,6 +212,8 @@ def _check_keys(path: str, data: dict[str, Any], prefix: str) -> dict[str, Any]:
         expected = CONFIG_KEYS.get(norm)
         name = prefix + key
         if expected is None:
+            import difflib
+
             close = difflib.get_close_matches(norm, [*CONFIG_KEYS, *COMMANDS], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise UsageError(f"config {path}: unknown key {name!r} ({hint}keys are the long option names of "

@@ -15,7 +15,8 @@ import mixedcontent
 def test_public_names_are_exactly_all() -> None:
     public = {n for n, v in vars(mixedcontent).items()
               if not n.startswith("_") and not isinstance(v, types.ModuleType)} - {"annotations"}
-    lazy = {"FixOptions", "FixResult"}  # the module's __getattr__ imports the fix stage on first use
+    # the module's __getattr__ imports the fix stage and the network layer on first use
+    lazy = {"FixOptions", "FixResult", "NetSettings", "ProbeSettings"}
     assert public | lazy == set(mixedcontent.__all__) - {"__version__"}
     for name in mixedcontent.__all__:
         assert hasattr(mixedcontent, name)

@@ -217,7 +217,9 @@ _NOT_FOR_A_SCAN_OF_FILES = (
     "aiohttp", "yarl", "asyncio", "ssl", "warcio", "rich", "dask", "distributed", "sslyze", "bs4", "markdown_it",
     "lxml", "protego", "multiprocessing", "concurrent.futures", "mixedcontent.fixer",
     "mixedcontent.sources.crawl", "mixedcontent.sources.warc", "mixedcontent.sources.browser",
-    "mixedcontent.engine.dask", "mixedcontent.posture", "mixedcontent.tls")
+    "mixedcontent.engine.dask", "mixedcontent.posture", "mixedcontent.tls",
+    # the network layer, without --probe or a network flag; the fix stage's helpers
+    "mixedcontent.net", "mixedcontent.probe", "socket", "ctypes", "difflib")
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])

@@ -17,9 +17,6 @@ import io
 import json
 import os
 import re
-import shutil
-import signal
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -370,6 +367,8 @@ def _write_texts(doc: Lazy[Any], out: TextIO, inner: str, replace_surrogates: bo
     finally:
         if child is not None:  # interrupted: the child's work is not wanted
             pid, spill = child
+            import signal
+
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             spill.close()
@@ -381,6 +380,8 @@ def _copy_utf8(spill: BinaryIO, out: TextIO) -> None:
     buffer = getattr(out, "buffer", None)
     encoding = getattr(out, "encoding", None)
     if buffer is not None and os.linesep == "\n" and encoding and codecs.lookup(encoding).name == "utf-8":
+        import shutil
+
         out.flush()
         shutil.copyfileobj(spill, buffer, 1 << 20)
         return
@@ -403,6 +404,8 @@ def _render_apart(doc: Lazy[Any], start: int, stop: int, inner: str,
     temp file."""
     if not hasattr(os, "fork") or threading.active_count() > 1:
         return None
+    import tempfile  # (a long report only: not imported by a scan of a few pages)
+
     try:
         spill = tempfile.TemporaryFile()  # unnamed where the platform allows: nothing left behind
     except OSError:
