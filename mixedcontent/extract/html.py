@@ -309,7 +309,7 @@ def _link_skips() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     stretch after it cost one match. Compiled on first use (about 40 ms), so scans that follow no
     links never pay for it."""
     fast, tree = _skips(_FOLLOWED)
-    return fast, tree, re.compile(_SIMPLE_FOLLOWED.pattern + fast.pattern)
+    return fast, tree, re.compile(_SIMPLE_FOLLOWED + fast.pattern)
 
 
 # An <a>/<area> start tag whose only possible contribution is its href: every other attribute is
@@ -319,7 +319,8 @@ def _link_skips() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 # through the general tag path.
 _WITH_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*+://")
 _NOT_HREF = rf"(?![hH][rR][eE][fF][\t\n\f\r /=>]){_BORING_ATTR}"
-_SIMPLE_FOLLOWED = re.compile(
+# (a pattern's text: compiled only into _link_skips' patterns, for crawls)
+_SIMPLE_FOLLOWED = (
     rf"<(?:[aA][rR][eE][aA]|[aA])(?={_WSC})" + _star(rf"[\t\n\f\r /]*+{_NOT_HREF}")
     + _opt(r"[\t\n\f\r /]*+[hH][rR][eE][fF][\t\n\f\r ]*+=[\t\n\f\r ]*+"
            r"""(?:"([^"&]*+)"|'([^'&]*+)'|(?!["'])([^\t\n\f\r >&"']++)(?=[\t\n\f\r >]))"""

@@ -8,7 +8,6 @@ lives with the rule, as ``str.format`` templates over ``MessageFacts``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from string import Formatter
 from types import MappingProxyType
 
@@ -54,6 +53,8 @@ class Rule:
 
     def doc(self) -> str:
         """The rule's Markdown documentation page."""
+        from importlib import resources  # (with pathlib and zipfile: not for a scan's start-up, issue 19)
+
         return resources.files(__package__).joinpath("docs", f"{self.code}.md").read_text(encoding="utf-8")
 
     def short_description(self) -> str:
