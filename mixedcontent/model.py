@@ -254,6 +254,8 @@ class Edit:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fix:
+    """docs/json-report.md ``fix``: the https text for a finding, how safe it is to apply, and its edits."""
+
     replacement: str
     applicability: Applicability
     edits: tuple[Edit, ...]
@@ -295,6 +297,8 @@ class Reference:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
+    """docs/probe.md: what probing a URL's https twin found."""
+
     status: ProbeStatus
     reason: str
     http_status: int | None = None
@@ -343,6 +347,8 @@ class InitiatorLocation:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One reported finding (docs/json-report.md ``findings``)."""
+
     code: str
     name: str
     category: Category
@@ -420,6 +426,8 @@ class ScanError:
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """What a run scanned (docs/json-report.md ``target``)."""
+
     kind: TargetKind
     inputs: tuple[str, ...]
     base_url: str | None
@@ -468,6 +476,8 @@ class ReportOptions:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
+    """The one result of a run, whatever its entry point: every report reads only this."""
+
     target: Target
     findings: tuple[Finding, ...]
     errors: tuple[ScanError, ...]

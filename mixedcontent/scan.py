@@ -110,6 +110,8 @@ class _Judging:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _FilesTask:
+    """A chunk of a site's files, judged by one worker."""
+
     key: str
     files: tuple[tuple[SiteFile, str], ...]  # (file, real path of its root)
     judging: _Judging
@@ -120,6 +122,8 @@ class _FilesTask:
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class _ArchiveTask:
+    """A range of one archive's page records, judged by one worker."""
+
     key: str
     name: str  # the archive as given
     docs: tuple[Doc, ...]  # page records of one file, by offset (paths absolute)

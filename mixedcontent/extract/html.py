@@ -407,6 +407,8 @@ class StylesheetLoad:
 
 @dataclass(slots=True)
 class Extraction:
+    """What extracting one document gave: its references, the stylesheets it loads, its links."""
+
     references: list[Reference] = field(default_factory=list)
     stylesheets: list[StylesheetLoad] = field(default_factory=list)
     # with extract_html(links=True): absolute URLs a crawler follows, in document order
@@ -415,6 +417,8 @@ class Extraction:
 
 @dataclass(slots=True)
 class _Attr:
+    """One attribute of a tag as written."""
+
     value: str  # raw value text as written (entities intact)
     start: int  # index of the value's first code point in the document text (-1: no value)
 

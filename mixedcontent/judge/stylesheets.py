@@ -34,6 +34,8 @@ class SheetSource(Protocol):
 
 @dataclass(slots=True)
 class _Sheet:
+    """One stylesheet of the run: where it is, what it references and which pages load it."""
+
     url: str  # what its relative URLs resolve against, and ``page`` in its findings
     file: str | None  # report path (directory scans); None for a fetched stylesheet, named by URL
     path: str | None = None  # docs/json-report.md: the file as it opens from the working directory

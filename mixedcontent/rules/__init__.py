@@ -29,6 +29,8 @@ class MessageFacts:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One rule of the registry (docs/rules/index.md): its stable code, name, verdict and messages."""
+
     code: str
     name: str
     category: Category
