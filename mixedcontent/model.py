@@ -74,7 +74,7 @@ def built_fast(cls: type[_T]) -> type[_T]:
                 + "".join(f"    self.{f.name} = {f.name}\n" for f in fs)
                 + "    _class_of(self, '__class__', _cls)\n")
 
-        def __init_subclass__(sub: type, **kwargs: Any) -> None:
+        def __init_subclass__(sub: type, /, **kwargs: Any) -> None:
             # (the twin's slots are this class's: an instance of a subclass would come back as this class)
             raise TypeError(f"{cls.__name__} cannot be subclassed (built_fast)")
 

@@ -12,7 +12,7 @@ import time
 
 from conftest import ROOT
 
-PAGES = 300  # 3.6 MB in all: scanned and rewritten by worker processes
+PAGES = 900  # 10.8 MB in all: scanned and rewritten by worker processes, long enough for many swaps
 TRIALS = 3
 _PAD = b"<p>" + b"x" * 12_000 + b"</p>\n"
 
