@@ -53,6 +53,11 @@ def may_be_http(value: str) -> bool:
     WHATWG URL §4.4: leading C0 controls and spaces are stripped and tab/newline removed anywhere
     before the scheme is read; the scheme is ASCII case-insensitive.
     """
+    first = value[:5]
+    if first[:1] > " " and "\t" not in first and "\n" not in first and "\r" not in first:
+        # (nothing to strip before the scheme, nothing removed inside its first five characters: most
+        # values; str.translate costs ~1.5 us on 64 characters, which a page pays per URL attribute)
+        return first.lower() == "http:"
     head = value[:64].lstrip(_C0_SPACE).translate(_TAB_NL)
     return head[:5].lower() == "http:"
 

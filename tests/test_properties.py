@@ -191,6 +191,23 @@ def test_insecure_href_equals_the_parsers_verdict(scheme: str, text: str) -> Non
     assert html_module._is_http(href) == urls.is_http(href)  # the extractor reads the scheme from the text
 
 
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["h", "H", "t", "T", "p", "P", "s", ":", "/", "\t", "\n", "\r", " ", "\x00", "\x1f",
+                                 "\x0c", "http:", "HTTP:", "https:", "a.example", "\u00a0", "\u3000", "x"]),
+                max_size=8).map("".join))
+def test_may_be_http_is_what_the_parser_says_of_the_scheme(text: str) -> None:
+    """urls.may_be_http, a cheap test run on every URL attribute, against the URL parser: the value parses
+    as an http URL on its own exactly when it says so (or does not parse at all)."""
+    from mixedcontent import urls
+
+    href = urls.resolve(text, "https://base.example/dir/page.html")
+    absolute = urls.resolve(text, "about:blank")  # (fails for a relative URL: no base to resolve it against)
+    if href is not None and href.startswith("http:"):
+        assert urls.may_be_http(text), text  # never missed
+    if urls.may_be_http(text) and absolute is not None:
+        assert absolute.startswith("http:"), text
+
+
 @settings(max_examples=800, deadline=None)
 @given(st.sampled_from(["", "http://", "HTTP://", "https://", "//", "ws://", "about:", "data:"]),
        st.lists(st.sampled_from(URL_PARTS + ["127.0.0.1", "127.0.0.1.", "localhost", "LocalHost.", "a.localhost",
