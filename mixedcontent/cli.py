@@ -235,13 +235,14 @@ def add_probe_options(parser: argparse.ArgumentParser, *, on_by_default: bool = 
 
 # the flags (and configuration keys) probe_settings validates: without any, and without --probe, it has
 # nothing to check and imports nothing (a scan of files never goes online: start-up, issue 19)
-_NETWORK_FLAGS = ("resolve", "cacert", "insecure", "allow_private", "timeout", "connect_timeout", "concurrency",
-                  "per_host", "delay", "retries", "user_agent", "probe_cache", "probe_cache_ttl")
+_NETWORK_FLAGS = ("resolve", "cacert", "insecure", "allow_private", "timeout", "connect_timeout",
+                  "concurrency", "per_host", "delay", "retries", "user_agent", "probe_cache", "probe_cache_ttl")
 
 
 def probe_settings(args: argparse.Namespace) -> ProbeSettings | None:
     """The probe stage's settings, or None without --probe."""
-    if not getattr(args, "probe", False) and all(getattr(args, a, None) in (None, False, ()) for a in _NETWORK_FLAGS):
+    if not getattr(args, "probe", False) and all(getattr(args, a, None) in (None, False, ())
+                                                  for a in _NETWORK_FLAGS):
         return None
     from .probe import ProbeSettings
 
@@ -1246,7 +1247,7 @@ def entry() -> None:
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):
-            code = code or 1  # (as the interpreter's own flush at exit would report a closed pipe)
+            pass  # (a closed pipe: the interpreter's own exit reports it, as it did before)
         else:
             os._exit(code)
     sys.exit(code)

@@ -59,7 +59,6 @@ def built_fast(cls: type[_T]) -> type[_T]:
     names: dict[str, Any] = {}
     params = []
     for i, f in enumerate(fs):
-        names[f"_set{i}"] = getattr(cls, f.name).__set__
         if f.default is MISSING:
             params.append(f.name)
         else:
@@ -80,6 +79,7 @@ def built_fast(cls: type[_T]) -> type[_T]:
 
         cls.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
     else:
+        names.update((f"_set{i}", getattr(cls, f.name).__set__) for i, f in enumerate(fs))
         body = "".join(f"    _set{i}(self, {f.name})\n" for i, f in enumerate(fs))
     if hasattr(cls, "__post_init__"):
         body += "    self.__post_init__()\n"

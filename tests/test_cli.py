@@ -242,3 +242,17 @@ def test_a_scan_of_files_does_not_import_what_only_other_commands_need(tmp_path,
     assert r.returncode == 0, r.stderr  # two MC101 warnings: the page's image and the stylesheet's
     assert "http://cdn.example/a.png" in r.stdout and "http://cdn.example/b.png" in r.stdout
     assert r.stderr.strip().splitlines()[-1] == "[] 0"
+
+
+def test_the_network_flags_probe_settings_checks_are_every_network_and_probe_option() -> None:
+    """cli.probe_settings skips the network layer when none of _NETWORK_FLAGS is set (start-up, issue 19):
+    a network or probe option missing from that list would go unchecked in a scan without --probe."""
+    import argparse
+
+    from mixedcontent import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_net_options(parser)
+    cli.add_probe_options(parser)
+    dests = {a.dest for a in parser._actions if a.dest != "help"}
+    assert dests - {"probe"} == set(cli._NETWORK_FLAGS)

@@ -103,12 +103,12 @@ def _or_empty(body: str) -> str:
 # ("127.0.0.1:80@evil.example") or a longer host ("localhost.evil.example") does not match
 _LOOPBACK_HTTP = (r"[tT][tT][pP]://(?:127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|"
                   r"[lL][oO][cC][aA][lL][hH][oO][sS][tT])(?::[0-9]*+)?[/?#]")
-_H_NOT_HTTP = r"[hH](?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))"
+_TTP_NOT_S = r"[\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS])"  # (after an "h": "ttp", no "s")
+_H_NOT_HTTP = rf"[hH](?!{_TTP_NOT_S})"
 # (the same, with a plain "https" first, taken whole: most values that hold an "h" start with it, and five
 # letters cost less than the look-ahead; not where "s" is special: _LINK_VALUE)
-_H_NOT_HTTP_FAST = r"[hH](?:[tT][tT][pP][sS]|(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS])))"
-_H_NOT_INSECURE = (r"[hH](?:[tT][tT][pP][sS]|(?![\t\n\r]*+[tT][\t\n\r]*+[tT][\t\n\r]*+[pP](?![\t\n\r]*+[sS]))|"
-                   rf"{_LOOPBACK_HTTP})")
+_H_NOT_HTTP_FAST = rf"[hH](?:[tT][tT][pP][sS]|(?!{_TTP_NOT_S}))"
+_H_NOT_INSECURE = rf"[hH](?:[tT][tT][pP][sS]|(?!{_TTP_NOT_S})|{_LOOPBACK_HTTP})"
 
 
 def _quoted_values(plain: str, special: str) -> str:

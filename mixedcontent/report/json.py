@@ -342,8 +342,8 @@ def _write_texts(doc: Lazy[Any], out: TextIO, inner: str, replace_surrogates: bo
     """A ``Lazy`` array's items, one per line, each after its separator and indent. With ``workers`` > 1
     and at least ``PARALLEL_MIN`` items, a forked child renders the second half into an unnamed temp
     file while this process renders and writes the first half, makes the ``meanwhile`` values, then
-    copies the child's text after it. The bytes are the same either way; when the child cannot be had or fails (no fork, threads running,
-    no temp space), this process renders everything itself."""
+    copies the child's text after it. The bytes are the same either way; when the child cannot be had
+    or fails (no fork, threads running, no temp space), this process renders everything itself."""
     n = len(doc)
     split = n // 2 if workers > 1 and n >= PARALLEL_MIN else n
     child = _render_apart(doc, split, n, inner, replace_surrogates) if split < n else None
